@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Usher",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "usher", targets: ["UsherCLI"]),
+        .library(name: "UsherServer", targets: ["UsherServer"]),
+        .library(name: "UsherCore", targets: ["UsherCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibJWT",
+            pkgConfig: "libjwt",
+            providers: [.apt(["libjwt-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "UsherCrypto",
+            dependencies: ["CLibJWT", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "UsherCore",
+            dependencies: ["UsherCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "UsherServer",
+            dependencies: [
+                "UsherCore",
+                "UsherCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "UsherCLI",
+            dependencies: [
+                "UsherServer",
+                "UsherCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "UsherCryptoTests", dependencies: ["UsherCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UsherServerTests",
+            dependencies: [
+                "UsherServer",
+                "UsherCore",
+                "UsherCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,111 @@
+#ifndef USHER_COPENSSL_SHIM_H
+#define USHER_COPENSSL_SHIM_H
+// Tiny static inline shims for what Swift cannot call directly: macros (OPENSSL_free),
+// OSSL_PARAM arrays and the OSSL_PARAM_BLD dance that builds public keys from JWK components.
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+static inline void usher_openssl_free(void *ptr) { OPENSSL_free(ptr); }
+
+/// A fresh HMAC-SHA256 context with `key` installed; NULL on failure.
+static inline EVP_MAC_CTX *usher_hmac_sha256_new(const unsigned char *key, size_t key_len) {
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);
+    if (ctx == NULL) return NULL;
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_init(ctx, key, key_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/// Re-arms a context for a new message with the key it already holds (no key schedule recomputed).
+static inline int usher_hmac_reset(EVP_MAC_CTX *ctx) {
+    return EVP_MAC_init(ctx, NULL, 0, NULL);
+}
+
+/// Builds a P-256 public key from the raw affine coordinates (32 bytes each).
+static inline EVP_PKEY *usher_ec_p256_public_key(const unsigned char *x, const unsigned char *y) {
+    unsigned char point[65];
+    point[0] = 0x04;
+    for (int i = 0; i < 32; i++) { point[1 + i] = x[i]; point[33 + i] = y[i]; }
+    EVP_PKEY *pkey = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL) return NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1) goto done;
+    if (OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point) != 1) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == NULL) goto done;
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+/// Builds an RSA public key from big-endian modulus and exponent bytes.
+static inline EVP_PKEY *usher_rsa_public_key(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len) {
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *bn_n = BN_bin2bn(n, (int)n_len, NULL);
+    BIGNUM *bn_e = BN_bin2bn(e, (int)e_len, NULL);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (bn_n == NULL || bn_e == NULL || bld == NULL) goto done;
+    if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1) goto done;
+    if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == NULL) goto done;
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    return pkey;
+}
+
+/// The P-256 curve check for a loaded key: 1 when `pkey` is an EC key on prime256v1.
+static inline int usher_is_p256(EVP_PKEY *pkey) {
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) return 0;
+    char name[64];
+    size_t len = 0;
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) return 0;
+    return strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0;
+}
+
+/// Generates a fresh signing key: 0 = P-256, 1 = RSA-2048, 2 = Ed25519 (EVP_PKEY_Q_keygen is variadic).
+static inline EVP_PKEY *usher_generate_key(int kind) {
+    switch (kind) {
+    case 0: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    case 1: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    case 2: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    default: return NULL;
+    }
+}
+
+/// Bytes held by a memory BIO (BIO_get_mem_data is a macro).
+static inline long usher_bio_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+#endif

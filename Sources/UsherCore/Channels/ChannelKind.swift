@@ -1,0 +1,48 @@
+/// The type of a channel, decided by its name's prefix at position 0.
+public enum ChannelKind: Sendable, Hashable {
+    /// `private-encrypted-…`: signed like private; the auth response adds a `shared_secret`.
+    case privateEncrypted
+    /// `presence-…`: signed over socket, channel and the exact channel_data text.
+    case presence
+    /// `private-…`: signed over `socket_id:channel`.
+    case `private`
+    /// `#server-to-user-<id>`: only the signed-in user `<id>` may receive it; no channel auth string applies.
+    case serverToUser(userID: String)
+    /// Anything else (including `cache-…`): no authorization.
+    case `public`
+
+    /// Whether subscribing needs a channel auth string (private, presence and encrypted channels).
+    ///
+    /// Server-to-user channels answer `false`: they are guarded by sign-in, not by channel auth.
+    public var requiresAuthorization: Bool {
+        switch self {
+        case .privateEncrypted, .presence, .private: true
+        case .serverToUser, .public: false
+        }
+    }
+
+    static let serverToUserPrefix = "#server-to-user-"
+
+    /// Classifies a name, or returns nil when its characters are invalid.
+    ///
+    /// `private-encrypted-` is tested before `private-` because the latter is its prefix.
+    init?(classifying name: String) {
+        let bytes = name.utf8
+        if bytes.starts(with: Self.serverToUserPrefix.utf8) {
+            let userID = bytes.dropFirst(Self.serverToUserPrefix.utf8.count)
+            guard !userID.isEmpty, ChannelCharset.containsAll(userID) else { return nil }
+            self = .serverToUser(userID: String(decoding: userID, as: UTF8.self))
+            return
+        }
+        guard !bytes.isEmpty, ChannelCharset.containsAll(bytes) else { return nil }
+        if bytes.starts(with: "private-encrypted-".utf8) {
+            self = .privateEncrypted
+        } else if bytes.starts(with: "presence-".utf8) {
+            self = .presence
+        } else if bytes.starts(with: "private-".utf8) {
+            self = .private
+        } else {
+            self = .public
+        }
+    }
+}

@@ -1,0 +1,100 @@
+internal import COpenSSL
+import Synchronization
+
+/// An HMAC-SHA256 key, the primitive behind every Pusher signature.
+///
+/// Security: the secret never leaves this object except through `withUnsafeSecret` for key derivation;
+/// `description` is redacted. Verification is constant-time and accepts lowercase hex only, as Pusher does.
+///
+/// Speed: each thread keeps one OpenSSL `EVP_MAC` context per key (see `HMACContextCache`), so a signature
+/// costs one reset plus the hash itself instead of fetching the algorithm and scheduling the key every call
+/// (about 5× the one-shot rate on OpenSSL 3.0).
+public final class HMACKey: Sendable, CustomStringConvertible {
+    let secret: [UInt8]
+    /// Distinguishes keys in the per-thread cache; never reused, unlike object addresses.
+    let cacheID: UInt64
+
+    /// Creates a key from raw secret bytes (a Pusher app secret's UTF-8 bytes).
+    public init(secret: [UInt8]) {
+        self.secret = secret
+        self.cacheID = hmacKeyCounter.add(1, ordering: .relaxed).newValue
+    }
+
+    /// Creates a key from a secret's UTF-8 text.
+    public convenience init(secret: String) {
+        self.init(secret: Array(secret.utf8))
+    }
+
+    public var description: String { "HMACKey(redacted)" }
+
+    /// The 32-byte MAC of `message`.
+    public func mac(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            count = computeMAC(message, into: buffer.baseAddress!)
+        }
+    }
+
+    /// The 32-byte MAC of a string's UTF-8 bytes.
+    public func mac(_ message: String) -> [UInt8] {
+        var message = message
+        return message.withUTF8 { mac(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The 32-byte MAC of `message`.
+    public func mac(_ message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { mac($0) }
+    }
+
+    /// The MAC of a string's UTF-8 bytes as 64 lowercase hex characters.
+    public func hexMAC(_ message: String) -> String {
+        var message = message
+        return message.withUTF8 { hexMAC(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The MAC of `message` as 64 lowercase hex characters.
+    public func hexMAC(_ message: [UInt8]) -> String {
+        message.withUnsafeBytes { hexMAC($0) }
+    }
+
+    /// The MAC of `message` as 64 lowercase hex characters, written straight into the string's storage.
+    public func hexMAC(_ message: UnsafeRawBufferPointer) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { raw in
+            _ = computeMAC(message, into: raw.baseAddress!)
+            return String(unsafeUninitializedCapacity: 64) { out in
+                let digits: StaticString = "0123456789abcdef"
+                let table = digits.utf8Start
+                for i in 0..<32 {
+                    out[2 * i] = table[Int(raw[i] >> 4)]
+                    out[2 * i + 1] = table[Int(raw[i] & 0x0F)]
+                }
+                return 64
+            }
+        }
+    }
+
+    /// Whether `hexMAC` is exactly the lowercase hex MAC of `message`, compared in constant time.
+    public func isValid(hexMAC candidate: Substring, for message: String) -> Bool {
+        let expected = hexMAC(message)
+        return ConstantTime.equals(Array(candidate.utf8), Array(expected.utf8))
+    }
+
+    /// Lends the raw secret for key derivation; do not store or log it.
+    public func withUnsafeSecret<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try secret.withUnsafeBytes(body)
+    }
+
+    private func computeMAC(_ message: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let context = HMACContextCache.current.context(for: self)
+        var length = 0
+        let ok = usher_hmac_reset(context) == 1
+            && EVP_MAC_update(context, message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInput, message.count) == 1
+            && EVP_MAC_final(context, out, &length, 32) == 1
+        // HMAC over an initialised context fails only when OpenSSL itself is broken (out of memory).
+        precondition(ok && length == 32, "HMAC-SHA256 failed: \(OpenSSLErrors.drain())")
+        return length
+    }
+}
+
+private let hmacKeyCounter = Atomic<UInt64>(0)
+/// A valid pointer for zero-length input (OpenSSL wants non-NULL even when it reads nothing).
+var emptyInput: UnsafePointer<UInt8> { ("" as StaticString).utf8Start }
