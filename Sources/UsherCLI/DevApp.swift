@@ -1,0 +1,24 @@
+import Foundation
+import UsherCore
+import UsherServer
+
+/// `--dev`: make sure there is an app to play with, and show its credentials once.
+enum DevApp {
+    static func ensure(keysDirectory: String) throws(ServerError) {
+        let store = AppCredentialStore(directory: KeyDirectory(path: keysDirectory))
+        try store.directory.prepare()
+        guard try store.loadAll().isEmpty else { return }
+        let app: App
+        do { app = try App.generate(id: "dev", name: "development", now: Date()) } catch { throw .keyDirectory(error.message) }
+        try store.create(app)
+        print("""
+            Created development app in \(keysDirectory)/apps/dev.json
+              app_id: \(app.id)
+              key:    \(app.key)
+              secret: \(app.secrets[0].secret)
+            pusher-js: new Pusher("\(app.key)", { channelAuthorization: { endpoint: "http://HOST:PORT/pusher/auth" } })
+            """)
+        // Keep the banner ahead of the server's log lines even when stdout is a pipe or file.
+        fflush(stdout)
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import UsherCore
+import UsherServer
+
+/// `usher serve`: runs the HTTP service until SIGINT/SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Usher HTTP service.")
+
+    @Option(help: "YAML configuration file (env USHER_CONFIG).")
+    var config: String?
+    @Option(help: "Key directory (env USHER_KEYS; default keys).")
+    var keys: String?
+    @Option(help: "Address to bind (env USHER_HOST; default 127.0.0.1).")
+    var host: String?
+    @Option(help: "Port to bind (env USHER_PORT; default 8080).")
+    var port: Int?
+    @Option(help: "NIO event loop threads (default: one per core).")
+    var threads: Int?
+    @Flag(help: "Development mode: create a dev app if none exists and allow anonymous subscribers.")
+    var dev = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "usher")
+        do {
+            let configuration = try resolvedConfiguration()
+            if configuration.dev { try DevApp.ensure(keysDirectory: configuration.keysDirectory) }
+            let app = try buildApplication(configuration: configuration, logger: logger)
+            try await app.runService()
+        } catch let error as ServerError {
+            throw CLIError(error.message)
+        }
+    }
+
+    /// Defaults, then the configuration file, then `USHER_*` variables, then flags.
+    private func resolvedConfiguration() throws(ServerError) -> UsherConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = UsherConfiguration()
+        if let path = config ?? environment["USHER_CONFIG"] {
+            try ConfigurationLoader.load(file: path, into: &configuration)
+        }
+        if let value = environment["USHER_KEYS"] { configuration.keysDirectory = value }
+        if let value = environment["USHER_HOST"] { configuration.host = value }
+        if let value = environment["USHER_PORT"] {
+            guard let port = Int(value) else { throw .invalidConfiguration("USHER_PORT: expected an integer") }
+            configuration.port = port
+        }
+        if let keys { configuration.keysDirectory = keys }
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let threads {
+            guard threads > 0 else { throw .invalidConfiguration("--threads: must be at least 1") }
+            configuration.eventLoopThreads = threads
+        }
+        configuration.dev = dev || environment["USHER_DEV"] == "1"
+        return configuration
+    }
+}

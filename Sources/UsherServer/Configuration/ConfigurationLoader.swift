@@ -1,0 +1,85 @@
+import Foundation
+import UsherCore
+import UsherCrypto
+
+/// Reads `usher.yaml` into an ``UsherConfiguration``, loading identity key files as it goes, so a missing file or a
+/// bad value fails at start with a message naming the field.
+public enum ConfigurationLoader {
+    /// Parses YAML `text`; relative file paths are resolved against `baseDirectory` (the config file's folder).
+    public static func load(yaml text: String, baseDirectory: String, into configuration: inout UsherConfiguration) throws(ServerError) {
+        guard let root = try ConfigNode.parse(yaml: text) else { return }
+        let top = try root.mapping(allowed: ["server", "apps"])
+        if let server = try top["server"]?.mapping(allowed: ["host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads"]) {
+            if let host = server["host"] { configuration.host = try host.string() }
+            if let port = server["port"] { configuration.port = try port.int(in: 0...65535) }
+            if let max = server["max_body_bytes"] { configuration.maxBodyBytes = try max.int(in: 1024...(1 << 20)) }
+            if let max = server["channel_name_max_length"] { configuration.channelNameMaxLength = try max.int(in: 1...1000) }
+            if let threads = server["event_loop_threads"] { configuration.eventLoopThreads = try threads.int(in: 1...256) }
+        }
+        let apps = try top["apps"]?.sequence() ?? []
+        configuration.apps = try apps.map { (node: ConfigNode) throws(ServerError) -> AppSettings in
+            try app(node, baseDirectory: baseDirectory)
+        }
+        var seen = Set<String>()
+        for (index, app) in configuration.apps.enumerated() where !seen.insert(app.id).inserted {
+            throw .invalidConfiguration("apps[\(index)].id: app \"\(app.id)\" is listed twice")
+        }
+    }
+
+    /// Reads the file at `path` (see ``load(yaml:baseDirectory:into:)``).
+    public static func load(file path: String, into configuration: inout UsherConfiguration) throws(ServerError) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw .invalidConfiguration("cannot read configuration file \(path)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        try load(yaml: text, baseDirectory: base.isEmpty ? "." : base, into: &configuration)
+    }
+
+    private static func app(_ node: ConfigNode, baseDirectory: String) throws(ServerError) -> AppSettings {
+        let members = try node.mapping(allowed: ["id", "identity", "channels", "presence", "cors"])
+        guard let idNode = members["id"] else { throw node.fail("missing field \"id\"") }
+        var settings = AppSettings(id: try idNode.string())
+        if let identity = members["identity"] { settings.identity = try self.identity(identity, baseDirectory: baseDirectory) }
+        if let channels = members["channels"] {
+            settings.channelRules = try channels.sequence().map { (rule: ConfigNode) throws(ServerError) -> ChannelRule in
+                try channelRule(rule)
+            }
+            do { _ = try ChannelPolicy(rules: settings.channelRules) } catch { throw channels.fail(error.message) }
+        }
+        if let presence = try members["presence"]?.mapping(allowed: ["max_members", "max_user_info_bytes", "max_user_id_length"]) {
+            if let value = presence["max_members"] { settings.presence.maxMembers = try value.int(in: 1...1_000_000) }
+            if let value = presence["max_user_info_bytes"] { settings.presence.maxUserInfoBytes = try value.int(in: 2...65536) }
+            if let value = presence["max_user_id_length"] { settings.presence.maxUserIDLength = try value.int(in: 1...1024) }
+        }
+        if let cors = try members["cors"]?.mapping(allowed: ["origins"]) {
+            settings.corsOrigins = try cors["origins"]?.strings() ?? []
+        }
+        return settings
+    }
+
+    private static func channelRule(_ node: ConfigNode) throws(ServerError) -> ChannelRule {
+        let members = try node.mapping(allowed: ["match", "require"])
+        guard let match = members["match"] else { throw node.fail("missing field \"match\"") }
+        var require: [String: [String]] = [:]
+        if let requirements = members["require"] {
+            let claims = try requirements.mapping(allowed: nil)
+            for (claim, values) in claims { require[claim] = try values.strings() }
+        }
+        return ChannelRule(pattern: try match.string(), require: require)
+    }
+
+    private static func identity(_ node: ConfigNode, baseDirectory: String) throws(ServerError) -> IdentitySettings {
+        let members = try node.mapping(allowed: [
+            "hs256_secret_file", "public_key_file", "algorithm", "jwks_file", "issuer", "audience", "leeway_seconds", "cookie",
+        ])
+        let sources = ["hs256_secret_file", "public_key_file", "jwks_file"].filter { members[$0] != nil }
+        guard sources.count == 1 else { throw node.fail("exactly one of hs256_secret_file, public_key_file, jwks_file is required") }
+        let keys = try IdentityKeyLoader.keys(from: members, baseDirectory: baseDirectory)
+        var settings = IdentitySettings(keys: keys)
+        settings.issuer = try members["issuer"]?.string()
+        settings.audience = try members["audience"]?.string()
+        if let leeway = members["leeway_seconds"] { settings.leewaySeconds = try leeway.int(in: 0...600) }
+        settings.cookie = try members["cookie"]?.string()
+        return settings
+    }
+}

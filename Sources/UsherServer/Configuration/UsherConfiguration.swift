@@ -1,0 +1,23 @@
+import Foundation
+
+/// Everything `usher serve` needs, from defaults, then the YAML file, then command-line flags.
+public struct UsherConfiguration: Sendable {
+    /// Address to bind.
+    public var host: String = "127.0.0.1"
+    /// Port to bind.
+    public var port: Int = 8080
+    /// The key directory (`keys/` by default).
+    public var keysDirectory: String = "keys"
+    /// Development mode: a dev app is created if none exists and anonymous subscribers are allowed.
+    public var dev: Bool = false
+    /// Per-app settings.
+    public var apps: [AppSettings] = []
+    /// Request bodies above this size get 413.
+    public var maxBodyBytes: Int = 16 * 1024
+    /// The longest channel name accepted (Pusher SDKs accept 200).
+    public var channelNameMaxLength: Int = 200
+    /// NIO event loop threads; defaults to one per core.
+    public var eventLoopThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    public init() {}
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import Logging
+import UsherCore
+import UsherCrypto
+
+/// `POST /pusher/auth` and `POST /pusher/user-auth`: who is asking (identity), may they (policy), and the signed
+/// Pusher answer (signer). Success is exactly 200 with the JSON shape pusher-js expects.
+struct AuthController: Sendable {
+    let registry: AppRegistryBox
+    let configuration: UsherConfiguration
+
+    func register(with router: Router<some RequestContext>) {
+        router.post("/pusher/auth") { request, context in try await channelAuth(request, context: context) }
+        router.post("/pusher/user-auth") { request, context in try await userAuth(request, context: context) }
+    }
+
+    func channelAuth(_ request: Request, context: some RequestContext) async throws -> Response {
+        let (parameters, app) = try await read(request, context: context)
+        let socketID = try SocketID(validating: try required(parameters, "socket_id"))
+        let channel = try ChannelName(validating: try required(parameters, "channel_name"), maxLength: configuration.channelNameMaxLength)
+        guard channel.requiresAuthorization else { throw channel.kind == .public ? CoreError.publicChannel : CoreError.forbiddenChannel }
+        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: context.logger)
+        do {
+            try app.policy.authorize(channel: channel, claims: identity.claims, userID: identity.userID)
+        } catch {
+            context.logger.info("channel refused by policy", metadata: ["usher.channel": "\(channel)", "usher.app": "\(app.app.id)"])
+            throw error
+        }
+        let channelData = channel.kind == .presence
+            ? try ChannelData.make(userID: identity.userID, userInfo: identity.userInfo, limits: app.limits)
+            : nil
+        let authorization = try app.authorizer.authorize(socketID: socketID, channel: channel, channelData: channelData)
+        return .json(authorization.jsonBody)
+    }
+
+    func userAuth(_ request: Request, context: some RequestContext) async throws -> Response {
+        let (parameters, app) = try await read(request, context: context)
+        let socketID = try SocketID(validating: try required(parameters, "socket_id"))
+        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: context.logger)
+        let watchlist: [String]? = switch identity.claims?["watchlist"] {
+        case .array(let ids)?: ids.compactMap(\.stringValue)
+        default: nil
+        }
+        let userData = try UserData.make(userID: identity.userID, userInfo: identity.userInfo, watchlist: watchlist, limits: app.limits)
+        return .json(app.authorizer.signIn(socketID: socketID, userData: userData).jsonBody)
+    }
+
+    private func read(_ request: Request, context: some RequestContext) async throws -> (AuthParameters, AppRuntime) {
+        let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        let parameters = try AuthParameters(body: Array(buffer: buffer), contentType: request.headers[.contentType])
+        let query = request.uri.queryParameters
+        let key = parameters["app_key"] ?? query["app_key"].map(String.init)
+        let id = parameters["app_id"] ?? query["app_id"].map(String.init)
+        return (parameters, try registry.current.select(key: key, id: id))
+    }
+
+    private func required(_ parameters: AuthParameters, _ name: String) throws(ServerError) -> String {
+        guard let value = parameters[name] else { throw .malformedRequest("missing field \(name)") }
+        return value
+    }
+
+    /// Bearer header first, then the `token` field, then the configured cookie; dev mode falls back to anonymous.
+    private func identify(
+        _ request: Request, parameters: AuthParameters, app: AppRuntime, socketID: SocketID, logger: Logger
+    ) throws(ServerError) -> Identity {
+        if let token = Self.token(request, parameters: parameters, cookie: app.identity?.cookie) {
+            guard let verifier = app.identity else {
+                if app.allowsAnonymous { return anonymous(parameters, socketID: socketID) }
+                throw .invalidIdentity
+            }
+            return try verifier.identity(token: token, now: Date(), logger: logger)
+        }
+        guard app.allowsAnonymous else { throw .missingIdentity }
+        return anonymous(parameters, socketID: socketID)
+    }
+
+    private func anonymous(_ parameters: AuthParameters, socketID: SocketID) -> Identity {
+        // Dev only: the caller names itself; without a name each connection is its own user.
+        let userID = parameters["user_id"].flatMap { $0.isEmpty ? nil : $0 } ?? "anonymous-\(socketID)"
+        return Identity(userID: userID, userInfo: nil, claims: nil)
+    }
+
+    static func token(_ request: Request, parameters: AuthParameters, cookie: String?) -> Substring? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { return parts[1].trimmingSpaces }
+        }
+        if let field = parameters["token"], !field.isEmpty { return field[...] }
+        if let cookie, let value = request.cookies[cookie]?.value, !value.isEmpty { return value[...] }
+        return nil
+    }
+}
+
+extension Response {
+    /// A 200 JSON response whose body is sent exactly as given.
+    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}
