@@ -93,7 +93,8 @@ public struct ChannelAuthorizer: Sendable {
 
     /// Signs `<socket_id>::user::<user_data>` for `pusher:signin`.
     ///
-    /// - Parameter userData: The JSON text to sign, byte for byte; build it with ``UserData/make(userID:userInfo:watchlist:limits:)``.
+    /// - Parameter userData: The JSON text to sign, byte for byte; build it with
+    ///   ``UserData/make(userID:userInfo:watchlist:limits:)``.
     public func signIn(socketID: SocketID, userData: String) -> ChannelAuthorization {
         ChannelAuthorization(auth: sign(AuthMessage.signIn(socketID: socketID, userData: userData)), userData: userData)
     }

@@ -1,0 +1,65 @@
+public import UsherCrypto
+
+/// Builds and reads presence `channel_data`: `{"user_id":…,"user_info":{…}}`.
+///
+/// The text built here is what gets signed and sent; it must never be re-serialized afterwards.
+public enum ChannelData {
+    /// Builds compact channel_data, e.g. `{"user_id":"42","user_info":{"name":"Ann"}}`.
+    ///
+    /// - Parameters:
+    ///   - userID: The member's id, written as a JSON string.
+    ///   - userInfo: An optional JSON object; omitted from the text when nil.
+    ///   - limits: The app's presence limits.
+    /// - Throws: ``CoreError/missingUserID``, ``CoreError/userIDTooLong``, ``CoreError/invalidUserInfo`` (not an
+    ///   object) or ``CoreError/userInfoTooLarge``.
+    public static func make(
+        userID: String, userInfo: JSONValue?, limits: PresenceLimits = PresenceLimits()
+    ) throws(CoreError) -> String {
+        try limits.check(userID: userID)
+        var text = #"{"user_id":"# + JSON.quoted(userID)
+        if let userInfo {
+            try limits.check(userInfo: userInfo)
+            text += #","user_info":"# + userInfo.jsonText
+        }
+        return text + "}"
+    }
+
+    /// Reads channel_data supplied by a client or relay, enforcing the same limits as ``make(userID:userInfo:limits:)``.
+    ///
+    /// `user_id` may be a string or a JSON integer; an integer's id is its JSON text (`10` → `"10"`), so members are
+    /// deduplicated on one string form. A `null` user_info counts as absent. Other members of the object are ignored.
+    ///
+    /// - Returns: The user id and user_info; the caller signs or relays the original `text`, not these values.
+    /// - Throws: ``CoreError/invalidChannelData`` for text that is not a JSON object or whose user_id is neither a
+    ///   string nor an integer; ``CoreError/missingUserID``; ``CoreError/userIDTooLong``; ``CoreError/invalidUserInfo``;
+    ///   ``CoreError/userInfoTooLarge`` (also for raw text far beyond the limits).
+    public static func parse(
+        _ text: String, limits: PresenceLimits = PresenceLimits()
+    ) throws(CoreError) -> (userID: String, userInfo: JSONValue?) {
+        guard text.utf8.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw .invalidChannelData
+        }
+        guard case .object(let members) = value else { throw .invalidChannelData }
+
+        let userID: String
+        switch members["user_id"] {
+        case .string(let id): userID = id
+        case .integer(let number): userID = String(number)
+        case nil, .null: throw .missingUserID
+        default: throw .invalidChannelData
+        }
+        try limits.check(userID: userID)
+
+        switch members["user_info"] {
+        case nil, .null:
+            return (userID, nil)
+        case let userInfo?:
+            try limits.check(userInfo: userInfo)
+            return (userID, userInfo)
+        }
+    }
+}
