@@ -19,6 +19,6 @@ enum DevApp {
             pusher-js: new Pusher("\(app.key)", { channelAuthorization: { endpoint: "http://HOST:PORT/pusher/auth" } })
             """)
         // Keep the banner ahead of the server's log lines even when stdout is a pipe or file.
-        fflush(stdout)
+        fflush(nil)
     }
 }

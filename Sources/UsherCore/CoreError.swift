@@ -54,7 +54,7 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidChannelRule: "channel rule pattern or requirement is invalid"
         case .invalidAppID: "app id must be 1 to 64 characters of A-Z a-z 0-9 _ -"
         case .invalidAppKey: "app key must be 8 to 64 characters of A-Z a-z 0-9 _ -"
-        case .weakAppSecret: "app secret must be at least 32 characters"
+        case .weakAppSecret: "app secret must be at least 20 characters"
         case .invalidAppSecrets: "app secrets must be non-empty with unique ids"
         case .noUsableSecret: "app has no secret usable at this time"
         }
@@ -99,7 +99,7 @@ extension CoreError {
     public static let invalidAppID = CoreError(.invalidAppID)
     /// An app key does not match `[A-Za-z0-9_-]{8,64}`.
     public static let invalidAppKey = CoreError(.invalidAppKey)
-    /// A new app secret is shorter than 32 characters.
+    /// A given app secret is shorter than 20 characters.
     public static let weakAppSecret = CoreError(.weakAppSecret)
     /// An app's secret list is empty, has an empty secret, or repeats a secret id.
     public static let invalidAppSecrets = CoreError(.invalidAppSecrets)

@@ -41,7 +41,7 @@ import UsherCrypto
             ("", nil, nil, CoreError.invalidAppID), (String(repeating: "a", count: 65), nil, nil, .invalidAppID),
             ("a b", nil, nil, .invalidAppID), ("ä", nil, nil, .invalidAppID), ("a/b", nil, nil, .invalidAppID),
             (nil, "short12", nil, .invalidAppKey), (nil, String(repeating: "k", count: 65), nil, .invalidAppKey),
-            (nil, "key:12345", nil, .invalidAppKey), (nil, nil, String(repeating: "s", count: 31), .weakAppSecret),
+            (nil, "key:12345", nil, .invalidAppKey), (nil, nil, String(repeating: "s", count: 19), .weakAppSecret),
         ] as [(String?, String?, String?, CoreError)]
     )
     func generateRejects(id: String?, key: String?, secret: String?, error: CoreError) {

@@ -13,11 +13,11 @@ extension App {
     /// ```
     /// - Parameter now: Recorded as the secret's creation time; passed in because Core reads no clock.
     /// - Throws: ``CoreError/invalidAppID``, ``CoreError/invalidAppKey`` or ``CoreError/weakAppSecret`` (fewer than
-    ///   32 characters) for given values.
+    ///   20 characters, the length of hosted Pusher's secrets, so existing apps can be imported) for given values.
     public static func generate(
         id: String? = nil, key: String? = nil, secret: String? = nil, name: String? = nil, now: Date
     ) throws(CoreError) -> App {
-        if let secret, secret.count < 32 { throw .weakAppSecret }
+        if let secret, secret.count < 20 { throw .weakAppSecret }
         let appSecret = AppSecret(
             id: Hex.encode(SecureRandom.bytes(count: 4)),
             secret: secret ?? Hex.encode(SecureRandom.bytes(count: 32)),
