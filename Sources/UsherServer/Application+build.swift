@@ -23,6 +23,8 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     let router = buildRouter(configuration: configuration, registry: registry)
     return Application(
         router: router,
+        // Idle connections (including half-sent requests) are closed after 30 s; open SSE streams are not idle.
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher"),
         eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)),
         logger: logger
@@ -31,8 +33,9 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
 
 func buildRouter(configuration: UsherConfiguration, registry: AppRegistryBox) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: JSONErrorMiddleware())
+    // CORS outermost, so refusals (401/403/400) carry the CORS headers too and browsers can read them.
     router.add(middleware: CORSPolicyMiddleware(registry: registry))
+    router.add(middleware: JSONErrorMiddleware())
     AuthController(registry: registry, configuration: configuration).register(with: router)
     HealthController(registry: registry).register(with: router)
     return router

@@ -17,9 +17,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         try parse(bytes: Array(text.utf8))
     }
 
-    /// Parses UTF-8 JSON bytes.
+    /// Parses UTF-8 JSON bytes. Trailing commas and duplicate member names are refused (see `JSONStrictness`).
     public static func parse(bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        if let violation = JSONStrictness.violation(in: bytes) {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: violation))
+        }
+        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,7 +92,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
             out += "]"
         case .object(let members):
             out += "{"
-            for (index, key) in members.keys.sorted().enumerated() {
+            // Code-point order, as Python's json.dumps(sort_keys=True); Swift's String order normalizes first.
+            let keys = members.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }
                 out += JSON.quoted(key)
                 out += ":"
