@@ -21,6 +21,7 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidUserData, watchlistTooLong, forbiddenChannel
         case noEncryptionMasterKey, invalidEncryptionMasterKey, invalidChannelRule
         case invalidAppID, invalidAppKey, weakAppSecret, invalidAppSecrets, noUsableSecret
+        case invalidNodeID
     }
 
     private let code: Code
@@ -57,6 +58,7 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .weakAppSecret: "app secret must be at least 20 characters"
         case .invalidAppSecrets: "app secrets must be non-empty with unique ids"
         case .noUsableSecret: "app has no secret usable at this time"
+        case .invalidNodeID: "node id must be 1 to 128 characters of A-Z a-z 0-9 _ . : -"
         }
     }
 
@@ -105,4 +107,6 @@ extension CoreError {
     public static let invalidAppSecrets = CoreError(.invalidAppSecrets)
     /// Every secret of the app is past its `notAfter`.
     public static let noUsableSecret = CoreError(.noUsableSecret)
+    /// A relay node id does not match `[A-Za-z0-9_.:-]{1,128}`.
+    public static let invalidNodeID = CoreError(.invalidNodeID)
 }

@@ -26,7 +26,10 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         // Idle connections (including half-sent requests) are closed after 30 s; open SSE streams are not idle.
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher"),
-        eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)),
+        // A group made for an explicit thread count lives as long as the process (the CLI runs one application).
+        eventLoopGroupProvider: .shared(
+            configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
+        ),
         logger: logger
     )
 }

@@ -64,6 +64,7 @@ public struct JWTVerifier: Sendable {
         }
         // We understand no critical extensions, so any `crit` must be refused (RFC 7515 §4.1.11).
         guard header["crit"] == nil else { throw .unsupportedAlgorithm }
+        // libjwt refuses any `typ` but JWT; refusing it here too keeps HS256 and the OpenSSL algorithms consistent.
         if let typ = header["typ"], typ.stringValue?.uppercased() != "JWT" { throw .malformed }
         let key: JWTKey
         switch header["kid"] {

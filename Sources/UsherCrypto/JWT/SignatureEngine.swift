@@ -82,7 +82,8 @@ enum SignatureEngine {
         return Array(out.prefix(length))
     }
 
-    /// HS256 tokens are encoded by libjwt, as DESIGN.md prescribes; the payload is our exact JSON text.
+    /// HS256 tokens are encoded by libjwt, as DESIGN.md prescribes. libjwt re-serializes the payload with jansson, so
+    /// doubles may print differently (0.1 → 0.10000000000000001); the claims' values are unchanged.
     static func encodeHS256(payloadJSON: String, secret: [UInt8], kid: String?) throws(CryptoError) -> String {
         var jwt: OpaquePointer?
         guard jwt_new(&jwt) == 0, let jwt else { throw .signingFailed }

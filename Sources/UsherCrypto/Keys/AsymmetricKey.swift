@@ -48,7 +48,7 @@ public final class AsymmetricKey: @unchecked Sendable {
             }
             return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
         }
-        guard let parsed else { throw .openSSL("cannot parse PEM key") }
+        guard let parsed else { throw .invalidKey("cannot parse PEM key: \(OpenSSLErrors.drain())") }
         try self.init(owning: parsed, isPrivate: isPrivate)
     }
 

@@ -46,7 +46,7 @@ public enum JWKSet {
         default:
             throw .unsupportedKey("unsupported JWK kty")
         }
-        guard let pkey else { throw .openSSL("invalid JWK") }
+        guard let pkey else { throw .invalidKey("invalid JWK: \(OpenSSLErrors.drain())") }
         return try .asymmetric(AsymmetricKey(owning: pkey, isPrivate: false), algorithm: declared ?? inferred, kid: kid)
     }
 

@@ -30,7 +30,7 @@ struct ConfigNode {
         for (key, value) in mapping {
             guard let name = key.string else { throw fail("keys must be strings") }
             if let allowed, !allowed.contains(name) {
-                throw fail("unknown field \"\(name)\" (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+                throw child(value, name).fail("unknown field \"\(name)\" (expected one of: \(allowed.sorted().joined(separator: ", ")))")
             }
             members[name] = child(value, name)
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Everything `usher serve` needs, from defaults, then the YAML file, then command-line flags.
 public struct UsherConfiguration: Sendable {
     /// Address to bind.
@@ -16,8 +14,8 @@ public struct UsherConfiguration: Sendable {
     public var maxBodyBytes: Int = 16 * 1024
     /// The longest channel name accepted (Pusher SDKs accept 200).
     public var channelNameMaxLength: Int = 200
-    /// NIO event loop threads; defaults to one per core.
-    public var eventLoopThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
+    public var eventLoopThreads: Int?
 
     public init() {}
 }

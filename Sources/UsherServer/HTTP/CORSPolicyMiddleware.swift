@@ -19,11 +19,13 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
             return Response(status: .noContent, headers: headers)
         }
         var response = try await next(request, context)
-        if allowed { response.headers.append(contentsOf: Self.headers(origin: origin)) }
+        // Vary on every cross-origin answer, allowed or not, so shared caches never mix origins.
+        response.headers[.vary] = "Origin"
+        if allowed { response.headers[.accessControlAllowOrigin] = origin }
         return response
     }
 
     private static func headers(origin: String) -> HTTPFields {
-        [.accessControlAllowOrigin: origin, .vary: "Origin"]
+        [.accessControlAllowOrigin: origin, .vary: "Origin", .vary: "Access-Control-Request-Headers"]
     }
 }
