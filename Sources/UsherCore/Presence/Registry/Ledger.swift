@@ -1,0 +1,33 @@
+/// Registry-wide bookkeeping beside the per-app state: node leases, the grace queue and running totals.
+///
+/// Kept apart from `apps` so per-app operations can update it while the app state is borrowed in place.
+struct Ledger {
+    /// Each known node's lease deadline.
+    var leases: [NodeID: Int64] = [:]
+    var grace = GraceQueue()
+    private(set) var nextTicket: UInt64 = 1
+    /// Set when a rejoin cancelled a grace whose entry may be at the top of the queue; the registry then prunes.
+    /// Cancelled entries otherwise stay queued until they surface.
+    var graceTopMayBeStale = false
+    var totals = PresenceStatistics()
+
+    /// The earliest lease deadline; ties go to the smaller node id.
+    func earliestLease() -> (deadline: Int64, node: NodeID)? {
+        var earliest: (deadline: Int64, node: NodeID)?
+        for (node, deadline) in leases {
+            if let current = earliest,
+                current.deadline < deadline || (current.deadline == deadline && current.node < node)
+            {
+                continue
+            }
+            earliest = (deadline, node)
+        }
+        return earliest
+    }
+
+    /// Queues the grace expiry of a member whose last socket left, under ``nextTicket`` (the ticket the member took).
+    mutating func startGrace(app: String, channel: String, userID: String, deadline: Int64) {
+        grace.push(GraceEntry(deadline: deadline, ticket: nextTicket, app: app, channel: channel, userID: userID))
+        nextTicket += 1
+    }
+}

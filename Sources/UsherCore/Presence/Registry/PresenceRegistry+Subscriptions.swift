@@ -1,0 +1,47 @@
+extension PresenceRegistry {
+    /// Subscribes a socket to a channel on behalf of `node`, and renews that node's lease.
+    ///
+    /// The first subscriber of a channel causes `channel_occupied`; a user's first socket on a presence channel causes
+    /// `member_added` (in that order). A user in grace who rejoins causes no events and keeps the original user_info.
+    ///
+    /// - Parameters:
+    ///   - subscription: The socket, channel and, for presence, the member from the verified channel_data.
+    ///   - node: The relay node reporting the socket; the socket now belongs to it.
+    ///   - limits: The app's presence limits; only a *new* member can be refused.
+    ///   - now: The owner's clock, in milliseconds.
+    /// - Returns: ``JoinOutcome/alreadySubscribed`` for a repeat, ``JoinOutcome/refused(_:)`` with
+    ///   ``JoinRefusal/membersFull`` when a new user would exceed `limits.maxMembers`, otherwise the events to publish.
+    public mutating func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64)
+        -> JoinOutcome
+    {
+        ledger.leases[node] = now + configuration.leaseMillis
+        let outcome = apps[subscription.app, default: AppState(id: subscription.app)]
+            .subscribe(subscription, node: node, limits: limits, ledger: &ledger)
+        pruneGrace()
+        return outcome
+    }
+
+    /// Unsubscribes a socket from a channel.
+    ///
+    /// A user's last socket on a presence channel starts grace: the member stays listed until `now + graceMillis`.
+    /// A non-presence channel left without sockets is vacated at once.
+    ///
+    /// - Returns: The events to publish; empty for an unknown or repeated leave.
+    public mutating func leave(app: String, socketID: SocketID, channel: ChannelName, now: Int64) -> [PresenceEvent] {
+        var events: [PresenceEvent] = []
+        let deadline = graceDeadline(now: now)
+        apps[app]?.unsubscribe(socketID, from: channel.name, graceDeadline: deadline, ledger: &ledger, events: &events)
+        return events
+    }
+
+    /// Unsubscribes a closed socket from all its channels, in the order it joined them, with grace as in
+    /// ``leave(app:socketID:channel:now:)``.
+    ///
+    /// - Returns: The events to publish; empty for an unknown socket.
+    public mutating func disconnect(app: String, socketID: SocketID, now: Int64) -> [PresenceEvent] {
+        var events: [PresenceEvent] = []
+        let deadline = graceDeadline(now: now)
+        apps[app]?.dropSocket(socketID, graceDeadline: deadline, ledger: &ledger, events: &events)
+        return events
+    }
+}
