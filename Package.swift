@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -44,9 +46,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "UsherStore",
+            dependencies: ["UsherCore", "UsherCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "UsherServer",
             dependencies: [
                 "UsherCore",
+                "UsherStore",
                 "UsherCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -54,6 +62,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -70,6 +80,7 @@ let package = Package(
         ),
         .testTarget(name: "UsherCryptoTests", dependencies: ["UsherCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "UsherStoreTests", dependencies: ["UsherStore", "UsherCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "UsherServerTests",
             dependencies: [

@@ -4,9 +4,11 @@ public import Logging
 import NIOCore
 import NIOPosix
 import UsherCore
+import UsherCrypto
+import UsherStore
 
-/// Builds the Usher HTTP application: loads apps from the key directory, then assembles router, middleware and
-/// controllers in one place.
+/// Builds the Usher HTTP application: loads apps and the relay token from the key directory, creates the presence
+/// store, then assembles router, middleware, controllers and background services in one place.
 ///
 /// ```swift
 /// var configuration = UsherConfiguration()
@@ -15,14 +17,18 @@ import UsherCore
 /// try await app.runService()
 /// ```
 public func buildApplication(configuration: UsherConfiguration, logger: Logger) throws -> some ApplicationProtocol {
-    let apps = try AppCredentialStore(directory: KeyDirectory(path: configuration.keysDirectory)).loadAll()
+    let keys = KeyDirectory(path: configuration.keysDirectory)
+    let apps = try AppCredentialStore(directory: keys).loadAll()
     let registry = AppRegistryBox(try AppRegistry(apps: apps, configuration: configuration, now: Date()))
     if configuration.dev {
         logger.warning("DEVELOPMENT MODE: anonymous subscribers are allowed and unconfigured apps authorize every channel. Never run --dev in production.")
     }
-    let router = buildRouter(configuration: configuration, registry: registry)
-    return Application(
-        router: router,
+    let store = MemoryPresenceStore(configuration: configuration.presence, logCapacity: configuration.eventLogCapacity)
+    let components = ServerComponents(
+        registry: registry, store: store, relayToken: try RelayToken.loadOrCreate(in: keys), metrics: UsherMetrics()
+    )
+    var app = Application(
+        router: buildRouter(configuration: configuration, components: components),
         // Idle connections (including half-sent requests) are closed after 30 s; open SSE streams are not idle.
         server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher"),
@@ -32,14 +38,39 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         ),
         logger: logger
     )
+    app.addServices(PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger))
+    return app
 }
 
-func buildRouter(configuration: UsherConfiguration, registry: AppRegistryBox) -> Router<BasicRequestContext> {
+/// What the router's controllers share.
+struct ServerComponents: Sendable {
+    let registry: AppRegistryBox
+    let store: any PresenceStore
+    let relayToken: RelayToken
+    let metrics: UsherMetrics
+}
+
+func buildRouter(configuration: UsherConfiguration, components: ServerComponents) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    // CORS outermost, so refusals (401/403/400) carry the CORS headers too and browsers can read them.
-    router.add(middleware: CORSPolicyMiddleware(registry: registry))
+    router.add(middleware: RequestMetricsMiddleware(metrics: components.metrics))
+    // CORS outside the error middleware, so refusals (401/403/400) carry the CORS headers and browsers can read them.
+    router.add(middleware: CORSPolicyMiddleware(registry: components.registry))
     router.add(middleware: JSONErrorMiddleware())
-    AuthController(registry: registry, configuration: configuration).register(with: router)
-    HealthController(registry: registry).register(with: router)
+    AuthController(registry: components.registry, configuration: configuration).register(with: router)
+    HealthController(registry: components.registry).register(with: router)
+    MetricsController(metrics: components.metrics, statistics: { [store = components.store] in try await store.statistics() })
+        .register(with: router)
+    let relay = router.group("/relay/v1").add(middleware: RelayAuthMiddleware(token: components.relayToken))
+    RelayController(registry: components.registry, store: components.store, configuration: configuration).register(with: relay)
+    EventStreamController(store: components.store, keepAlive: configuration.sseKeepAlive, metrics: components.metrics)
+        .register(with: relay)
     return router
+}
+
+/// The pre-presence router used by tests of the auth endpoints: a fresh memory store and a random relay token.
+func buildRouter(configuration: UsherConfiguration, registry: AppRegistryBox) -> Router<BasicRequestContext> {
+    buildRouter(configuration: configuration, components: ServerComponents(
+        registry: registry, store: MemoryPresenceStore(), relayToken: RelayToken(bytes: Array(Hex.encode(SecureRandom.bytes(count: 32)).utf8)),
+        metrics: UsherMetrics()
+    ))
 }

@@ -8,7 +8,13 @@ public enum ConfigurationLoader {
     /// Parses YAML `text`; relative file paths are resolved against `baseDirectory` (the config file's folder).
     public static func load(yaml text: String, baseDirectory: String, into configuration: inout UsherConfiguration) throws(ServerError) {
         guard let root = try ConfigNode.parse(yaml: text) else { return }
-        let top = try root.mapping(allowed: ["server", "apps"])
+        let top = try root.mapping(allowed: ["server", "apps", "relay"])
+        if let relay = try top["relay"]?.mapping(allowed: ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds"]) {
+            if let value = relay["lease_ms"] { configuration.presence.leaseMillis = Int64(try value.int(in: 1000...3_600_000)) }
+            if let value = relay["grace_ms"] { configuration.presence.graceMillis = Int64(try value.int(in: 0...600_000)) }
+            if let value = relay["event_log_size"] { configuration.eventLogCapacity = try value.int(in: 100...10_000_000) }
+            if let value = relay["keepalive_seconds"] { configuration.sseKeepAlive = .seconds(try value.int(in: 1...300)) }
+        }
         if let server = try top["server"]?.mapping(allowed: ["host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads"]) {
             if let host = server["host"] { configuration.host = try host.string() }
             if let port = server["port"] { configuration.port = try port.int(in: 0...65535) }

@@ -1,3 +1,5 @@
+public import UsherCore
+
 /// Everything `usher serve` needs, from defaults, then the YAML file, then command-line flags.
 public struct UsherConfiguration: Sendable {
     /// Address to bind.
@@ -16,6 +18,14 @@ public struct UsherConfiguration: Sendable {
     public var channelNameMaxLength: Int = 200
     /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
     public var eventLoopThreads: Int?
+    /// Leave grace (default 3 s) and relay node lease (default 15 s).
+    public var presence = PresenceRegistry.Configuration()
+    /// Events kept for `Last-Event-ID` resumption.
+    public var eventLogCapacity: Int = 10_000
+    /// How often grace and lease deadlines are checked.
+    public var tickInterval: Duration = .milliseconds(100)
+    /// Comment lines sent on idle event streams so proxies keep them open.
+    public var sseKeepAlive: Duration = .seconds(15)
 
     public init() {}
 }

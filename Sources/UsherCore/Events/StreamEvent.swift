@@ -1,0 +1,51 @@
+public import UsherCrypto
+
+/// One entry of the deployment's event log, as relays read it from `GET /relay/v1/events` and webhooks carry it.
+///
+/// `data` is the event's JSON text, built once when the event is logged, so every consumer sends the same bytes
+/// without re-serializing.
+public struct StreamEvent: Sendable, Hashable {
+    /// What happened.
+    public enum Kind: String, Sendable, Hashable {
+        case memberAdded = "member_added"
+        case memberRemoved = "member_removed"
+        case channelOccupied = "channel_occupied"
+        case channelVacated = "channel_vacated"
+        case terminateConnections = "terminate_connections"
+    }
+
+    /// Position in the log; strictly increasing, never reused within one log.
+    public let sequence: UInt64
+    public let kind: Kind
+    public let app: String
+    /// The channel, for channel and member events.
+    public let channel: String?
+    /// The member (or, for `terminate_connections`, the user) concerned.
+    public let userID: String?
+    /// `{"app":…,"channel":…,"user_id":…,"user_info":…}` with absent members omitted.
+    public let data: String
+
+    public init(sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfo: JSONValue?) {
+        self.sequence = sequence
+        self.kind = kind
+        self.app = app
+        self.channel = channel
+        self.userID = userID
+        var text = #"{"app":"# + JSON.quoted(app)
+        if let channel { text += #","channel":"# + JSON.quoted(channel) }
+        if let userID { text += #","user_id":"# + JSON.quoted(userID) }
+        if let userInfo { text += #","user_info":"# + userInfo.jsonText }
+        data = text + "}"
+    }
+
+    /// Logs a presence state-machine event at `sequence`.
+    public init(sequence: UInt64, _ event: PresenceEvent) {
+        let kind: Kind = switch event.kind {
+        case .memberAdded: .memberAdded
+        case .memberRemoved: .memberRemoved
+        case .channelOccupied: .channelOccupied
+        case .channelVacated: .channelVacated
+        }
+        self.init(sequence: sequence, kind: kind, app: event.app, channel: event.channel, userID: event.userID, userInfo: event.userInfo)
+    }
+}

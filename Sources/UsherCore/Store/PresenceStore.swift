@@ -1,0 +1,86 @@
+/// Where presence state and the event log live: in memory (one instance) or in PostgreSQL (several instances).
+///
+/// Every mutation is idempotent, keyed by (app, socket_id, channel), because relays retry. Events are appended to a
+/// log with strictly increasing sequence numbers as part of the mutation that caused them.
+public protocol PresenceStore: Sendable {
+    /// Identifies this store's lifetime; a relay that sees it change must resync its sockets.
+    var epoch: String { get }
+
+    /// Subscribes a socket; for presence channels answers the member list including the new member.
+    func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult
+    /// Unsubscribes a socket from one channel (no-op when unknown).
+    func leave(app: String, socketID: SocketID, channel: ChannelName) async throws
+    /// Removes a socket from every channel (no-op when unknown).
+    func disconnect(app: String, socketID: SocketID) async throws
+    /// Renews a node's lease.
+    func heartbeat(node: NodeID) async throws -> NodeLease
+    /// Replaces everything known about a node with its full list of subscriptions.
+    func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws
+    /// Fires due grace periods and lease expiries; called periodically.
+    func advance() async throws
+
+    /// The presence object of a channel, `nil` when it has no members.
+    func presence(app: String, channel: String) async throws -> PresenceSnapshot?
+    /// Occupied channels of an app, optionally filtered by name prefix.
+    func channels(app: String, prefix: String?) async throws -> [ChannelSummary]
+    /// Sockets subscribed to a channel and (for presence) its distinct users.
+    func counts(app: String, channel: String) async throws -> (subscriptions: Int, users: Int)
+    /// Totals for metrics: members, channels, sockets, nodes.
+    func statistics() async throws -> StoreStatistics
+    /// Appends an event that is not a presence transition (e.g. `terminate_connections`).
+    func append(kind: StreamEvent.Kind, app: String, userID: String) async throws
+
+    /// The log after `sequence`, at most `limit` events; `.gap` when entries after `sequence` were already dropped.
+    func events(after sequence: UInt64, limit: Int) async throws -> EventPage
+    /// Waits until the log holds an event after `sequence` or `timeout` passes; returns at once if it already does.
+    func waitForEvents(after sequence: UInt64, timeout: Duration) async throws
+    /// The newest sequence number (0 when empty).
+    func latestSequence() async throws -> UInt64
+}
+
+/// What a join did.
+public enum JoinResult: Sendable {
+    /// Subscribed; `presence` holds the channel's members for presence channels.
+    case joined(memberAdded: Bool, presence: PresenceSnapshot?)
+    /// The same subscription already existed (a retry); `presence` is the current member list.
+    case alreadySubscribed(presence: PresenceSnapshot?)
+    /// Refused by a limit.
+    case refused(JoinRefusal)
+}
+
+/// A node's lease as granted by a heartbeat.
+public struct NodeLease: Sendable, Hashable {
+    /// The store's epoch; when it differs from what the node saw before, the node must resync.
+    public let epoch: String
+    /// How long the lease lasts without another heartbeat.
+    public let leaseMillis: Int64
+
+    public init(epoch: String, leaseMillis: Int64) {
+        self.epoch = epoch
+        self.leaseMillis = leaseMillis
+    }
+}
+
+/// A page of the event log.
+public enum EventPage: Sendable {
+    /// Events in sequence order (possibly empty: nothing new yet).
+    case events([StreamEvent])
+    /// The requested position is older than the retained log: the consumer must refetch state.
+    case gap(latest: UInt64)
+}
+
+/// Totals a store reports for metrics.
+public struct StoreStatistics: Sendable, Hashable {
+    /// Members, channels, sockets, subscriptions and nodes right now.
+    public var presence: PresenceStatistics
+    /// Node leases that lapsed since the store started.
+    public var leaseExpiries: Int
+    /// Events ever logged, by kind.
+    public var eventsByKind: [StreamEvent.Kind: Int]
+
+    public init(presence: PresenceStatistics, leaseExpiries: Int, eventsByKind: [StreamEvent.Kind: Int]) {
+        self.presence = presence
+        self.leaseExpiries = leaseExpiries
+        self.eventsByKind = eventsByKind
+    }
+}

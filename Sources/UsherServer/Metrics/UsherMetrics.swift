@@ -1,0 +1,56 @@
+import Prometheus
+import UsherCore
+
+/// Usher's Prometheus metrics, in a registry owned by the application (not the process-global `MetricsSystem`),
+/// so several applications — as in tests — never share or clash over counters.
+final class UsherMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let sseConsumers: Gauge
+    let sseLag: Gauge
+    let sseResets: Counter
+    private let members: Gauge
+    private let channels: Gauge
+    private let sockets: Gauge
+    private let nodes: Gauge
+    private let leaseExpiries: Gauge
+
+    init() {
+        sseConsumers = registry.makeGauge(descriptor: Self.name("sse_consumers", "", "Open relay event streams"))
+        sseLag = registry.makeGauge(descriptor: Self.name("sse_lag", "events", "Events between a stream's last write and the log head"))
+        sseResets = registry.makeCounter(descriptor: Self.name("sse_resets", "total", "Streams told to reset (resumed too far back)"))
+        members = registry.makeGauge(descriptor: Self.name("presence_members", "", "Presence members (distinct users per channel)"))
+        channels = registry.makeGauge(descriptor: Self.name("presence_channels", "", "Occupied channels"))
+        sockets = registry.makeGauge(descriptor: Self.name("presence_sockets", "", "Subscribed sockets"))
+        nodes = registry.makeGauge(descriptor: Self.name("relay_nodes", "", "Relay nodes holding a lease"))
+        leaseExpiries = registry.makeGauge(descriptor: Self.name("lease_expiries", "total", "Relay node leases that lapsed since start"))
+    }
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "usher", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// Counts one HTTP response by route pattern and status.
+    func request(route: String, status: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("http_requests", "total", "HTTP responses by route and status"),
+            labels: [("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    /// Refreshes the presence gauges (at scrape time).
+    func update(_ statistics: StoreStatistics) {
+        members.set(Int64(statistics.presence.members))
+        channels.set(Int64(statistics.presence.channels))
+        sockets.set(Int64(statistics.presence.sockets))
+        nodes.set(Int64(statistics.presence.nodes))
+        leaseExpiries.set(Int64(statistics.leaseExpiries))
+        for (kind, count) in statistics.eventsByKind {
+            registry.makeGauge(
+                descriptor: Self.name("events_logged", "total", "Events appended to the log since start, by kind"),
+                labels: [("kind", kind.rawValue)]
+            ).set(Int64(count))
+        }
+    }
+
+    func exposition() -> String { registry.emitToString() }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import UsherCore
+import UsherCrypto
+
+/// The relay API (DESIGN.md, Relay contract): relays report subscriptions, disconnects, heartbeats and full
+/// snapshots; Usher verifies auth strings, keeps presence and answers the member list.
+struct RelayController: Sendable {
+    let registry: AppRegistryBox
+    let store: any PresenceStore
+    let configuration: UsherConfiguration
+
+    func register(with group: RouterGroup<some RequestContext>) {
+        group.post("/apps/{app}/subscriptions") { request, context in try await subscribe(request, context: context) }
+        group.delete("/apps/{app}/subscriptions") { request, context in try await unsubscribe(request, context: context) }
+        group.delete("/apps/{app}/sockets/{socket}") { _, context in try await disconnect(context: context) }
+        group.get("/apps/{app}/presence/{channel}") { _, context in try await presence(context: context) }
+        group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
+        group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
+    }
+
+    func subscribe(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let body = try await request.decodeJSON(SubscribeRequest.self, limit: configuration.maxBodyBytes)
+        let node = try NodeID(validating: body.node)
+        let socketID = try SocketID(validating: body.socketID)
+        let channel = try ChannelName(validating: body.channel, maxLength: configuration.channelNameMaxLength)
+        let member = try SubscriptionCheck(app: app, now: Date()).verify(
+            socketID: socketID, channel: channel, auth: body.auth, channelData: body.channelData, userData: body.userData
+        )
+        let subscription = try Subscription(app: app.app.id, socketID: socketID, channel: channel, member: member)
+        switch try await store.join(subscription, node: node, limits: app.limits) {
+        case .joined(let memberAdded, let presence):
+            return .json(Self.subscribed(presence: presence, memberAdded: memberAdded))
+        case .alreadySubscribed(let presence):
+            return .json(Self.subscribed(presence: presence, memberAdded: false))
+        case .refused(.membersFull):
+            throw RelayRefusal(status: .conflict, code: 4100, message: "presence channel is full")
+        case .refused(.userInfoTooLarge):
+            throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+        }
+    }
+
+    static func subscribed(presence: PresenceSnapshot?, memberAdded: Bool) -> String {
+        guard let presence else { return "{}" }
+        return #"{"presence":"# + presence.jsonText + #","member_added":"# + (memberAdded ? "true" : "false") + "}"
+    }
+
+    func unsubscribe(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let body = try await request.decodeJSON(UnsubscribeRequest.self, limit: configuration.maxBodyBytes)
+        let socketID = try SocketID(validating: body.socketID)
+        let channel = try ChannelName(validating: body.channel, maxLength: configuration.channelNameMaxLength)
+        try await store.leave(app: app.app.id, socketID: socketID, channel: channel)
+        return .json("{}")
+    }
+
+    func disconnect(context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let socketID = try SocketID(validating: try context.parameters.require("socket"))
+        try await store.disconnect(app: app.app.id, socketID: socketID)
+        return .json("{}")
+    }
+
+    func presence(context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let channel = try ChannelName(validating: try context.parameters.require("channel"), maxLength: configuration.channelNameMaxLength)
+        guard channel.kind == .presence else { throw ServerError.malformedRequest("not a presence channel") }
+        let presence = try await store.presence(app: app.app.id, channel: channel.name)
+        return .json(#"{"presence":"# + (presence?.jsonText ?? #"{"ids":[],"hash":{},"count":0}"#) + "}")
+    }
+
+    func heartbeat(context: some RequestContext) async throws -> Response {
+        let node = try NodeID(validating: try context.parameters.require("node"))
+        return .json(Self.lease(try await store.heartbeat(node: node)))
+    }
+
+    func snapshot(_ request: Request, context: some RequestContext) async throws -> Response {
+        let node = try NodeID(validating: try context.parameters.require("node"))
+        // Snapshots of busy nodes are large; allow far more than an auth request.
+        let body = try await request.decodeJSON(SnapshotRequest.self, limit: 64 << 20)
+        let apps = registry.current
+        let subscriptions = try body.subscriptions.map { entry throws -> Subscription in
+            let app = try apps.select(key: nil, id: entry.app)
+            let channel = try ChannelName(validating: entry.channel, maxLength: configuration.channelNameMaxLength)
+            var member: PresenceMember?
+            if channel.kind == .presence {
+                guard let channelData = entry.channelData else { throw CoreError.invalidChannelData }
+                let parsed = try ChannelData.parse(channelData, limits: app.limits)
+                member = PresenceMember(userID: parsed.userID, userInfo: parsed.userInfo)
+            }
+            return try Subscription(app: app.app.id, socketID: try SocketID(validating: entry.socketID), channel: channel, member: member)
+        }
+        try await store.replaceNode(node, with: subscriptions)
+        return .json(Self.lease(try await store.heartbeat(node: node)))
+    }
+
+    static func lease(_ lease: NodeLease) -> String {
+        #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + "}"
+    }
+}
+
+/// A refusal the relay forwards to its client as `pusher:subscription_error` (PUSHER-PROTOCOL.md §9).
+struct RelayRefusal: Error {
+    let status: HTTPResponse.Status
+    let code: Int
+    let message: String
+}

@@ -1,0 +1,40 @@
+import Foundation
+import UsherCore
+import UsherCrypto
+
+/// Verifies what a relay presents for a subscription against the app's current (or still overlapping) secrets.
+struct SubscriptionCheck {
+    let app: AppRuntime
+    let now: Date
+
+    /// Returns the presence member for presence channels, `nil` otherwise; throws a 4009 refusal on a bad signature.
+    func verify(
+        socketID: SocketID, channel: ChannelName, auth: String?, channelData: String?, userData: String?
+    ) throws -> PresenceMember? {
+        let verifier = app.app.verifier(at: now)
+        switch channel.kind {
+        case .public:
+            return nil
+        case .private, .privateEncrypted:
+            guard let auth, verifier.verify(auth: auth, socketID: socketID, channel: channel, channelData: nil) else { throw Self.unauthorized }
+            return nil
+        case .presence:
+            guard let auth, let channelData, verifier.verify(auth: auth, socketID: socketID, channel: channel, channelData: channelData) else {
+                throw Self.unauthorized
+            }
+            do {
+                let parsed = try ChannelData.parse(channelData, limits: app.limits)
+                return PresenceMember(userID: parsed.userID, userInfo: parsed.userInfo)
+            } catch CoreError.userInfoTooLarge {
+                throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+            }
+        case .serverToUser(let userID):
+            guard let auth, let userData, verifier.verify(auth: auth, socketID: socketID, userData: userData),
+                (try? JSONValue.parse(userData))?["id"]?.stringValue == userID
+            else { throw Self.unauthorized }
+            return nil
+        }
+    }
+
+    static let unauthorized = RelayRefusal(status: .forbidden, code: 4009, message: "invalid auth signature")
+}

@@ -1,0 +1,110 @@
+import Synchronization
+public import UsherCore
+
+/// The bounded in-memory event log: appends never wait for readers, readers pull by sequence number, and a reader
+/// that asks for entries already dropped gets `.gap` (the relay then refetches state).
+///
+/// A `Mutex` rather than an actor: SSE readers poll it without queueing behind presence mutations.
+public final class EventLog: Sendable {
+    private struct State {
+        var entries: [StreamEvent?]
+        var head = 0  // index of the oldest entry
+        var count = 0
+        var latest: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+        var countsByKind: [StreamEvent.Kind: Int] = [:]
+    }
+
+    private let state: Mutex<State>
+    /// How many events are retained for resumption.
+    public let capacity: Int
+
+    public init(capacity: Int = 10_000) {
+        precondition(capacity > 0, "event log capacity must be positive")
+        self.capacity = capacity
+        state = Mutex(State(entries: Array(repeating: nil, count: capacity)))
+    }
+
+    /// Appends events built by `make(sequence)` in order, and wakes every waiting reader.
+    @discardableResult
+    public func append<E>(_ events: [E], _ make: (UInt64, E) -> StreamEvent) -> [StreamEvent] {
+        guard !events.isEmpty else { return [] }
+        let (logged, waiters) = state.withLock { state in
+            var logged: [StreamEvent] = []
+            logged.reserveCapacity(events.count)
+            for event in events {
+                state.latest += 1
+                let entry = make(state.latest, event)
+                logged.append(entry)
+                state.countsByKind[entry.kind, default: 0] += 1
+                let slot = (state.head + state.count) % capacity
+                state.entries[slot] = entry
+                if state.count == capacity {
+                    state.head = (state.head + 1) % capacity
+                } else {
+                    state.count += 1
+                }
+            }
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll(keepingCapacity: true)
+            return (logged, waiters)
+        }
+        for waiter in waiters { waiter.resume() }
+        return logged
+    }
+
+    /// How many events of each kind were ever appended (for metrics).
+    public var countsByKind: [StreamEvent.Kind: Int] { state.withLock { $0.countsByKind } }
+
+    /// The newest sequence number (0 when nothing was logged).
+    public var latest: UInt64 { state.withLock { $0.latest } }
+
+    /// Entries after `sequence`, at most `limit`; `.gap` when some were already dropped (or `sequence` is in the future,
+    /// as after a restart of the process that numbered it).
+    public func events(after sequence: UInt64, limit: Int) -> EventPage {
+        state.withLock { state in
+            guard sequence <= state.latest else { return .gap(latest: state.latest) }
+            let oldest = state.latest - UInt64(state.count) + 1
+            guard sequence + 1 >= oldest else { return .gap(latest: state.latest) }
+            let available = Int(state.latest - sequence)
+            let take = min(available, limit)
+            var out: [StreamEvent] = []
+            out.reserveCapacity(take)
+            let start = state.count - available
+            for offset in start..<(start + take) {
+                out.append(state.entries[(state.head + offset) % capacity]!)
+            }
+            return .events(out)
+        }
+    }
+
+    /// Returns once an event after `sequence` exists, or after `timeout`, or when the task is cancelled.
+    public func wait(after sequence: UInt64, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForAppend(after: sequence) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitForAppend(after sequence: UInt64) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.latest > sequence || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

@@ -1,0 +1,114 @@
+public import UsherCore
+import UsherCrypto
+
+/// The embedded default store: presence state and the event log in this process.
+///
+/// State is lost on restart by design: the new epoch makes every relay resync its sockets on its next heartbeat,
+/// which rebuilds the registry (DESIGN.md, Stores).
+public actor MemoryPresenceStore: PresenceStore {
+    public nonisolated let epoch: String
+    private var registry: PresenceRegistry
+    /// The log is shared with readers directly, so SSE streams never queue behind this actor.
+    public nonisolated let log: EventLog
+    private let now: @Sendable () -> Int64
+    private let leaseMillis: Int64
+    private var leaseExpiries = 0
+
+    /// - Parameters:
+    ///   - configuration: Grace and lease durations.
+    ///   - logCapacity: Events retained for `Last-Event-ID` resumption.
+    ///   - now: Monotonic milliseconds; injected so tests control time.
+    public init(
+        configuration: PresenceRegistry.Configuration = .init(), logCapacity: Int = 10_000,
+        now: @escaping @Sendable () -> Int64 = MonotonicClock.milliseconds
+    ) {
+        epoch = Hex.encode(SecureRandom.bytes(count: 8))
+        registry = PresenceRegistry(configuration: configuration)
+        log = EventLog(capacity: logCapacity)
+        self.now = now
+        leaseMillis = configuration.leaseMillis
+    }
+
+    public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) -> JoinResult {
+        let outcome = registry.join(subscription, node: node, limits: limits, now: now())
+        let presence = { [registry] in
+            subscription.channel.kind == .presence ? registry.presence(app: subscription.app, channel: subscription.channel.name) : nil
+        }
+        switch outcome {
+        case .joined(let memberAdded, let events):
+            record(events)
+            return .joined(memberAdded: memberAdded, presence: presence())
+        case .alreadySubscribed:
+            return .alreadySubscribed(presence: presence())
+        case .refused(let refusal):
+            return .refused(refusal)
+        }
+    }
+
+    public func leave(app: String, socketID: SocketID, channel: ChannelName) {
+        record(registry.leave(app: app, socketID: socketID, channel: channel, now: now()))
+    }
+
+    public func disconnect(app: String, socketID: SocketID) {
+        record(registry.disconnect(app: app, socketID: socketID, now: now()))
+    }
+
+    public func heartbeat(node: NodeID) -> NodeLease {
+        registry.heartbeat(node: node, now: now())
+        return NodeLease(epoch: epoch, leaseMillis: leaseMillis)
+    }
+
+    public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) {
+        record(registry.replaceNode(node, with: subscriptions, now: now()))
+    }
+
+    public func advance() {
+        let nodesBefore = registry.statistics.nodes
+        record(registry.advance(now: now()))
+        // Nodes are forgotten only when their lease lapses, so the drop in count is the number of expiries.
+        leaseExpiries += nodesBefore - registry.statistics.nodes
+    }
+
+    public func presence(app: String, channel: String) -> PresenceSnapshot? {
+        registry.presence(app: app, channel: channel)
+    }
+
+    public func channels(app: String, prefix: String?) -> [ChannelSummary] {
+        registry.channels(app: app, prefix: prefix)
+    }
+
+    public func counts(app: String, channel: String) -> (subscriptions: Int, users: Int) {
+        (registry.subscriptionCount(app: app, channel: channel), registry.userCount(app: app, channel: channel))
+    }
+
+    public func append(kind: StreamEvent.Kind, app: String, userID: String) {
+        log.append([kind]) { StreamEvent(sequence: $0, kind: $1, app: app, channel: nil, userID: userID, userInfo: nil) }
+    }
+
+    public nonisolated func events(after sequence: UInt64, limit: Int) -> EventPage {
+        log.events(after: sequence, limit: limit)
+    }
+
+    public nonisolated func waitForEvents(after sequence: UInt64, timeout: Duration) async {
+        await log.wait(after: sequence, timeout: timeout)
+    }
+
+    public nonisolated func latestSequence() -> UInt64 { log.latest }
+
+    public func statistics() -> StoreStatistics { StoreStatistics(presence: registry.statistics, leaseExpiries: leaseExpiries, eventsByKind: log.countsByKind) }
+
+    private func record(_ events: [PresenceEvent]) {
+        log.append(events) { StreamEvent(sequence: $0, $1) }
+    }
+}
+
+/// Milliseconds on the process's monotonic clock (never jumps with wall-clock changes).
+public enum MonotonicClock {
+    private static let origin = ContinuousClock.now
+
+    /// Milliseconds since the first use in this process.
+    @Sendable public static func milliseconds() -> Int64 {
+        let elapsed = ContinuousClock.now - origin
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+}
