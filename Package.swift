@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "usher", targets: ["UsherCLI"]),
         .library(name: "UsherServer", targets: ["UsherServer"]),
         .library(name: "UsherCore", targets: ["UsherCore"]),
+        .library(name: "UsherCrypto", targets: ["UsherCrypto"]),
+        .library(name: "UsherStore", targets: ["UsherStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
