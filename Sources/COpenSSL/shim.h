@@ -108,4 +108,17 @@ static inline EVP_PKEY *usher_generate_key(int kind) {
 
 /// Bytes held by a memory BIO (BIO_get_mem_data is a macro).
 static inline long usher_bio_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+
+/// Big-endian bytes of a BIGNUM key parameter (RSA "n"/"e"); returns the length, 0 on failure. `out` may be NULL to size.
+static inline int usher_pkey_bn_param(EVP_PKEY *pkey, const char *name, unsigned char *out, int capacity) {
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1) return 0;
+    int length = BN_num_bytes(bn);
+    if (out != NULL) {
+        if (length > capacity) { BN_free(bn); return 0; }
+        BN_bn2bin(bn, out);
+    }
+    BN_free(bn);
+    return length;
+}
 #endif

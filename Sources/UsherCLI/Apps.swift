@@ -8,7 +8,7 @@ import UsherServer
 struct Apps: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and list apps (credentials in keys/apps/).",
-        subcommands: [Create.self, List.self]
+        subcommands: [Create.self, List.self, Show.self, RotateSecret.self]
     )
 
     struct KeysOption: ParsableArguments {
@@ -85,9 +85,10 @@ struct Apps: ParsableCommand {
 }
 
 enum JSONText {
-    static func encode(_ value: some Encodable) throws -> String {
+    static func encode(_ value: some Encodable, dates: Bool = false) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if dates { encoder.dateEncodingStrategy = .iso8601 }
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -21,10 +21,12 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidUserData, watchlistTooLong, forbiddenChannel
         case noEncryptionMasterKey, invalidEncryptionMasterKey, invalidChannelRule
         case invalidAppID, invalidAppKey, weakAppSecret, invalidAppSecrets, noUsableSecret
-        case invalidNodeID
+        case invalidNodeID, invalidKeyRing
     }
 
     private let code: Code
+    /// Extra detail for codes that carry one (key ring problems name the kid).
+    private var detail: String?
 
     private init(_ code: Code) {
         self.code = code
@@ -35,9 +37,13 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         code == .forbiddenChannel ? .forbidden : .badRequest
     }
 
+    /// Equal when the codes are; the detail is for messages only.
+    public static func == (lhs: CoreError, rhs: CoreError) -> Bool { lhs.code == rhs.code }
+
     /// A short message that is safe to show to a client.
     public var message: String {
-        switch code {
+        if let detail { return detail }
+        return switch code {
         case .invalidSocketID: "socket_id must be two runs of ASCII digits joined by a dot"
         case .invalidChannelName: "channel name is empty or uses characters outside A-Z a-z 0-9 _ - = @ , . ;"
         case .channelNameTooLong: "channel name is too long"
@@ -59,6 +65,7 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidAppSecrets: "app secrets must be non-empty with unique ids"
         case .noUsableSecret: "app has no secret usable at this time"
         case .invalidNodeID: "node id must be 1 to 128 characters of A-Z a-z 0-9 _ . : -"
+        case .invalidKeyRing: "invalid signing key ring"
         }
     }
 
@@ -109,4 +116,12 @@ extension CoreError {
     public static let noUsableSecret = CoreError(.noUsableSecret)
     /// A relay node id does not match `[A-Za-z0-9_.:-]{1,128}`.
     public static let invalidNodeID = CoreError(.invalidNodeID)
+    /// The signing key ring is inconsistent, or a key ring operation named an unknown or invalid kid.
+    public static let invalidKeyRing = CoreError(.invalidKeyRing)
+
+    static func invalidKeyRing(_ detail: String) -> CoreError {
+        var error = CoreError(.invalidKeyRing)
+        error.detail = "key ring: \(detail)"
+        return error
+    }
 }

@@ -18,6 +18,8 @@ import UsherStore
 /// ```
 public func buildApplication(configuration: UsherConfiguration, logger: Logger) throws -> some ApplicationProtocol {
     let keys = KeyDirectory(path: configuration.keysDirectory)
+    let signing = SigningKeyStore(directory: keys)
+    try signing.ensureActiveKey(now: Date())
     let apps = try AppCredentialStore(directory: keys).loadAll()
     let registry = AppRegistryBox(try AppRegistry(apps: apps, configuration: configuration, now: Date()))
     if configuration.dev {
@@ -25,7 +27,8 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     }
     let store = MemoryPresenceStore(configuration: configuration.presence, logCapacity: configuration.eventLogCapacity)
     let components = ServerComponents(
-        registry: registry, store: store, relayToken: try RelayToken.loadOrCreate(in: keys), metrics: UsherMetrics()
+        registry: registry, store: store, relayToken: try RelayToken.loadOrCreate(in: keys), metrics: UsherMetrics(),
+        signingKeys: SigningKeysBox(try signing.load(now: Date()))
     )
     var app = Application(
         router: buildRouter(configuration: configuration, components: components),
@@ -38,7 +41,10 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         ),
         logger: logger
     )
-    app.addServices(PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger))
+    app.addServices(
+        PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
+        KeyReloader(configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger)
+    )
     return app
 }
 
@@ -48,6 +54,7 @@ struct ServerComponents: Sendable {
     let store: any PresenceStore
     let relayToken: RelayToken
     let metrics: UsherMetrics
+    let signingKeys: SigningKeysBox
 }
 
 func buildRouter(configuration: UsherConfiguration, components: ServerComponents) -> Router<BasicRequestContext> {
@@ -56,12 +63,17 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
     // CORS outside the error middleware, so refusals (401/403/400) carry the CORS headers and browsers can read them.
     router.add(middleware: CORSPolicyMiddleware(registry: components.registry))
     router.add(middleware: JSONErrorMiddleware())
-    AuthController(registry: components.registry, configuration: configuration).register(with: router)
+    let auth = AuthController(registry: components.registry, configuration: configuration)
+    auth.register(with: router)
+    TokenController(auth: auth, keys: components.signingKeys, tokens: ChannelTokens(settings: configuration.tokens)).register(with: router)
     HealthController(registry: components.registry).register(with: router)
     MetricsController(metrics: components.metrics, statistics: { [store = components.store] in try await store.statistics() })
         .register(with: router)
     let relay = router.group("/relay/v1").add(middleware: RelayAuthMiddleware(token: components.relayToken))
-    RelayController(registry: components.registry, store: components.store, configuration: configuration).register(with: relay)
+    RelayController(
+        registry: components.registry, store: components.store, configuration: configuration,
+        tokens: ChannelTokens(settings: configuration.tokens), signingKeys: components.signingKeys
+    ).register(with: relay)
     EventStreamController(store: components.store, keepAlive: configuration.sseKeepAlive, metrics: components.metrics)
         .register(with: relay)
     return router
@@ -71,6 +83,6 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
 func buildRouter(configuration: UsherConfiguration, registry: AppRegistryBox) -> Router<BasicRequestContext> {
     buildRouter(configuration: configuration, components: ServerComponents(
         registry: registry, store: MemoryPresenceStore(), relayToken: RelayToken(bytes: Array(Hex.encode(SecureRandom.bytes(count: 32)).utf8)),
-        metrics: UsherMetrics()
+        metrics: UsherMetrics(), signingKeys: SigningKeysBox(.empty)
     ))
 }

@@ -41,4 +41,10 @@ public struct JWTKey: Sendable {
         case .asymmetric(let key): key.isPrivate
         }
     }
+
+    /// The public JWK of an asymmetric key (without `kid`/`alg`/`use`); `nil` for HMAC secrets, which are never published.
+    public func publicJWK() throws(CryptoError) -> [String: JSONValue]? {
+        guard case .asymmetric(let key) = material else { return nil }
+        return try key.publicJWK()
+    }
 }

@@ -8,7 +8,14 @@ public enum ConfigurationLoader {
     /// Parses YAML `text`; relative file paths are resolved against `baseDirectory` (the config file's folder).
     public static func load(yaml text: String, baseDirectory: String, into configuration: inout UsherConfiguration) throws(ServerError) {
         guard let root = try ConfigNode.parse(yaml: text) else { return }
-        let top = try root.mapping(allowed: ["server", "apps", "relay"])
+        let top = try root.mapping(allowed: ["server", "apps", "relay", "tokens"])
+        if let tokens = try top["tokens"]?.mapping(allowed: ["issuer", "default_ttl_seconds", "max_ttl_seconds"]) {
+            if let value = tokens["issuer"] { configuration.tokens.issuer = try value.string() }
+            if let value = tokens["max_ttl_seconds"] { configuration.tokens.maxTTLSeconds = try value.int(in: 1...86_400 * 30) }
+            if let value = tokens["default_ttl_seconds"] {
+                configuration.tokens.defaultTTLSeconds = try value.int(in: 1...configuration.tokens.maxTTLSeconds)
+            }
+        }
         if let relay = try top["relay"]?.mapping(allowed: ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds"]) {
             if let value = relay["lease_ms"] { configuration.presence.leaseMillis = Int64(try value.int(in: 1000...3_600_000)) }
             if let value = relay["grace_ms"] { configuration.presence.graceMillis = Int64(try value.int(in: 0...600_000)) }

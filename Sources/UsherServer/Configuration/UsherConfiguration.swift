@@ -18,6 +18,10 @@ public struct UsherConfiguration: Sendable {
     public var channelNameMaxLength: Int = 200
     /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
     public var eventLoopThreads: Int?
+    /// Channel token issuer and lifetimes.
+    public var tokens = TokenSettings()
+    /// How often the key directory is checked for changes (also on SIGHUP).
+    public var keyReloadInterval: Duration = .seconds(1)
     /// Leave grace (default 3 s) and relay node lease (default 15 s).
     public var presence = PresenceRegistry.Configuration()
     /// Events kept for `Last-Event-ID` resumption.

@@ -30,6 +30,17 @@ public struct AppCredentialStore: Sendable {
         }
     }
 
+    /// Replaces app `id` with `transform(current)`, read and written under the directory lock.
+    @discardableResult
+    public func update(id: String, _ transform: (App) throws(ServerError) -> App) throws(ServerError) -> App {
+        try directory.withLock { () throws(ServerError) -> App in
+            guard let current = try load(id: id) else { throw .keyDirectory("no app \(id) in \(directory.path)/apps") }
+            let updated = try transform(current)
+            try directory.writeAtomically(try encode(updated), to: "apps/\(id).json")
+            return updated
+        }
+    }
+
     private func load(file: String) throws(ServerError) -> App {
         let data = try directory.readPrivate(file)
         do {

@@ -9,6 +9,8 @@ struct RelayController: Sendable {
     let registry: AppRegistryBox
     let store: any PresenceStore
     let configuration: UsherConfiguration
+    let tokens: ChannelTokens
+    let signingKeys: SigningKeysBox
 
     func register(with group: RouterGroup<some RequestContext>) {
         group.post("/apps/{app}/subscriptions") { request, context in try await subscribe(request, context: context) }
@@ -25,9 +27,12 @@ struct RelayController: Sendable {
         let node = try NodeID(validating: body.node)
         let socketID = try SocketID(validating: body.socketID)
         let channel = try ChannelName(validating: body.channel, maxLength: configuration.channelNameMaxLength)
-        let member = try SubscriptionCheck(app: app, now: Date()).verify(
-            socketID: socketID, channel: channel, auth: body.auth, channelData: body.channelData, userData: body.userData
-        )
+        let check = SubscriptionCheck(app: app, now: Date())
+        let member = if let token = body.token {
+            try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
+        } else {
+            try check.verify(socketID: socketID, channel: channel, auth: body.auth, channelData: body.channelData, userData: body.userData)
+        }
         let subscription = try Subscription(app: app.app.id, socketID: socketID, channel: channel, member: member)
         switch try await store.join(subscription, node: node, limits: app.limits) {
         case .joined(let memberAdded, let presence):

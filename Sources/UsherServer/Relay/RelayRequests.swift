@@ -11,9 +11,11 @@ struct SubscribeRequest: Decodable {
     let channelData: String?
     /// For `#server-to-user-` channels: the signed-in user's user_data, whose sign-in auth is `auth`.
     let userData: String?
+    /// A channel token from `POST /v1/tokens`, instead of `auth`.
+    let token: String?
 
     enum CodingKeys: String, CodingKey {
-        case node, channel, auth
+        case node, channel, auth, token
         case socketID = "socket_id"
         case channelData = "channel_data"
         case userData = "user_data"

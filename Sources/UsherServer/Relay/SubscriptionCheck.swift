@@ -36,5 +36,24 @@ struct SubscriptionCheck {
         }
     }
 
+    /// Verifies a channel token presented instead of an auth string; the member comes from its `sub` and `info`.
+    func verify(
+        socketID: SocketID, channel: ChannelName, token: String, tokens: ChannelTokens, keys: SigningKeys
+    ) throws -> PresenceMember? {
+        guard channel.requiresAuthorization else { return nil }
+        let claims: JWTClaims
+        do {
+            claims = try tokens.verify(token, with: keys, app: app.app, channel: channel, socketID: socketID, now: now)
+        } catch {
+            throw Self.unauthorized
+        }
+        guard channel.kind == .presence, let userID = claims.subject else { return nil }
+        let info = claims["info"]
+        if let info, info.jsonText.utf8.count > app.limits.maxUserInfoBytes {
+            throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+        }
+        return PresenceMember(userID: userID, userInfo: info)
+    }
+
     static let unauthorized = RelayRefusal(status: .forbidden, code: 4009, message: "invalid auth signature")
 }

@@ -19,14 +19,7 @@ struct AuthController: Sendable {
         let (parameters, app) = try await read(request, context: context)
         let socketID = try SocketID(validating: try required(parameters, "socket_id"))
         let channel = try ChannelName(validating: try required(parameters, "channel_name"), maxLength: configuration.channelNameMaxLength)
-        guard channel.requiresAuthorization else { throw channel.kind == .public ? CoreError.publicChannel : CoreError.forbiddenChannel }
-        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: context.logger)
-        do {
-            try app.policy.authorize(channel: channel, claims: identity.claims, userID: identity.userID)
-        } catch {
-            context.logger.info("channel refused by policy", metadata: ["usher.channel": "\(channel)", "usher.app": "\(app.app.id)"])
-            throw error
-        }
+        let identity = try authorize(request, parameters: parameters, app: app, channel: channel, socketID: socketID, logger: context.logger)
         let channelData = channel.kind == .presence
             ? try ChannelData.make(userID: identity.userID, userInfo: identity.userInfo, limits: app.limits)
             : nil
@@ -46,7 +39,22 @@ struct AuthController: Sendable {
         return .json(app.authorizer.signIn(socketID: socketID, userData: userData).jsonBody)
     }
 
-    private func read(_ request: Request, context: some RequestContext) async throws -> (AuthParameters, AppRuntime) {
+    /// Identity, then policy, for one channel; the shared front half of channel auth and channel tokens.
+    func authorize(
+        _ request: Request, parameters: AuthParameters, app: AppRuntime, channel: ChannelName, socketID: SocketID?, logger: Logger
+    ) throws -> Identity {
+        guard channel.requiresAuthorization else { throw channel.kind == .public ? CoreError.publicChannel : CoreError.forbiddenChannel }
+        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: logger)
+        do {
+            try app.policy.authorize(channel: channel, claims: identity.claims, userID: identity.userID)
+        } catch {
+            logger.info("channel refused by policy", metadata: ["usher.channel": "\(channel)", "usher.app": "\(app.app.id)"])
+            throw error
+        }
+        return identity
+    }
+
+    func read(_ request: Request, context: some RequestContext) async throws -> (AuthParameters, AppRuntime) {
         let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
         let parameters = try AuthParameters(body: Array(buffer: buffer), contentType: request.headers[.contentType])
         let query = request.uri.queryParameters
@@ -55,14 +63,14 @@ struct AuthController: Sendable {
         return (parameters, try registry.current.select(key: key, id: id))
     }
 
-    private func required(_ parameters: AuthParameters, _ name: String) throws(ServerError) -> String {
+    func required(_ parameters: AuthParameters, _ name: String) throws(ServerError) -> String {
         guard let value = parameters[name] else { throw .malformedRequest("missing field \(name)") }
         return value
     }
 
     /// Bearer header first, then the `token` field, then the configured cookie; dev mode falls back to anonymous.
-    private func identify(
-        _ request: Request, parameters: AuthParameters, app: AppRuntime, socketID: SocketID, logger: Logger
+    func identify(
+        _ request: Request, parameters: AuthParameters, app: AppRuntime, socketID: SocketID?, logger: Logger
     ) throws(ServerError) -> Identity {
         if let token = Self.token(request, parameters: parameters, cookie: app.identity?.cookie) {
             guard let verifier = app.identity else {
@@ -75,9 +83,10 @@ struct AuthController: Sendable {
         return anonymous(parameters, socketID: socketID)
     }
 
-    private func anonymous(_ parameters: AuthParameters, socketID: SocketID) -> Identity {
+    private func anonymous(_ parameters: AuthParameters, socketID: SocketID?) -> Identity {
         // Dev only: the caller names itself; without a name each connection is its own user.
-        let userID = parameters["user_id"].flatMap { $0.isEmpty ? nil : $0 } ?? "anonymous-\(socketID)"
+        let fallback = socketID.map { "anonymous-\($0)" } ?? "anonymous-" + Hex.encode(SecureRandom.bytes(count: 6))
+        let userID = parameters["user_id"].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         return Identity(userID: userID, userInfo: nil, claims: nil)
     }
 

@@ -1,0 +1,95 @@
+import Dispatch
+import Foundation
+import Logging
+import ServiceLifecycle
+import UsherCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Picks up changes to the key directory (apps, secrets, signing keys) without a restart: polls every
+/// `keyReloadInterval` and reloads at once on SIGHUP. An invalid directory is logged and the last good state kept.
+struct KeyReloader: Service {
+    let configuration: UsherConfiguration
+    let registry: AppRegistryBox
+    let signingKeys: SigningKeysBox
+    let logger: Logger
+
+    func run() async {
+        let hangups = Self.hangupSignals()
+        var fingerprint = DirectoryFingerprint(path: configuration.keysDirectory)
+        // `true` = SIGHUP: reload even when the files look unchanged.
+        let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(2))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups { tick.yield(true) }
+            }
+            group.addTask { [interval = configuration.keyReloadInterval] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    tick.yield(false)
+                }
+            }
+            await withGracefulShutdownHandler {
+                for await forced in ticks {
+                    let current = DirectoryFingerprint(path: configuration.keysDirectory)
+                    guard forced || current != fingerprint else { continue }
+                    fingerprint = current
+                    reload()
+                }
+            } onGracefulShutdown: {
+                tick.finish()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Builds the new state completely before swapping it in, so requests see the old or the new keys, never a mix.
+    func reload() {
+        let keys = KeyDirectory(path: configuration.keysDirectory)
+        do {
+            let now = Date()
+            let apps = try AppRegistry(apps: try AppCredentialStore(directory: keys).loadAll(), configuration: configuration, now: now)
+            let signing = try SigningKeyStore(directory: keys).load(now: now)
+            registry.replace(with: apps)
+            signingKeys.replace(with: signing)
+            logger.info("keys reloaded", metadata: ["usher.apps": "\(apps.count)", "usher.kid": "\(signing.ring.active?.kid ?? "none")"])
+        } catch {
+            logger.error("key directory is invalid; keeping the previous keys", metadata: ["usher.error": "\(error)"])
+        }
+    }
+
+    /// SIGHUP as an async sequence (the default action, terminating, is disabled).
+    static func hangupSignals() -> AsyncStream<Void> {
+        signal(SIGHUP, SIG_IGN)
+        let source = SignalSource(DispatchSource.makeSignalSource(signal: SIGHUP))
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        source.source.setEventHandler { continuation.yield() }
+        continuation.onTermination = { _ in source.source.cancel() }
+        source.source.resume()
+        return stream
+    }
+}
+
+/// Dispatch sources are thread-safe but not annotated `Sendable`; this one is only resumed and cancelled.
+private final class SignalSource: @unchecked Sendable {
+    let source: any DispatchSourceSignal
+    init(_ source: any DispatchSourceSignal) { self.source = source }
+}
+
+/// Names, sizes and modification times of the key files: cheap to compute every second, and different whenever
+/// an atomic rename replaced a file.
+struct DirectoryFingerprint: Equatable {
+    private var entries: [String: String] = [:]
+
+    init(path: String) {
+        for folder in ["apps", "signing"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path + "/" + folder)) ?? []
+            for name in names where !name.hasPrefix(".") {
+                var info = stat()
+                guard stat(path + "/" + folder + "/" + name, &info) == 0 else { continue }
+                entries[folder + "/" + name] = "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ino)"
+            }
+        }
+    }
+}
