@@ -9,10 +9,11 @@ enum DevApp {
         try store.directory.prepare()
         guard try store.loadAll().isEmpty else { return }
         let app: App
-        do { app = try App.generate(id: "dev", name: "development", now: Date()) } catch { throw .keyDirectory(error.message) }
+        // A numeric id, because pusher-http-python refuses any other app id.
+        do { app = try App.generate(name: "development", now: Date()) } catch { throw .keyDirectory(error.message) }
         try store.create(app)
         print("""
-            Created development app in \(keysDirectory)/apps/dev.json
+            Created development app in \(keysDirectory)/apps/\(app.id).json
               app_id: \(app.id)
               key:    \(app.key)
               secret: \(app.secrets[0].secret)

@@ -69,6 +69,12 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
     HealthController(registry: components.registry).register(with: router)
     MetricsController(metrics: components.metrics, statistics: { [store = components.store] in try await store.statistics() })
         .register(with: router)
+    let verifier = APIRequestVerifier(
+        registry: components.registry, signature: APIRequestSignature(maxClockSkew: configuration.apiTimestampSkew),
+        maxBodyBytes: configuration.maxBodyBytes
+    )
+    HTTPAPIController(verifier: verifier, store: components.store, channelNameMaxLength: configuration.channelNameMaxLength)
+        .register(with: router)
     let relay = router.group("/relay/v1").add(middleware: RelayAuthMiddleware(token: components.relayToken))
     RelayController(
         registry: components.registry, store: components.store, configuration: configuration,

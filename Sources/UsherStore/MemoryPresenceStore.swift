@@ -73,6 +73,12 @@ public actor MemoryPresenceStore: PresenceStore {
         registry.presence(app: app, channel: channel)
     }
 
+    public func members(app: String, channel: String, withUserInfo: Bool) -> [PresenceMember] {
+        withUserInfo
+            ? registry.members(app: app, channel: channel)
+            : registry.userIDs(app: app, channel: channel).map { PresenceMember(userID: $0) }
+    }
+
     public func channels(app: String, prefix: String?) -> [ChannelSummary] {
         registry.channels(app: app, prefix: prefix)
     }

@@ -21,6 +21,8 @@ public protocol PresenceStore: Sendable {
 
     /// The presence object of a channel, `nil` when it has no members.
     func presence(app: String, channel: String) async throws -> PresenceSnapshot?
+    /// A presence channel's members (ids only when `withUserInfo` is false, to keep large listings light).
+    func members(app: String, channel: String, withUserInfo: Bool) async throws -> [PresenceMember]
     /// Occupied channels of an app, optionally filtered by name prefix.
     func channels(app: String, prefix: String?) async throws -> [ChannelSummary]
     /// Sockets subscribed to a channel and (for presence) its distinct users.

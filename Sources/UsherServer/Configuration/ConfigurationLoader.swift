@@ -22,7 +22,10 @@ public enum ConfigurationLoader {
             if let value = relay["event_log_size"] { configuration.eventLogCapacity = try value.int(in: 100...10_000_000) }
             if let value = relay["keepalive_seconds"] { configuration.sseKeepAlive = .seconds(try value.int(in: 1...300)) }
         }
-        if let server = try top["server"]?.mapping(allowed: ["host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads"]) {
+        if let server = try top["server"]?.mapping(allowed: [
+            "host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads", "api_timestamp_skew_seconds",
+        ]) {
+            if let skew = server["api_timestamp_skew_seconds"] { configuration.apiTimestampSkew = Double(try skew.int(in: 1...86_400)) }
             if let host = server["host"] { configuration.host = try host.string() }
             if let port = server["port"] { configuration.port = try port.int(in: 0...65535) }
             if let max = server["max_body_bytes"] { configuration.maxBodyBytes = try max.int(in: 1024...(1 << 20)) }

@@ -18,6 +18,8 @@ public struct UsherConfiguration: Sendable {
     public var channelNameMaxLength: Int = 200
     /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
     public var eventLoopThreads: Int?
+    /// Largest accepted difference between an HTTP API request's `auth_timestamp` and the server clock, in seconds.
+    public var apiTimestampSkew: Double = 600
     /// Channel token issuer and lifetimes.
     public var tokens = TokenSettings()
     /// How often the key directory is checked for changes (also on SIGHUP).

@@ -35,6 +35,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.response(error.status, error.message, headers: error.code == .missingIdentity ? [.wwwAuthenticate: "Bearer"] : [:])
         } catch let error as CoreError {
             return Self.response(error.status, error.message)
+        } catch let refusal as APIRefusal {
+            return Self.response(refusal.status, refusal.message)
         } catch let refusal as RelayRefusal {
             // The relay forwards `code` to its client in pusher:subscription_error (PUSHER-PROTOCOL.md §9).
             return Response.json(#"{"error":"# + JSON.quoted(refusal.message) + #","code":"# + String(refusal.code) + "}", status: refusal.status)

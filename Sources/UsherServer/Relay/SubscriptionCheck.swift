@@ -40,13 +40,15 @@ struct SubscriptionCheck {
     func verify(
         socketID: SocketID, channel: ChannelName, token: String, tokens: ChannelTokens, keys: SigningKeys
     ) throws -> PresenceMember? {
-        guard channel.requiresAuthorization else { return nil }
+        // Only public channels need nothing: a server-to-user channel needs a token for its own user.
+        if case .public = channel.kind { return nil }
         let claims: JWTClaims
         do {
             claims = try tokens.verify(token, with: keys, app: app.app, channel: channel, socketID: socketID, now: now)
         } catch {
             throw Self.unauthorized
         }
+        if case .serverToUser(let userID) = channel.kind, claims.subject != userID { throw Self.unauthorized }
         guard channel.kind == .presence, let userID = claims.subject else { return nil }
         let info = claims["info"]
         if let info, info.jsonText.utf8.count > app.limits.maxUserInfoBytes {
