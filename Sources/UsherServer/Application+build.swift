@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 import NIOCore
+import AsyncHTTPClient
 import NIOPosix
 import UsherCore
 import UsherCrypto
@@ -45,6 +46,17 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
         KeyReloader(configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger)
     )
+    let hooks = configuration.apps.compactMap { settings in settings.webhooks.map { (settings.id, $0) } }
+    if !hooks.isEmpty {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let senders = hooks.map { appID, settings in
+            WebhookSender(
+                appID: appID, settings: settings, store: store, registry: registry, client: client,
+                metrics: components.metrics, logger: logger
+            )
+        }
+        app.addServices(WebhookService(senders: senders, client: client))
+    }
     return app
 }
 

@@ -13,6 +13,8 @@ public struct AppSettings: Sendable {
     public var presence: PresenceLimits
     /// Browser origins allowed to call the auth endpoints cross-origin.
     public var corsOrigins: [String]
+    /// Pusher-format webhooks, when configured.
+    public var webhooks: WebhookSettings?
 
     public init(
         id: String, identity: IdentitySettings? = nil, channelRules: [ChannelRule] = [],

@@ -52,7 +52,7 @@ public enum ConfigurationLoader {
     }
 
     private static func app(_ node: ConfigNode, baseDirectory: String) throws(ServerError) -> AppSettings {
-        let members = try node.mapping(allowed: ["id", "identity", "channels", "presence", "cors"])
+        let members = try node.mapping(allowed: ["id", "identity", "channels", "presence", "cors", "webhooks"])
         guard let idNode = members["id"] else { throw node.fail("missing field \"id\"") }
         var settings = AppSettings(id: try idNode.string())
         if let identity = members["identity"] { settings.identity = try self.identity(identity, baseDirectory: baseDirectory) }
@@ -70,6 +70,29 @@ public enum ConfigurationLoader {
         if let cors = try members["cors"]?.mapping(allowed: ["origins"]) {
             settings.corsOrigins = try cors["origins"]?.strings() ?? []
         }
+        if let webhooks = members["webhooks"] { settings.webhooks = try self.webhooks(webhooks) }
+        return settings
+    }
+
+    private static func webhooks(_ node: ConfigNode) throws(ServerError) -> WebhookSettings {
+        let members = try node.mapping(allowed: ["url", "events", "batch_ms", "batch_max"])
+        guard let urlNode = members["url"] else { throw node.fail("missing field \"url\"") }
+        let url = try urlNode.string()
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+            throw urlNode.fail("expected an http or https URL")
+        }
+        var settings = WebhookSettings(url: url)
+        if let events = members["events"] {
+            let allowed: Set<StreamEvent.Kind> = [.memberAdded, .memberRemoved, .channelOccupied, .channelVacated]
+            settings.events = try Set(events.strings().map { (name: String) throws(ServerError) -> StreamEvent.Kind in
+                guard let kind = StreamEvent.Kind(rawValue: name), allowed.contains(kind) else {
+                    throw events.fail("unknown event \"\(name)\" (expected member_added, member_removed, channel_occupied, channel_vacated)")
+                }
+                return kind
+            })
+        }
+        if let value = members["batch_ms"] { settings.batchMillis = try value.int(in: 0...60_000) }
+        if let value = members["batch_max"] { settings.batchMax = try value.int(in: 1...1000) }
         return settings
     }
 

@@ -52,5 +52,23 @@ final class UsherMetrics: Sendable {
         }
     }
 
+    /// Counts webhook batches and their events by outcome (`delivered`, `retried`, `dropped`).
+    func webhook(app: String, result: String, events: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("webhook_batches", "total", "Webhook requests by app and outcome"), labels: [("app", app), ("result", result)]
+        ).increment()
+        registry.makeCounter(
+            descriptor: Self.name("webhook_events", "total", "Webhook events by app and outcome"), labels: [("app", app), ("result", result)]
+        ).increment(by: Int64(events))
+    }
+
+    /// Counts events a webhook sender skipped because it fell behind the bounded log.
+    func webhookOverflow(app: String, events: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("webhook_overflow_events", "total", "Events skipped by webhooks that fell behind the log"),
+            labels: [("app", app)]
+        ).increment(by: Int64(events))
+    }
+
     func exposition() -> String { registry.emitToString() }
 }

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UsherCore
+import UsherCrypto
+
+/// Delivers one app's webhooks: tails the event log, batches (`batch_ms` or `batch_max`), signs with the app's
+/// current secret, and POSTs in order, retrying with exponential backoff and jitter until the batch is older than
+/// `retryWindow` (kept under the 300 s that `validate_webhook` accepts).
+///
+/// The log is the bounded queue: a sender that falls behind it (a receiver down for long) gets a gap, which is
+/// counted as overflow and logged, and continues from the newest event.
+struct WebhookSender: Sendable {
+    let appID: String
+    let settings: WebhookSettings
+    let store: any PresenceStore
+    let registry: AppRegistryBox
+    let client: HTTPClient
+    let metrics: UsherMetrics
+    let logger: Logger
+    var retryWindow: Duration = .seconds(290)
+    var requestTimeout: Duration = .seconds(10)
+
+    func run() async {
+        var cursor = (try? await store.latestSequence()) ?? 0
+        var pending: [StreamEvent] = []
+        var oldest: ContinuousClock.Instant?
+        let clock = ContinuousClock()
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                switch try await store.events(after: cursor, limit: 512) {
+                case .gap(let latest):
+                    metrics.webhookOverflow(app: appID, events: Int(latest - cursor))
+                    logger.warning("webhook sender fell behind the event log; events skipped", metadata: ["usher.app": "\(appID)"])
+                    cursor = latest
+                case .events(let events):
+                    for event in events {
+                        cursor = event.sequence
+                        guard event.app == appID, settings.events.contains(event.kind) else { continue }
+                        pending.append(event)
+                        if oldest == nil { oldest = clock.now }
+                    }
+                }
+                let due = oldest.map { clock.now - $0 >= .milliseconds(settings.batchMillis) } ?? false
+                if pending.count >= settings.batchMax || (due && !pending.isEmpty) {
+                    let batch = Array(pending.prefix(settings.batchMax))
+                    pending.removeFirst(batch.count)
+                    oldest = pending.isEmpty ? nil : clock.now
+                    await deliver(batch)
+                } else {
+                    let remaining = oldest.map { .milliseconds(settings.batchMillis) - (clock.now - $0) } ?? .seconds(1)
+                    try await store.waitForEvents(after: cursor, timeout: max(.milliseconds(1), min(remaining, .seconds(1))))
+                }
+            } catch {
+                logger.warning("webhook sender cannot read events", metadata: ["usher.error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        // Graceful shutdown: one attempt for what is already batched.
+        while !pending.isEmpty {
+            let batch = Array(pending.prefix(settings.batchMax))
+            pending.removeFirst(batch.count)
+            await deliver(batch, attempts: 1)
+        }
+    }
+
+    /// Sends one batch until it succeeds, its retry window closes, or (`attempts`) runs out.
+    func deliver(_ events: [StreamEvent], attempts: Int = .max) async {
+        let body = WebhookBody.make(events, timeMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        let started = ContinuousClock.now
+        var attempt = 0
+        while true {
+            attempt += 1
+            if await send(body) {
+                metrics.webhook(app: appID, result: "delivered", events: events.count)
+                return
+            }
+            // Exponential backoff with ±50% jitter, capped at 30 s, never past the window.
+            let base = min(30.0, 0.5 * pow(2.0, Double(attempt - 1)))
+            let delay = Duration.milliseconds(Int64(base * Double.random(in: 0.5...1.5) * 1000))
+            let stopping = Task.isCancelled || Task.isShuttingDownGracefully
+            guard attempt < attempts, !stopping, ContinuousClock.now - started + delay < retryWindow else {
+                metrics.webhook(app: appID, result: "dropped", events: events.count)
+                logger.error("webhook batch dropped after \(attempt) attempts", metadata: ["usher.app": "\(appID)", "usher.url": "\(settings.url)"])
+                return
+            }
+            metrics.webhook(app: appID, result: "retried", events: events.count)
+            try? await Task.sleep(for: delay)
+        }
+    }
+
+    private func send(_ body: String) async -> Bool {
+        guard let app = try? registry.current.select(key: nil, id: appID), let secret = app.app.signingSecret(at: Date()) else {
+            return false
+        }
+        var request = HTTPClientRequest(url: settings.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Pusher-Key", value: app.app.key)
+        request.headers.add(name: "X-Pusher-Signature", value: secret.hmacKey.hexMAC(body))
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(requestTimeout.components.seconds * 1_000_000_000))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return (200..<300).contains(response.status.code)
+        } catch {
+            logger.info("webhook request failed", metadata: ["usher.app": "\(appID)", "usher.error": "\(error)"])
+            return false
+        }
+    }
+}
