@@ -6,6 +6,8 @@ import UsherCrypto
 struct IdentityVerifier: Sendable {
     let verifier: JWTVerifier
     let cookie: String?
+    let leeway: Double
+    let cache = VerifiedTokenCache()
 
     init(settings: IdentitySettings) {
         let configuration = JWTVerifier.Configuration(
@@ -13,10 +15,19 @@ struct IdentityVerifier: Sendable {
         )
         verifier = JWTVerifier(keys: settings.keys, configuration: configuration)
         cookie = settings.cookie
+        leeway = Double(settings.leewaySeconds)
     }
 
     /// Verifies `token`; the JWT failure detail goes to the log only (callers see invalid vs expired).
     func identity(token: Substring, now: Date, logger: Logger) throws(ServerError) -> Identity {
+        let digest = SHA256.hash(token.utf8)
+        if let cached = cache.identity(for: digest, now: now.timeIntervalSince1970) { return cached }
+        let identity = try verify(token, now: now, logger: logger)
+        if let exp = identity.claims?.expiresAt { cache.store(identity, for: digest, expiresAt: exp + leeway) }
+        return identity
+    }
+
+    private func verify(_ token: Substring, now: Date, logger: Logger) throws(ServerError) -> Identity {
         let claims: JWTClaims
         do {
             claims = try verifier.verify(token, now: now)
