@@ -68,7 +68,7 @@ public final class EventLog: Sendable {
             let oldest = state.latest - UInt64(state.count) + 1
             guard sequence + 1 >= oldest else { return .gap(latest: state.latest) }
             let available = Int(state.latest - sequence)
-            let take = min(available, limit)
+            let take = min(available, max(limit, 0))
             var out: [StreamEvent] = []
             out.reserveCapacity(take)
             let start = state.count - available
@@ -79,7 +79,8 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Returns once an event after `sequence` exists, or after `timeout`, or when the task is cancelled.
+    /// Returns once the log grows (or already holds an event after `sequence`), after `timeout`, or on cancellation;
+    /// callers re-read the log, so a wake-up without a new event for them is harmless.
     public func wait(after sequence: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForAppend(after: sequence) }

@@ -54,8 +54,8 @@ public actor MemoryPresenceStore: PresenceStore {
     }
 
     public func heartbeat(node: NodeID) -> NodeLease {
-        registry.heartbeat(node: node, now: now())
-        return NodeLease(epoch: epoch, leaseMillis: leaseMillis)
+        let known = registry.heartbeat(node: node, now: now())
+        return NodeLease(epoch: epoch, leaseMillis: leaseMillis, resync: !known)
     }
 
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) {

@@ -56,10 +56,14 @@ public struct NodeLease: Sendable, Hashable {
     public let epoch: String
     /// How long the lease lasts without another heartbeat.
     public let leaseMillis: Int64
+    /// The node held no live lease (new, or its lease lapsed and its sockets were dropped): it must resync now,
+    /// even though the epoch did not change.
+    public let resync: Bool
 
-    public init(epoch: String, leaseMillis: Int64) {
+    public init(epoch: String, leaseMillis: Int64, resync: Bool = false) {
         self.epoch = epoch
         self.leaseMillis = leaseMillis
+        self.resync = resync
     }
 }
 

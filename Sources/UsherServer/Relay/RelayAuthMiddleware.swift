@@ -5,8 +5,9 @@ struct RelayAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: RelayToken
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            token.matches(header.dropFirst("Bearer ".count))
+        // The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time.
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
+            token.matches(header.dropFirst(7))
         else {
             return JSONErrorMiddleware<Context>.response(.unauthorized, "relay token required", headers: [.wwwAuthenticate: "Bearer"])
         }

@@ -101,7 +101,8 @@ struct RelayController: Sendable {
     }
 
     static func lease(_ lease: NodeLease) -> String {
-        #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + "}"
+        #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
+            + (lease.resync ? "true" : "false") + "}"
     }
 }
 

@@ -1,7 +1,11 @@
 extension PresenceRegistry {
     /// Renews a node's lease until `now + leaseMillis`, registering the node if unknown.
-    public mutating func heartbeat(node: NodeID, now: Int64) {
-        ledger.leases[node] = now + configuration.leaseMillis
+    ///
+    /// - Returns: Whether the node held a live lease; `false` means Usher has forgotten (or never knew) its sockets,
+    ///   so the node must send a full snapshot.
+    @discardableResult
+    public mutating func heartbeat(node: NodeID, now: Int64) -> Bool {
+        ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) != nil
     }
 
     /// Replaces everything `node` owns with a full snapshot of its subscriptions, and renews its lease.
