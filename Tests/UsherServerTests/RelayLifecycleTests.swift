@@ -119,9 +119,9 @@ import UsherCrypto
             for line in [
                 // Gauges print as floating point, counters as integers.
                 "usher_presence_members 1.0", "usher_presence_channels 1.0", "usher_presence_sockets 2.0",
-                "usher_relay_nodes 2.0", "usher_lease_expiries_total 0.0",
-                #"usher_events_logged_total{kind="member_added"} 1.0"#,
-                #"usher_events_logged_total{kind="channel_occupied"} 1.0"#,
+                "usher_relay_nodes 2.0", "usher_lease_expiries_total 0",
+                #"usher_events_logged_total{kind="member_added"} 1"#,
+                #"usher_events_logged_total{kind="channel_occupied"} 1"#,
                 #"usher_http_requests_total{route="/relay/v1/apps/{app}/subscriptions",status="200"} 2"#,
                 #"usher_http_requests_total{route="/relay/v1/apps/{app}/subscriptions",status="409"} 1"#,
                 #"usher_http_requests_total{route="/relay/v1/nodes/{node}",status="200"} 1"#,

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 import UsherCore
 
 /// Usher's Prometheus metrics, in a registry owned by the application (not the process-global `MetricsSystem`),
@@ -12,7 +13,9 @@ final class UsherMetrics: Sendable {
     private let channels: Gauge
     private let sockets: Gauge
     private let nodes: Gauge
-    private let leaseExpiries: Gauge
+    private let leaseExpiries: Counter
+    /// Store totals already added to the counters, so each scrape adds only what is new.
+    private let reported = Mutex<(leaseExpiries: Int, events: [StreamEvent.Kind: Int])>((0, [:]))
 
     init() {
         sseConsumers = registry.makeGauge(descriptor: Self.name("sse_consumers", "", "Open relay event streams"))
@@ -22,7 +25,7 @@ final class UsherMetrics: Sendable {
         channels = registry.makeGauge(descriptor: Self.name("presence_channels", "", "Occupied channels"))
         sockets = registry.makeGauge(descriptor: Self.name("presence_sockets", "", "Subscribed sockets"))
         nodes = registry.makeGauge(descriptor: Self.name("relay_nodes", "", "Relay nodes holding a lease"))
-        leaseExpiries = registry.makeGauge(descriptor: Self.name("lease_expiries", "total", "Relay node leases that lapsed since start"))
+        leaseExpiries = registry.makeCounter(descriptor: Self.name("lease_expiries", "total", "Relay node leases that lapsed"))
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -43,12 +46,21 @@ final class UsherMetrics: Sendable {
         channels.set(Int64(statistics.presence.channels))
         sockets.set(Int64(statistics.presence.sockets))
         nodes.set(Int64(statistics.presence.nodes))
-        leaseExpiries.set(Int64(statistics.leaseExpiries))
-        for (kind, count) in statistics.eventsByKind {
-            registry.makeGauge(
-                descriptor: Self.name("events_logged", "total", "Events appended to the log since start, by kind"),
-                labels: [("kind", kind.rawValue)]
-            ).set(Int64(count))
+        // The store keeps running totals; the counters get the growth since the previous scrape.
+        let (expiries, events) = reported.withLock { reported in
+            let expiries = statistics.leaseExpiries - reported.leaseExpiries
+            var events: [(StreamEvent.Kind, Int)] = []
+            for (kind, count) in statistics.eventsByKind where count > reported.events[kind, default: 0] {
+                events.append((kind, count - reported.events[kind, default: 0]))
+            }
+            reported = (statistics.leaseExpiries, statistics.eventsByKind)
+            return (expiries, events)
+        }
+        if expiries > 0 { leaseExpiries.increment(by: Int64(expiries)) }
+        for (kind, count) in events {
+            registry.makeCounter(
+                descriptor: Self.name("events_logged", "total", "Events appended to the log, by kind"), labels: [("kind", kind.rawValue)]
+            ).increment(by: Int64(count))
         }
     }
 
