@@ -54,7 +54,7 @@ struct Keys: ParsableCommand {
                 throw CLIError("--overlap \(overlap) is shorter than the longest token TTL (\(maxTTL)s): tokens signed with the old key would stop verifying early")
             }
             let record = try CLIError.wrap { () throws(ServerError) in
-                try options.store.rotate(algorithm: algorithm, overlap: overlap.duration, now: Date())
+                try options.store.rotate(algorithm: algorithm, overlap: overlap.duration + SigningKeyStore.reloadMargin, now: Date())
             }
             if options.json { return print(try JSONText.encode(record, dates: true)) }
             print("Active key is now \(record.kid) (\(record.alg.rawValue)); the previous key verifies for \(overlap) more.")

@@ -25,7 +25,8 @@ public struct KeyRing: Sendable, Hashable {
     public mutating func rotate(to kid: String, alg: JWTAlgorithm, now: Date, overlap: Duration) throws(CoreError) {
         guard SigningKeyRecord.isValidKID(kid) else { throw .invalidKeyRing("invalid kid") }
         guard !records.contains(where: { $0.kid == kid }) else { throw .invalidKeyRing("kid \(kid) exists") }
-        let retireAt = now.addingTimeInterval(Double(overlap.components.seconds))
+        // Rounded up to a whole second: keyring.json stores whole seconds (truncating), which must not shorten the overlap.
+        let retireAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(overlap.components.seconds)).rounded(.up))
         for index in records.indices where records[index].status == .active {
             records[index].status = .retiring
             records[index].retireAt = retireAt

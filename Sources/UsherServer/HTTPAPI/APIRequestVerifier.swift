@@ -9,9 +9,17 @@ struct APIRequestVerifier: Sendable {
     let signature: APIRequestSignature
     let maxBodyBytes: Int
 
-    /// Verifies the request and returns its app and body. `appID` is the URL's app id (nil for the unprefixed
+    /// A verified request: its app, raw body, and decoded query parameters with lower-cased names (exactly what was
+    /// signed, so handlers never read parameters the signature did not cover in another spelling).
+    struct Verified {
+        let app: AppRuntime
+        let body: [UInt8]
+        let parameters: [String: String]
+    }
+
+    /// Verifies the request and returns its app, body and parameters. `appID` is the URL's app id (nil for the unprefixed
     /// `/users/{id}/terminate_connections` path pusher-http-python uses: the app then comes from `auth_key`).
-    func authenticate(_ request: Request, appID: String?) async throws -> (app: AppRuntime, body: [UInt8]) {
+    func authenticate(_ request: Request, appID: String?) async throws -> Verified {
         let body = Array(buffer: try await request.body.collect(upTo: maxBodyBytes))
         let (path, query) = try Self.split(request.head.path ?? "/")
         let signed = APIRequestSignature.Request(method: request.method.rawValue, path: path, query: query, body: body)
@@ -20,14 +28,16 @@ struct APIRequestVerifier: Sendable {
         do {
             app = try registry.current.select(key: key, id: appID)
         } catch {
-            throw APIRefusal.unauthorized("auth_key does not belong to this app")
+            throw APIRefusal.unauthorized(error.message)
         }
         do {
             try signature.verify(signed, app: app.app, now: Date())
         } catch {
             throw error.isMalformed ? APIRefusal.badRequest(error.description) : APIRefusal.unauthorized(error.description)
         }
-        return (app, body)
+        // Duplicates were refused by the verifier, so names are unique here.
+        let parameters = Dictionary(query.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        return Verified(app: app, body: body, parameters: parameters)
     }
 
     /// The raw path (as signed by the SDK) and the percent-decoded query pairs, duplicates kept for the verifier.

@@ -23,9 +23,10 @@ struct HTTPAPIController: Sendable {
     }
 
     func channels(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (app, _) = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
-        let prefix = request.uri.queryParameters["filter_by_prefix"].map(String.init)
-        let info = try Self.attributes(request, allowed: ["user_count", "subscription_count"])
+        let verified = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
+        let app = verified.app
+        let prefix = verified.parameters["filter_by_prefix"]
+        let info = try Self.attributes(verified.parameters, allowed: ["user_count", "subscription_count"])
         if info.contains("user_count"), !(prefix ?? "").hasPrefix("presence-") {
             throw APIRefusal.badRequest("info=user_count requires filter_by_prefix=presence-")
         }
@@ -38,9 +39,10 @@ struct HTTPAPIController: Sendable {
     }
 
     func channel(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (app, _) = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
+        let verified = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
+        let app = verified.app
         let channel = try channelName(context)
-        let info = try Self.attributes(request, allowed: ["user_count", "subscription_count"])
+        let info = try Self.attributes(verified.parameters, allowed: ["user_count", "subscription_count"])
         if info.contains("user_count"), channel.kind != .presence {
             throw APIRefusal.badRequest("user_count is only available for presence channels")
         }
@@ -54,10 +56,11 @@ struct HTTPAPIController: Sendable {
 
     /// Streams `{"users":[…]}` in chunks, so a 100,000-member listing never becomes one giant string.
     func users(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (app, _) = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
+        let verified = try await verifier.authenticate(request, appID: try context.parameters.require("app"))
+        let app = verified.app
         let channel = try channelName(context)
         guard channel.kind == .presence else { throw APIRefusal.badRequest("users are only listed for presence channels") }
-        let withInfo = ["1", "true"].contains(request.uri.queryParameters["with_user_info"].map(String.init) ?? "")
+        let withInfo = ["1", "true"].contains(verified.parameters["with_user_info"] ?? "")
         let members = try await store.members(app: app.app.id, channel: channel.name, withUserInfo: withInfo)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
             var buffer = ByteBuffer(string: #"{"users":["#)
@@ -78,7 +81,7 @@ struct HTTPAPIController: Sendable {
     }
 
     func terminate(_ request: Request, context: some RequestContext, appID: String?) async throws -> Response {
-        let (app, _) = try await verifier.authenticate(request, appID: appID)
+        let app = try await verifier.authenticate(request, appID: appID).app
         let user = try context.parameters.require("user")
         let userID = user.removingPercentEncoding ?? user
         guard !userID.isEmpty, userID.unicodeScalars.count <= app.limits.maxUserIDLength else {
@@ -94,8 +97,8 @@ struct HTTPAPIController: Sendable {
     }
 
     /// The comma-separated `info` attributes; unknown ones are a 400.
-    static func attributes(_ request: Request, allowed: Set<String>) throws -> Set<String> {
-        guard let info = request.uri.queryParameters["info"], !info.isEmpty else { return [] }
+    static func attributes(_ parameters: [String: String], allowed: Set<String>) throws -> Set<String> {
+        guard let info = parameters["info"], !info.isEmpty else { return [] }
         let names = Set(info.split(separator: ",").map(String.init))
         if let unknown = names.subtracting(allowed).first { throw APIRefusal.badRequest("unknown info attribute \(unknown)") }
         return names

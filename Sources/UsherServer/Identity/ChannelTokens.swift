@@ -33,7 +33,7 @@ struct ChannelTokens: Sendable {
         _ token: String, with keys: SigningKeys, app: App, channel: ChannelName?, socketID: SocketID?, now: Date
     ) throws(ServerError) -> JWTClaims {
         let verifier = JWTVerifier(
-            keys: keys.verificationKeys, configuration: .init(issuer: settings.issuer, audience: app.key, leeway: 5)
+            keys: keys.verificationKeys(at: now), configuration: .init(issuer: settings.issuer, audience: app.key, leeway: 5)
         )
         let claims: JWTClaims
         do { claims = try verifier.verify(token, now: now) } catch {

@@ -53,7 +53,17 @@ public struct KeyDirectory: Sendable {
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else { throw .keyDirectory("cannot lock \(path)") }
         defer { flock(fd, LOCK_UN) }
+        removeOrphanedTemporaryFiles()
         return try body()
+    }
+
+    /// Temporary files are only created under the lock, so any found while holding it were left by a writer that
+    /// died mid-write (they may hold part of a private key): remove them.
+    private func removeOrphanedTemporaryFiles() {
+        for folder in [path, path + "/apps", path + "/signing"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for name in names where name.hasPrefix(".tmp-") { unlink(folder + "/" + name) }
+        }
     }
 
     /// Atomically replaces `relativePath` with `data` (mode 0600). Call inside ``withLock(_:)``.

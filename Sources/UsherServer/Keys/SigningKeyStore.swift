@@ -42,6 +42,10 @@ public struct SigningKeyStore: Sendable {
         return try SigningKeys(ring: ring, keys: keys, now: now)
     }
 
+    /// How long a running server may keep signing with the previous key before it reloads (it polls every second);
+    /// `usher keys rotate` adds it to the overlap so a token signed in that window still verifies for its whole lifetime.
+    public static let reloadMargin: Duration = .seconds(10)
+
     /// Generates a key, makes it active, and retires the previous active key at `now + overlap`.
     @discardableResult
     public func rotate(algorithm: JWTAlgorithm, overlap: Duration, now: Date) throws(ServerError) -> SigningKeyRecord {

@@ -34,6 +34,21 @@ public struct SigningKeys: Sendable {
         nextRetirement = verifying.compactMap { $0.status == .retiring ? $0.retireAt : nil }.min()
     }
 
+    /// The keys whose tokens verify at `now`: a retiring key stops at its `retire_at` even when this ring was loaded
+    /// before then (a running server reloads only when the files change).
+    public func verificationKeys(at now: Date) -> [JWTKey] {
+        let live = Set(ring.verifying(at: now).map(\.kid))
+        return verificationKeys.filter { $0.kid.map(live.contains) ?? false }
+    }
+
+    /// These keys as of `now`: the same until the next retirement passes, then rebuilt without the retired keys
+    /// (JWKS and ``nextRetirement`` included).
+    public func refreshed(at now: Date) -> SigningKeys {
+        guard let next = nextRetirement, next <= now else { return self }
+        let keys = Dictionary(verificationKeys.compactMap { key in key.kid.map { ($0, key) } }, uniquingKeysWith: { first, _ in first })
+        return (try? SigningKeys(ring: ring, keys: keys, now: now)) ?? self
+    }
+
     /// An empty ring (no tokens issued, none verified).
     public static let empty: SigningKeys = try! SigningKeys(ring: KeyRing(records: []), keys: [:], now: Date())
 }

@@ -36,7 +36,10 @@ struct TokenController: Sendable {
     }
 
     func verify(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (parameters, _) = try await auth.read(request, context: context)
+        // Not `auth.read`: that selects an app from app_key/app_id, and with several apps served a relay would have
+        // to name one; the token's audience names it.
+        let buffer = try await request.body.collect(upTo: auth.configuration.maxBodyBytes)
+        let parameters = try AuthParameters(body: Array(buffer: buffer), contentType: request.headers[.contentType])
         let token = try auth.required(parameters, "token")
         let channel = try parameters["channel"].map { try ChannelName(validating: $0, maxLength: auth.configuration.channelNameMaxLength) }
         let socketID = try parameters["socket_id"].map { try SocketID(validating: $0) }
