@@ -67,6 +67,9 @@ enum SignatureEngine {
     }
 
     private static func signWithOpenSSL(_ input: [UInt8], key: AsymmetricKey, algorithm: JWTAlgorithm) throws(CryptoError) -> [UInt8] {
+        if algorithm != .edDSA, let context = SigningContextCache.current.context(for: key) {
+            return try signDigest(SHA256.hash(input), context: context)
+        }
         guard let context = EVP_MD_CTX_new() else { throw .openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         let digest = algorithm == .edDSA ? nil : EVP_sha256()
@@ -79,6 +82,15 @@ enum SignatureEngine {
             out.withUnsafeMutableBufferPointer { EVP_DigestSign(context, $0.baseAddress, &length, tbs.baseAddress, tbs.count) }
         }
         guard signed == 1 else { throw .openSSL("EVP_DigestSign") }
+        return Array(out.prefix(length))
+    }
+
+    /// Signs a SHA-256 digest with a cached, initialised context (ES256 gives DER, RS256 PKCS#1 v1.5).
+    private static func signDigest(_ digest: [UInt8], context: OpaquePointer) throws(CryptoError) -> [UInt8] {
+        var length = 0
+        guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1 else { throw .openSSL("EVP_PKEY_sign") }
+        var out = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_sign(context, &out, &length, digest, digest.count) == 1 else { throw .openSSL("EVP_PKEY_sign") }
         return Array(out.prefix(length))
     }
 

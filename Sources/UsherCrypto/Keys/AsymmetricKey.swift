@@ -11,6 +11,8 @@ public final class AsymmetricKey: @unchecked Sendable {
     }
 
     let pkey: OpaquePointer
+    /// Distinguishes keys in per-thread signing caches.
+    let cacheID = asymmetricKeyCounter.add(1, ordering: .relaxed).newValue
     /// Which family this key belongs to.
     public let family: Family
     /// Whether the private half is present (a signing key).

@@ -1,0 +1,65 @@
+internal import COpenSSL
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-thread OpenSSL signing contexts for pre-hashed signatures (ES256, RS256), one per key.
+///
+/// What it buys: `EVP_DigestSignInit` fetches the digest and signature implementations from the provider and builds a
+/// fresh `EVP_PKEY_CTX` on every call; an `EVP_PKEY_CTX` initialised once with `EVP_PKEY_sign_init` can sign any
+/// number of digests, which is how `openssl speed ecdsap256` measures the physical limit. Contexts are not
+/// thread-safe, hence one per thread; bounded like ``HMACContextCache``.
+final class SigningContextCache {
+    private static let capacity = 16
+    private var contexts: [UInt64: OpaquePointer] = [:]
+
+    static var current: SigningContextCache {
+        if let raw = pthread_getspecific(signingThreadKey.key) {
+            return Unmanaged<SigningContextCache>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let cache = SigningContextCache()
+        pthread_setspecific(signingThreadKey.key, Unmanaged.passRetained(cache).toOpaque())
+        return cache
+    }
+
+    /// A context ready for `EVP_PKEY_sign` of a SHA-256 digest with `key`, or `nil` if OpenSSL refuses.
+    func context(for key: AsymmetricKey) -> OpaquePointer? {
+        if let context = contexts[key.cacheID] { return context }
+        if contexts.count >= Self.capacity { freeAll() }
+        guard let context = EVP_PKEY_CTX_new(key.pkey, nil) else { return nil }
+        guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_CTX_set_signature_md(context, EVP_sha256()) == 1 else {
+            EVP_PKEY_CTX_free(context)
+            OpenSSLErrors.clear()
+            return nil
+        }
+        contexts[key.cacheID] = context
+        return context
+    }
+
+    private func freeAll() {
+        for context in contexts.values { EVP_PKEY_CTX_free(context) }
+        contexts.removeAll(keepingCapacity: true)
+    }
+
+    deinit { freeAll() }
+}
+
+/// Owns the pthread key; immutable after creation, hence safe to share.
+private final class SigningThreadKey: @unchecked Sendable {
+    let key: pthread_key_t
+    init() {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { raw in
+            guard let raw else { return }
+            Unmanaged<SigningContextCache>.fromOpaque(raw).release()
+        }
+        precondition(status == 0, "pthread_key_create failed")
+        self.key = key
+    }
+}
+
+private let signingThreadKey = SigningThreadKey()
+
+/// Identities for cached per-thread contexts; never reused, unlike object addresses.
+let asymmetricKeyCounter = Atomic<UInt64>(0)
