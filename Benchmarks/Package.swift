@@ -45,6 +45,15 @@ let package = Package(
             ],
             path: "Sources/usher-presence-memory"
         ),
+        // Join-to-delivery latency through the store and event log at a steady join rate.
+        .executableTarget(
+            name: "usher-join-latency",
+            dependencies: [
+                .product(name: "UsherCore", package: "Usher"),
+                .product(name: "UsherStore", package: "Usher"),
+            ],
+            path: "Sources/usher-join-latency"
+        ),
         // glibc's mallinfo2/malloc_trim and /proc/self/statm, which Swift's Glibc module does not expose.
         .target(name: "CMemoryStats", path: "Sources/CMemoryStats"),
     ]

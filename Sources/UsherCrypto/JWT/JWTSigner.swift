@@ -4,11 +4,16 @@
 public struct JWTSigner: Sendable {
     /// The key that signs; its `kid` goes into the header.
     public let key: JWTKey
+    /// The base64url header segment plus ".": the same for every token of this key, so built once.
+    private let headerPrefix: String
 
     /// A signer for `key`, which must be able to sign.
     public init(key: JWTKey) throws(CryptoError) {
         guard key.canSign else { throw .invalidKey("a public key cannot sign") }
         self.key = key
+        var header: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "typ": .string("JWT")]
+        if let kid = key.kid { header["kid"] = .string(kid) }
+        headerPrefix = Base64.urlEncode(Array(JSONValue.object(header).jsonText.utf8)) + "."
     }
 
     /// Signs `claims` (an object) and returns the compact token.
@@ -17,9 +22,7 @@ public struct JWTSigner: Sendable {
         if case .hmac(let secret) = key.material {
             return try SignatureEngine.encodeHS256(payloadJSON: payload, secret: secret, kid: key.kid)
         }
-        var header: [String: JSONValue] = ["alg": .string(key.algorithm.rawValue), "typ": .string("JWT")]
-        if let kid = key.kid { header["kid"] = .string(kid) }
-        let signingInput = Base64.urlEncode(Array(JSONValue.object(header).jsonText.utf8)) + "." + Base64.urlEncode(Array(payload.utf8))
+        let signingInput = headerPrefix + Base64.urlEncode(Array(payload.utf8))
         let signature = try SignatureEngine.sign(Array(signingInput.utf8), key: key)
         return signingInput + "." + Base64.urlEncode(signature)
     }
