@@ -8,7 +8,6 @@ The server runs with `grace_ms: 500` and `batch_ms: 100` so the module stays wit
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -81,7 +80,6 @@ def test_failing_receiver_gets_retries_until_delivered_in_order(api_usher):
     assert api_usher.metric("usher_webhook_events_total", app=API_APP_ID, result="dropped") == 0
 
 
-@pytest.mark.skipif(os.environ.get("USHER_SLOW_TESTS") != "1", reason="a 30 s receiver outage; set USHER_SLOW_TESTS=1")
 def test_receiver_outage_of_30_seconds_loses_nothing(api_usher):
     channel = "presence-hook-long-outage"
     api_usher.receiver.fail_for(30)
