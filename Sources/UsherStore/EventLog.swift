@@ -54,6 +54,9 @@ public final class EventLog: Sendable {
         return logged
     }
 
+    /// The oldest retained sequence number (`latest + 1` when nothing is retained).
+    public var oldestRetained: UInt64 { state.withLock { $0.latest - UInt64($0.count) + 1 } }
+
     /// How many events of each kind were ever appended (for metrics).
     public var countsByKind: [StreamEvent.Kind: Int] { state.withLock { $0.countsByKind } }
 

@@ -101,6 +101,8 @@ public actor MemoryPresenceStore: PresenceStore {
 
     public nonisolated func latestSequence() -> UInt64 { log.latest }
 
+    public nonisolated func oldestRetainedSequence() -> UInt64 { log.oldestRetained }
+
     public func statistics() -> StoreStatistics { StoreStatistics(presence: registry.statistics, leaseExpiries: leaseExpiries, eventsByKind: log.countsByKind) }
 
     private func record(_ events: [PresenceEvent]) {

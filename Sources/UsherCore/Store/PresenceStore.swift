@@ -38,6 +38,8 @@ public protocol PresenceStore: Sendable {
     func waitForEvents(after sequence: UInt64, timeout: Duration) async throws
     /// The newest sequence number (0 when empty).
     func latestSequence() async throws -> UInt64
+    /// The oldest sequence number still retained (latest + 1 when the log is empty).
+    func oldestRetainedSequence() async throws -> UInt64
 }
 
 /// What a join did.

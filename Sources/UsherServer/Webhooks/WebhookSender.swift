@@ -32,9 +32,12 @@ struct WebhookSender: Sendable {
             do {
                 switch try await store.events(after: cursor, limit: 512) {
                 case .gap(let latest):
-                    metrics.webhookOverflow(app: appID, events: Int(latest - cursor))
+                    // Skip only what the log no longer holds; events still retained are delivered.
+                    let oldest = try await store.oldestRetainedSequence()
+                    let resume = oldest > cursor + 1 && oldest - 1 <= latest ? oldest - 1 : latest
+                    metrics.webhookOverflow(app: appID, events: Int(resume - cursor))
                     logger.warning("webhook sender fell behind the event log; events skipped", metadata: ["usher.app": "\(appID)"])
-                    cursor = latest
+                    cursor = resume
                 case .events(let events):
                     for event in events {
                         cursor = event.sequence
