@@ -74,8 +74,6 @@ import UsherCrypto
         ("snapshot, missing list", .put, "/relay/v1/nodes/r1/sockets", "{}", .badRequest),
         ("snapshot, presence without channel_data", .put, "/relay/v1/nodes/r1/sockets",
          #"{"subscriptions":[{"app":"3","socket_id":"1.1","channel":"presence-room"}]}"#, .badRequest),
-        ("snapshot, unknown app", .put, "/relay/v1/nodes/r1/sockets",
-         #"{"subscriptions":[{"app":"99","socket_id":"1.1","channel":"news"}]}"#, .notFound),
         ("snapshot, bad socket id", .put, "/relay/v1/nodes/r1/sockets",
          #"{"subscriptions":[{"app":"3","socket_id":"11","channel":"news"}]}"#, .badRequest),
     ]
@@ -91,5 +89,17 @@ import UsherCrypto
         }
         #expect(server.logged().isEmpty, "\(label)")
         #expect(await server.store.statistics().presence == PresenceStatistics(), "\(label)")
+    }
+
+    @Test("a snapshot skips entries of apps no longer served, so the node's other subscriptions still resync")
+    func snapshotWithUnknownApp() async throws {
+        let server = try RelayServer()
+        try await server.run { client in
+            let body = #"{"subscriptions":[{"app":"99","socket_id":"1.1","channel":"news"},{"app":"3","socket_id":"1.2","channel":"news"}]}"#
+            let response = try await client.send(.put, "/relay/v1/nodes/r1/sockets", json: body)
+            #expect(response.status == .ok, "\(response.text)")
+        }
+        let statistics = await server.store.statistics().presence
+        #expect(statistics.sockets == 1 && statistics.channels == 1)
     }
 }

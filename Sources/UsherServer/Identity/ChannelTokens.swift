@@ -24,7 +24,8 @@ struct ChannelTokens: Sendable {
         do {
             return (try signer.sign(claims), issuedAt + Int64(lifetime))
         } catch {
-            throw .keyDirectory("cannot sign: \(error)")
+            // OpenSSL's reasons go nowhere near the client; signing fails only if the key or OpenSSL is broken.
+            throw .keyDirectory("cannot sign the channel token")
         }
     }
 

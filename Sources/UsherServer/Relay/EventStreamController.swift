@@ -41,7 +41,7 @@ struct EventStreamController: Sendable {
     private func pump(from start: UInt64, app: String?, into writer: inout any ResponseBodyWriter) async throws {
         var cursor = start
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-        var idle: Duration = .zero
+        var lastWrite = ContinuousClock.now
         // An open stream must not hold up shutdown: it ends when graceful shutdown starts.
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             switch try await store.events(after: cursor, limit: 256) {
@@ -49,22 +49,27 @@ struct EventStreamController: Sendable {
                 try await writer.write(ByteBuffer(string: "id: \(latest)\nevent: reset\ndata: {\"latest\":\(latest)}\n\n"))
                 metrics.sseResets.increment()
                 cursor = latest
-            case .events(let events) where events.isEmpty:
-                try await store.waitForEvents(after: cursor, timeout: min(keepAlive, Self.shutdownCheck))
-                idle += min(keepAlive, Self.shutdownCheck)
-                if idle >= keepAlive, try await store.latestSequence() == cursor {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    idle = .zero
-                }
+                lastWrite = .now
             case .events(let events):
                 var buffer = ByteBuffer()
                 for event in events where app == nil || event.app == app {
                     buffer.writeString("id: \(event.sequence)\nevent: \(event.kind.rawValue)\ndata: \(event.data)\n\n")
                 }
-                cursor = events[events.count - 1].sequence
-                idle = .zero
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                metrics.sseLag.record(Int64(try await store.latestSequence() - cursor))
+                if let last = events.last { cursor = last.sequence }
+                if buffer.readableBytes > 0 {
+                    try await writer.write(buffer)
+                    lastWrite = .now
+                } else if ContinuousClock.now - lastWrite >= keepAlive {
+                    // Idle, or only other apps' events: a comment keeps proxies from closing the stream, and the id
+                    // keeps a filtered consumer's resume position current.
+                    try await writer.write(ByteBuffer(string: "id: \(cursor)\n: keep-alive\n\n"))
+                    lastWrite = .now
+                }
+                if events.isEmpty {
+                    try await store.waitForEvents(after: cursor, timeout: min(keepAlive, Self.shutdownCheck))
+                } else {
+                    metrics.sseLag.record(Int64(try await store.latestSequence() - cursor))
+                }
             }
         }
     }

@@ -85,7 +85,14 @@ struct RelayController: Sendable {
         // Snapshots of busy nodes are large; allow far more than an auth request.
         let body = try await request.decodeJSON(SnapshotRequest.self, limit: 64 << 20)
         let apps = registry.current
-        let subscriptions = try body.subscriptions.map { entry throws -> Subscription in
+        // Entries of apps this server no longer serves (removed by a reload) are skipped, so the rest still resyncs.
+        let known = body.subscriptions.filter { (try? apps.select(key: nil, id: $0.app)) != nil }
+        if known.count < body.subscriptions.count {
+            context.logger.warning(
+                "snapshot entries for unknown apps skipped", metadata: ["usher.node": "\(node)", "usher.skipped": "\(body.subscriptions.count - known.count)"]
+            )
+        }
+        let subscriptions = try known.map { entry throws -> Subscription in
             let app = try apps.select(key: nil, id: entry.app)
             let channel = try ChannelName(validating: entry.channel, maxLength: configuration.channelNameMaxLength)
             var member: PresenceMember?

@@ -34,8 +34,8 @@ struct KeyReloader: Service {
                 for await forced in ticks {
                     let current = DirectoryFingerprint(path: configuration.keysDirectory)
                     guard forced || current != fingerprint else { continue }
-                    fingerprint = current
-                    reload()
+                    // Remember the files only once they loaded, so fixing a bad file (even by chmod) is picked up.
+                    if reload() { fingerprint = current }
                 }
             } onGracefulShutdown: {
                 tick.finish()
@@ -45,7 +45,8 @@ struct KeyReloader: Service {
     }
 
     /// Builds the new state completely before swapping it in, so requests see the old or the new keys, never a mix.
-    func reload() {
+    @discardableResult
+    func reload() -> Bool {
         let keys = KeyDirectory(path: configuration.keysDirectory)
         do {
             let now = Date()
@@ -54,8 +55,10 @@ struct KeyReloader: Service {
             registry.replace(with: apps)
             signingKeys.replace(with: signing)
             logger.info("keys reloaded", metadata: ["usher.apps": "\(apps.count)", "usher.kid": "\(signing.ring.active?.kid ?? "none")"])
+            return true
         } catch {
             logger.error("key directory is invalid; keeping the previous keys", metadata: ["usher.error": "\(error)"])
+            return false
         }
     }
 
@@ -88,7 +91,8 @@ struct DirectoryFingerprint: Equatable {
             for name in names where !name.hasPrefix(".") {
                 var info = stat()
                 guard stat(path + "/" + folder + "/" + name, &info) == 0 else { continue }
-                entries[folder + "/" + name] = "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ino)"
+                entries[folder + "/" + name] =
+                    "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec):\(info.st_ino):\(info.st_mode)"
             }
         }
     }

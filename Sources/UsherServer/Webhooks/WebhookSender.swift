@@ -86,7 +86,9 @@ struct WebhookSender: Sendable {
             let stopping = Task.isCancelled || Task.isShuttingDownGracefully
             guard attempt < attempts, !stopping, ContinuousClock.now - started + delay < retryWindow else {
                 metrics.webhook(app: appID, result: "dropped", events: events.count)
-                logger.error("webhook batch dropped after \(attempt) attempts", metadata: ["usher.app": "\(appID)", "usher.url": "\(settings.url)"])
+                // The host only: webhook URLs often carry credentials in userinfo or the query.
+                let host = URL(string: settings.url)?.host ?? "?"
+                logger.error("webhook batch dropped after \(attempt) attempts", metadata: ["usher.app": "\(appID)", "usher.host": "\(host)"])
                 return
             }
             metrics.webhook(app: appID, result: "retried", events: events.count)
