@@ -44,7 +44,10 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     )
     app.addServices(
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
-        KeyReloader(configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger)
+        KeyReloader(
+            configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger,
+            relayToken: components.relayToken
+        )
     )
     let hooks = configuration.apps.compactMap { settings in settings.webhooks.map { (settings.id, $0) } }
     if !hooks.isEmpty {

@@ -14,6 +14,8 @@ struct KeyReloader: Service {
     let registry: AppRegistryBox
     let signingKeys: SigningKeysBox
     let logger: Logger
+    /// Refreshed from `keys/relay.token` when given.
+    var relayToken: RelayToken? = nil
 
     func run() async {
         let hangups = Self.hangupSignals()
@@ -52,8 +54,10 @@ struct KeyReloader: Service {
             let now = Date()
             let apps = try AppRegistry(apps: try AppCredentialStore(directory: keys).loadAll(), configuration: configuration, now: now)
             let signing = try SigningKeyStore(directory: keys).load(now: now)
+            let token = try relayToken.map { _ throws(ServerError) in try RelayToken.read(from: keys) }
             registry.replace(with: apps)
             signingKeys.replace(with: signing)
+            if let token { relayToken?.replace(with: token) }
             logger.info("keys reloaded", metadata: ["usher.apps": "\(apps.count)", "usher.kid": "\(signing.ring.active?.kid ?? "none")"])
             return true
         } catch {
@@ -86,6 +90,10 @@ struct DirectoryFingerprint: Equatable {
     private var entries: [String: String] = [:]
 
     init(path: String) {
+        var token = stat()
+        if stat(path + "/relay.token", &token) == 0 {
+            entries["relay.token"] = "\(token.st_size):\(token.st_mtim.tv_sec).\(token.st_mtim.tv_nsec):\(token.st_ino):\(token.st_mode)"
+        }
         for folder in ["apps", "signing"] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path + "/" + folder)) ?? []
             for name in names where !name.hasPrefix(".") {

@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+import Testing
+@testable import UsherServer
+
+@Suite struct RelayTokenReloadTests {
+    @Test("a rewritten keys/relay.token replaces the served token on reload; an invalid one keeps the old")
+    func reloadsTheRelayToken() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("usher-relay-token-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let keys = KeyDirectory(path: path)
+        let token = try RelayToken.loadOrCreate(in: keys)
+        let first = try #require(String(data: try keys.readPrivate("relay.token"), encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.matches(first[...]))
+
+        var configuration = UsherConfiguration()
+        configuration.keysDirectory = path
+        let reloader = KeyReloader(
+            configuration: configuration, registry: AppRegistryBox(try AppRegistry(apps: [], configuration: configuration, now: Date())),
+            signingKeys: SigningKeysBox(.empty), logger: Logger(label: "test"), relayToken: token
+        )
+        let second = String(repeating: "b", count: 40)
+        try keys.withLock { () throws(ServerError) in try keys.writeAtomically(Data(second.utf8), to: "relay.token") }
+        #expect(reloader.reload())
+        #expect(token.matches(second[...]))
+        #expect(!token.matches(first[...]))
+
+        try keys.withLock { () throws(ServerError) in try keys.writeAtomically(Data("short".utf8), to: "relay.token") }
+        #expect(!reloader.reload())
+        #expect(token.matches(second[...]), "an invalid token file keeps the previous token")
+    }
+}
