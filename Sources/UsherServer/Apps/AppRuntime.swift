@@ -5,7 +5,9 @@ import UsherCrypto
 /// One app, ready to serve: credentials, its signer, identity verifier, policy and limits, built once at load.
 struct AppRuntime: Sendable {
     let app: App
-    let authorizer: ChannelAuthorizer
+    private let loadedAuthorizer: ChannelAuthorizer
+    /// When the loaded signer's secret reaches its `not_after`; after that the signer is chosen per request.
+    private let authorizerValidUntil: Date?
     let policy: ChannelPolicy
     let identity: IdentityVerifier?
     let limits: PresenceLimits
@@ -16,7 +18,7 @@ struct AppRuntime: Sendable {
     init(app: App, settings: AppSettings?, dev: Bool, now: Date) throws(ServerError) {
         self.app = app
         do {
-            authorizer = try app.authorizer(at: now)
+            loadedAuthorizer = try app.authorizer(at: now)
         } catch {
             throw .keyDirectory("app \(app.id): \(error.message)")
         }
@@ -27,5 +29,13 @@ struct AppRuntime: Sendable {
         limits = settings?.presence ?? PresenceLimits()
         corsOrigins = Set(settings?.corsOrigins ?? [])
         allowsAnonymous = dev
+        authorizerValidUntil = app.signingSecret(at: now)?.notAfter
+    }
+
+    /// The signer for `now`: the one built at load, unless its secret has since passed `not_after` without the files
+    /// changing (only possible with hand-edited secrets; `apps rotate-secret` always adds one without an end).
+    func authorizer(at now: Date) throws(CoreError) -> ChannelAuthorizer {
+        guard let until = authorizerValidUntil, now >= until else { return loadedAuthorizer }
+        return try app.authorizer(at: now)
     }
 }

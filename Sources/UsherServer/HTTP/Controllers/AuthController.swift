@@ -23,7 +23,7 @@ struct AuthController: Sendable {
         let channelData = channel.kind == .presence
             ? try ChannelData.make(userID: identity.userID, userInfo: identity.userInfo, limits: app.limits)
             : nil
-        let authorization = try app.authorizer.authorize(socketID: socketID, channel: channel, channelData: channelData)
+        let authorization = try app.authorizer(at: Date()).authorize(socketID: socketID, channel: channel, channelData: channelData)
         return .json(authorization.jsonBody)
     }
 
@@ -36,7 +36,7 @@ struct AuthController: Sendable {
         default: nil
         }
         let userData = try UserData.make(userID: identity.userID, userInfo: identity.userInfo, watchlist: watchlist, limits: app.limits)
-        return .json(app.authorizer.signIn(socketID: socketID, userData: userData).jsonBody)
+        return .json(try app.authorizer(at: Date()).signIn(socketID: socketID, userData: userData).jsonBody)
     }
 
     /// Identity, then policy, for one channel; the shared front half of channel auth and channel tokens.
