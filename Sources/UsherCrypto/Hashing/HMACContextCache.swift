@@ -1,7 +1,4 @@
 internal import COpenSSL
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Per-thread OpenSSL HMAC contexts, one per key, so the hot path never re-fetches the algorithm or
 /// re-schedules the key. Bounded: a thread that has seen more than `capacity` keys starts over.
@@ -10,14 +7,8 @@ final class HMACContextCache {
     private var contexts: [UInt64: OpaquePointer] = [:]
 
     /// The calling thread's cache, created on first use and freed when the thread exits.
-    static var current: HMACContextCache {
-        if let raw = pthread_getspecific(threadKey.key) {
-            return Unmanaged<HMACContextCache>.fromOpaque(raw).takeUnretainedValue()
-        }
-        let cache = HMACContextCache()
-        pthread_setspecific(threadKey.key, Unmanaged.passRetained(cache).toOpaque())
-        return cache
-    }
+    static var current: HMACContextCache { perThread.value }
+    private static let perThread = ThreadLocal { HMACContextCache() }
 
     func context(for key: HMACKey) -> OpaquePointer {
         if let context = contexts[key.cacheID] { return context }
@@ -37,19 +28,3 @@ final class HMACContextCache {
 
     deinit { freeAll() }
 }
-
-/// Owns the pthread key; immutable after creation, hence safe to share.
-private final class ThreadKey: @unchecked Sendable {
-    let key: pthread_key_t
-    init() {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key) { raw in
-            guard let raw else { return }
-            Unmanaged<HMACContextCache>.fromOpaque(raw).release()
-        }
-        precondition(status == 0, "pthread_key_create failed")
-        self.key = key
-    }
-}
-
-private let threadKey = ThreadKey()

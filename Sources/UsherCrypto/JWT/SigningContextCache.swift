@@ -1,8 +1,5 @@
 internal import COpenSSL
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Per-thread OpenSSL signing contexts for pre-hashed signatures (ES256, RS256), one per key.
 ///
@@ -14,14 +11,8 @@ final class SigningContextCache {
     private static let capacity = 16
     private var contexts: [UInt64: OpaquePointer] = [:]
 
-    static var current: SigningContextCache {
-        if let raw = pthread_getspecific(signingThreadKey.key) {
-            return Unmanaged<SigningContextCache>.fromOpaque(raw).takeUnretainedValue()
-        }
-        let cache = SigningContextCache()
-        pthread_setspecific(signingThreadKey.key, Unmanaged.passRetained(cache).toOpaque())
-        return cache
-    }
+    static var current: SigningContextCache { perThread.value }
+    private static let perThread = ThreadLocal { SigningContextCache() }
 
     /// A context ready for `EVP_PKEY_sign` of a SHA-256 digest with `key`, or `nil` if OpenSSL refuses.
     func context(for key: AsymmetricKey) -> OpaquePointer? {
@@ -45,21 +36,6 @@ final class SigningContextCache {
     deinit { freeAll() }
 }
 
-/// Owns the pthread key; immutable after creation, hence safe to share.
-private final class SigningThreadKey: @unchecked Sendable {
-    let key: pthread_key_t
-    init() {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key) { raw in
-            guard let raw else { return }
-            Unmanaged<SigningContextCache>.fromOpaque(raw).release()
-        }
-        precondition(status == 0, "pthread_key_create failed")
-        self.key = key
-    }
-}
-
-private let signingThreadKey = SigningThreadKey()
 
 /// Identities for cached per-thread contexts; never reused, unlike object addresses.
 let asymmetricKeyCounter = Atomic<UInt64>(0)

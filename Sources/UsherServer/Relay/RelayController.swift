@@ -86,14 +86,13 @@ struct RelayController: Sendable {
         let body = try await request.decodeJSON(SnapshotRequest.self, limit: 64 << 20)
         let apps = registry.current
         // Entries of apps this server no longer serves (removed by a reload) are skipped, so the rest still resyncs.
-        let known = body.subscriptions.filter { (try? apps.select(key: nil, id: $0.app)) != nil }
+        let known = body.subscriptions.compactMap { entry in (try? apps.select(key: nil, id: entry.app)).map { ($0, entry) } }
         if known.count < body.subscriptions.count {
             context.logger.warning(
                 "snapshot entries for unknown apps skipped", metadata: ["usher.node": "\(node)", "usher.skipped": "\(body.subscriptions.count - known.count)"]
             )
         }
-        let subscriptions = try known.map { entry throws -> Subscription in
-            let app = try apps.select(key: nil, id: entry.app)
+        let subscriptions = try known.map { (app, entry) throws -> Subscription in
             let channel = try ChannelName(validating: entry.channel, maxLength: configuration.channelNameMaxLength)
             var member: PresenceMember?
             if channel.kind == .presence {
