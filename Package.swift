@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "UsherCore", targets: ["UsherCore"]),
         .library(name: "UsherCrypto", targets: ["UsherCrypto"]),
         .library(name: "UsherStore", targets: ["UsherStore"]),
+        .library(name: "UsherStorePostgres", targets: ["UsherStorePostgres"]),
+        .library(name: "UsherRelay", targets: ["UsherRelay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -54,10 +58,40 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "UsherStorePostgres",
+            dependencies: [
+                "UsherCore",
+                "UsherCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The reference relay speaks the Pusher WebSocket protocol to browsers and only the relay contract (HTTP/JSON
+        // and SSE) to Usher: it depends on Core for shared vocabulary, never on the server's internals.
+        .target(
+            name: "UsherRelay",
+            dependencies: [
+                "UsherCore",
+                "UsherCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "UsherServer",
             dependencies: [
                 "UsherCore",
                 "UsherStore",
+                "UsherStorePostgres",
                 "UsherCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +109,7 @@ let package = Package(
             name: "UsherCLI",
             dependencies: [
                 "UsherServer",
+                "UsherRelay",
                 "UsherCore",
                 "UsherCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,6 +120,27 @@ let package = Package(
         .testTarget(name: "UsherCryptoTests", dependencies: ["UsherCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "UsherStoreTests", dependencies: ["UsherStore", "UsherCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UsherStorePostgresTests",
+            dependencies: [
+                "UsherStorePostgres",
+                "UsherCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UsherRelayTests",
+            dependencies: [
+                "UsherRelay",
+                "UsherServer",
+                "UsherCore",
+                "UsherCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "UsherServerTests",
             dependencies: [

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Usher needs on a fresh Debian 12 machine with Swift 6.3: the C libraries it links (libjwt, OpenSSL),
-# pkg-config to find them, and — with --test — Python with the real Pusher SDK and PyJWT for compatibility tests.
+# pkg-config to find them, and — with --test — PostgreSQL (multi-instance store tests), Chromium and its driver (the chat's
+# browser test), and Python with the real Pusher SDKs (pusher, pysher), PyJWT and selenium for compatibility tests.
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 want_test=0
 [[ ${1:-} == --test ]] && want_test=1
 packages=(libjwt-dev libssl-dev pkg-config)
-((want_test)) && packages+=(python3 python3-venv python3-pip wrk)
+((want_test)) && packages+=(python3 python3-venv python3-pip wrk postgresql chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +27,7 @@ if ((want_test)); then
   if [[ ! -x $venv/bin/python ]]; then
     python3 -m venv "$venv"
   fi
-  "$venv/bin/python" -c 'import pusher, jwt, pytest, requests' 2>/dev/null \
-    || "$venv/bin/pip" install -q --disable-pip-version-check 'pusher==3.3.4' 'PyJWT[crypto]>=2.8' 'pytest>=8' 'requests>=2.31'
+  "$venv/bin/python" -c 'import pusher, pysher, jwt, pytest, requests, selenium, websockets' 2>/dev/null \
+    || "$venv/bin/pip" install -q --disable-pip-version-check 'pusher==3.3.4' 'Pysher==1.0.8' 'PyJWT[crypto]>=2.8' \
+      'pytest>=8' 'requests>=2.31' 'selenium==4.50.0' 'websockets>=12'
 fi

@@ -6,6 +6,6 @@ struct Usher: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usher",
         abstract: "Pusher-compatible channel authorization and presence service.",
-        subcommands: [Serve.self, Apps.self, Keys.self]
+        subcommands: [Serve.self, Relay.self, Apps.self, Keys.self]
     )
 }

@@ -1,0 +1,1 @@
+// The reference Pusher-protocol relay (issue #8).

@@ -1,0 +1,1 @@
+// Tests for the reference relay over real WebSockets (issue #8).

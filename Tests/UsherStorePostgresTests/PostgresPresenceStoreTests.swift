@@ -1,0 +1,1 @@
+// Tests for PostgresPresenceStore against a real PostgreSQL (issue #7).
