@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import AsyncHTTPClient
@@ -34,7 +35,7 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     var app = Application(
         router: buildRouter(configuration: configuration, components: components),
         // Idle connections (including half-sent requests) are closed after 30 s; open SSE streams are not idle.
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: .seconds(30), logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher"),
         // A group made for an explicit thread count lives as long as the process (the CLI runs one application).
         eventLoopGroupProvider: .shared(
@@ -72,6 +73,16 @@ struct ServerComponents: Sendable {
     let signingKeys: SigningKeysBox
 }
 
+/// HTTP/1.1 where `POST /pusher/auth` is answered on the event loop and everything else goes to the router.
+func buildHTTPServer(
+    configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, logger: Logger
+) -> HTTPServerBuilder {
+    let auth = AuthController(registry: components.registry, configuration: configuration)
+    return .usherHTTP1(idleTimeout: idleTimeout) { [registry = components.registry, metrics = components.metrics] in
+        AuthFastPathHandler(auth: auth, registry: registry, metrics: metrics, logger: logger)
+    }
+}
+
 func buildRouter(configuration: UsherConfiguration, components: ServerComponents) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: components.metrics))
@@ -100,10 +111,12 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
     return router
 }
 
-/// The pre-presence router used by tests of the auth endpoints: a fresh memory store and a random relay token.
-func buildRouter(configuration: UsherConfiguration, registry: AppRegistryBox) -> Router<BasicRequestContext> {
-    buildRouter(configuration: configuration, components: ServerComponents(
-        registry: registry, store: MemoryPresenceStore(), relayToken: RelayToken(bytes: Array(Hex.encode(SecureRandom.bytes(count: 32)).utf8)),
-        metrics: UsherMetrics(), signingKeys: SigningKeysBox(.empty)
-    ))
+extension ServerComponents {
+    /// What tests of the auth endpoints need: a fresh memory store and a random relay token.
+    static func forTesting(registry: AppRegistryBox) -> ServerComponents {
+        ServerComponents(
+            registry: registry, store: MemoryPresenceStore(), relayToken: RelayToken(bytes: Array(Hex.encode(SecureRandom.bytes(count: 32)).utf8)),
+            metrics: UsherMetrics(), signingKeys: SigningKeysBox(.empty)
+        )
+    }
 }

@@ -116,7 +116,8 @@ import UsherCrypto
     @Test("a 9 MB bearer token is refused without reaching libjwt")
     func hugeBearer() async throws {
         let token = try Fixtures.token() + String(repeating: "A", count: 9 * 1024 * 1024)
-        try await TestServer.pusher().run { client in
+        // Through the router: over a socket NIO's 80 KiB header limit closes the connection before any handler runs.
+        try await TestServer.pusher().run(.router) { client in
             let response = try await client.post(Self.fields, token: token)
             #expect((400..<500).contains(response.status.code))
             #expect(response.text.count < 1024)

@@ -19,10 +19,15 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
             return Response(status: .noContent, headers: headers)
         }
         var response = try await next(request, context)
-        // Vary on every cross-origin answer, allowed or not, so shared caches never mix origins.
-        response.headers[.vary] = "Origin"
-        if allowed { response.headers[.accessControlAllowOrigin] = origin }
+        Self.decorate(&response.headers, origin: origin, allowed: allowed)
         return response
+    }
+
+    /// The headers of a cross-origin answer (not a preflight); shared with the event-loop fast path.
+    static func decorate(_ headers: inout HTTPFields, origin: String, allowed: Bool) {
+        // Vary on every cross-origin answer, allowed or not, so shared caches never mix origins.
+        headers[.vary] = "Origin"
+        if allowed { headers[.accessControlAllowOrigin] = origin }
     }
 
     private static func headers(origin: String) -> HTTPFields {

@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import NIOCore
 import UsherCore
 import UsherCrypto
@@ -26,35 +27,65 @@ extension CoreError {
     }
 }
 
-/// Turns every error thrown below it into the JSON error shape; unexpected errors are logged and become a bare 500.
+/// An error as the client sees it: status, extra headers and the JSON body.
+struct ErrorAnswer {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields = [:]
+    var body: String
+
+    init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.headers = headers
+        self.body = #"{"error":"# + JSON.quoted(message) + "}"
+    }
+
+    init(status: HTTPResponse.Status, body: String) {
+        self.status = status
+        self.body = body
+    }
+
+    /// The one mapping from thrown errors to answers; unexpected errors are logged by type and become a bare 500.
+    init(for error: any Error, logger: Logger) {
+        switch error {
+        case let error as ServerError:
+            self.init(error.status, error.message, headers: error.code == .missingIdentity ? [.wwwAuthenticate: "Bearer"] : [:])
+        case let error as CoreError:
+            self.init(error.status, error.message)
+        case let refusal as APIRefusal:
+            self.init(refusal.status, refusal.message)
+        case let refusal as RelayRefusal:
+            // The relay forwards `code` to its client in pusher:subscription_error (PUSHER-PROTOCOL.md §9).
+            self.init(status: refusal.status, body: #"{"error":"# + JSON.quoted(refusal.message) + #","code":"# + String(refusal.code) + "}")
+        case is NIOTooManyBytesError:
+            self.init(.contentTooLarge, "request body too large")
+        case let error as HTTPError:
+            self.init(error.status, error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            self.init(error.status, error.status.reasonPhrase)
+        default:
+            logger.error("unexpected error", metadata: ["usher.error": "\(String(reflecting: type(of: error)))"])
+            self.init(.internalServerError, "internal error")
+        }
+    }
+
+    var response: Response {
+        var response = Response.json(body, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+}
+
+/// Turns every error thrown below it into the JSON error shape (`ErrorAnswer`).
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as ServerError {
-            return Self.response(error.status, error.message, headers: error.code == .missingIdentity ? [.wwwAuthenticate: "Bearer"] : [:])
-        } catch let error as CoreError {
-            return Self.response(error.status, error.message)
-        } catch let refusal as APIRefusal {
-            return Self.response(refusal.status, refusal.message)
-        } catch let refusal as RelayRefusal {
-            // The relay forwards `code` to its client in pusher:subscription_error (PUSHER-PROTOCOL.md §9).
-            return Response.json(#"{"error":"# + JSON.quoted(refusal.message) + #","code":"# + String(refusal.code) + "}", status: refusal.status)
-        } catch is NIOTooManyBytesError {
-            return Self.response(.contentTooLarge, "request body too large")
-        } catch let error as HTTPError {
-            return Self.response(error.status, error.body ?? error.status.reasonPhrase)
-        } catch let error as any HTTPResponseError {
-            return Self.response(error.status, error.status.reasonPhrase)
         } catch {
-            context.logger.error("unexpected error", metadata: ["usher.error": "\(String(reflecting: type(of: error)))"])
-            return Self.response(.internalServerError, "internal error")
+            return ErrorAnswer(for: error, logger: context.logger).response
         }
     }
 
     static func response(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
-        var response = Response.json(#"{"error":"# + JSON.quoted(message) + "}", status: status)
-        response.headers.append(contentsOf: headers)
-        return response
+        ErrorAnswer(status, message, headers: headers).response
     }
 }

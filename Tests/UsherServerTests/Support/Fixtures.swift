@@ -84,6 +84,8 @@ struct TemporaryDirectory: Sendable {
 /// An Usher server over a private key directory, exercised through HummingbirdTesting's router framework.
 struct TestServer {
     var configuration = UsherConfiguration()
+    /// Closes connections idle this long (none by default).
+    var idleTimeout: Duration?
     var logger = Fixtures.quietLogger
     let keys = TemporaryDirectory()
 
@@ -102,14 +104,22 @@ struct TestServer {
         try TestServer(apps: [Fixtures.pusherApp()], settings: [Fixtures.settings(identity: identity, origins: origins)])
     }
 
-    /// Runs `test` against the router built as `buildApplication` builds it (on the shared event loop group),
-    /// through HummingbirdTesting's `setup` framework, then removes the key directory.
-    func run(_ setup: TestingSetup = .router, _ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    /// Runs `test` against the server built as `buildApplication` builds it (router, and the event-loop fast path for
+    /// `POST /pusher/auth`), through HummingbirdTesting's `setup` framework, then removes the key directory.
+    ///
+    /// The default is a live server over loopback, so auth requests take the fast path a deployment takes;
+    /// `.router` calls the router directly (the path every auth request took before the fast path).
+    func run(_ setup: TestingSetup = .live, _ test: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         defer { keys.remove() }
         let apps = try AppCredentialStore(directory: KeyDirectory(path: configuration.keysDirectory)).loadAll()
         let registry = AppRegistryBox(try AppRegistry(apps: apps, configuration: configuration, now: Date()))
-        let router = buildRouter(configuration: configuration, registry: registry)
-        let app = Application(router: router, logger: logger)
+        let components = ServerComponents.forTesting(registry: registry)
+        let app = Application(
+            router: buildRouter(configuration: configuration, components: components),
+            server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: idleTimeout, logger: logger),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: logger
+        )
         try await app.test(setup, test)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import UsherCore
 import UsherCrypto
@@ -16,21 +17,28 @@ struct AuthController: Sendable {
     }
 
     func channelAuth(_ request: Request, context: some RequestContext) async throws -> Response {
-        let (parameters, app) = try await read(request, context: context)
+        let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        return .json(try channelAuth(headers: request.headers, query: request.uri, body: Array(buffer: body), logger: context.logger))
+    }
+
+    /// The whole of `POST /pusher/auth` once its body is read: synchronous, so the event-loop fast path
+    /// (`AuthFastPathHandler`) and the router answer with the same code.
+    func channelAuth(headers: HTTPFields, query: URI, body: [UInt8], logger: Logger) throws -> String {
+        let (parameters, app) = try read(headers: headers, query: query, body: body)
         let socketID = try SocketID(validating: try required(parameters, "socket_id"))
         let channel = try ChannelName(validating: try required(parameters, "channel_name"), maxLength: configuration.channelNameMaxLength)
-        let identity = try authorize(request, parameters: parameters, app: app, channel: channel, socketID: socketID, logger: context.logger)
+        let identity = try authorize(headers, parameters: parameters, app: app, channel: channel, socketID: socketID, logger: logger)
         let channelData = channel.kind == .presence
             ? try ChannelData.make(userID: identity.userID, userInfo: identity.userInfo, limits: app.limits)
             : nil
         let authorization = try app.authorizer(at: Date()).authorize(socketID: socketID, channel: channel, channelData: channelData)
-        return .json(authorization.jsonBody)
+        return authorization.jsonBody
     }
 
     func userAuth(_ request: Request, context: some RequestContext) async throws -> Response {
         let (parameters, app) = try await read(request, context: context)
         let socketID = try SocketID(validating: try required(parameters, "socket_id"))
-        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: context.logger)
+        let identity = try identify(request.headers, parameters: parameters, app: app, socketID: socketID, logger: context.logger)
         let watchlist: [String]? = switch identity.claims?["watchlist"] {
         case .array(let ids)?: ids.compactMap(\.stringValue)
         default: nil
@@ -41,10 +49,10 @@ struct AuthController: Sendable {
 
     /// Identity, then policy, for one channel; the shared front half of channel auth and channel tokens.
     func authorize(
-        _ request: Request, parameters: AuthParameters, app: AppRuntime, channel: ChannelName, socketID: SocketID?, logger: Logger
+        _ headers: HTTPFields, parameters: AuthParameters, app: AppRuntime, channel: ChannelName, socketID: SocketID?, logger: Logger
     ) throws -> Identity {
         guard channel.requiresAuthorization else { throw channel.kind == .public ? CoreError.publicChannel : CoreError.forbiddenChannel }
-        let identity = try identify(request, parameters: parameters, app: app, socketID: socketID, logger: logger)
+        let identity = try identify(headers, parameters: parameters, app: app, socketID: socketID, logger: logger)
         do {
             try app.policy.authorize(channel: channel, claims: identity.claims, userID: identity.userID)
         } catch {
@@ -55,11 +63,17 @@ struct AuthController: Sendable {
     }
 
     func read(_ request: Request, context: some RequestContext) async throws -> (AuthParameters, AppRuntime) {
-        let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        let parameters = try AuthParameters(body: Array(buffer: buffer), contentType: request.headers[.contentType])
-        let query = request.uri.queryParameters
-        let key = parameters["app_key"] ?? query["app_key"].map(String.init)
-        let id = parameters["app_id"] ?? query["app_id"].map(String.init)
+        let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        return try read(headers: request.headers, query: request.uri, body: Array(buffer: body))
+    }
+
+    /// Parses the form or JSON body and selects the app from `app_key`/`app_id` (body first, then query).
+    func read(headers: HTTPFields, query uri: URI, body: [UInt8]) throws -> (AuthParameters, AppRuntime) {
+        let parameters = try AuthParameters(body: body, contentType: headers[.contentType])
+        // Parsed only when present: most auth requests carry no query string.
+        let query = uri.query == nil ? nil : uri.queryParameters
+        let key = parameters["app_key"] ?? query?["app_key"].map(String.init)
+        let id = parameters["app_id"] ?? query?["app_id"].map(String.init)
         return (parameters, try registry.current.select(key: key, id: id))
     }
 
@@ -70,9 +84,9 @@ struct AuthController: Sendable {
 
     /// Bearer header first, then the `token` field, then the configured cookie; dev mode falls back to anonymous.
     func identify(
-        _ request: Request, parameters: AuthParameters, app: AppRuntime, socketID: SocketID?, logger: Logger
+        _ headers: HTTPFields, parameters: AuthParameters, app: AppRuntime, socketID: SocketID?, logger: Logger
     ) throws(ServerError) -> Identity {
-        if let token = Self.token(request, parameters: parameters, cookie: app.identity?.cookie) {
+        if let token = Self.token(headers, parameters: parameters, cookie: app.identity?.cookie) {
             guard let verifier = app.identity else {
                 if app.allowsAnonymous { return anonymous(parameters, socketID: socketID) }
                 throw .invalidIdentity
@@ -90,13 +104,13 @@ struct AuthController: Sendable {
         return Identity(userID: userID, userInfo: nil, claims: nil)
     }
 
-    static func token(_ request: Request, parameters: AuthParameters, cookie: String?) -> Substring? {
-        if let header = request.headers[.authorization] {
+    static func token(_ headers: HTTPFields, parameters: AuthParameters, cookie: String?) -> Substring? {
+        if let header = headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { return parts[1].trimmingSpaces }
         }
         if let field = parameters["token"], !field.isEmpty { return field[...] }
-        if let cookie, let value = request.cookies[cookie]?.value, !value.isEmpty { return value[...] }
+        if let cookie, let value = Cookies(from: headers[values: .cookie])[cookie]?.value, !value.isEmpty { return value[...] }
         return nil
     }
 }

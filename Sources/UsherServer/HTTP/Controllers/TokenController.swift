@@ -24,7 +24,7 @@ struct TokenController: Sendable {
             guard let value = Int(text), value > 0 else { throw .malformedRequest("ttl must be a positive number of seconds") }
             return value
         }
-        let identity = try auth.authorize(request, parameters: parameters, app: app, channel: channel, socketID: socketID, logger: context.logger)
+        let identity = try auth.authorize(request.headers, parameters: parameters, app: app, channel: channel, socketID: socketID, logger: context.logger)
         if channel.kind == .presence {
             // The same limits as presence auth strings, so a token never admits a member an auth string would refuse.
             _ = try ChannelData.make(userID: identity.userID, userInfo: identity.userInfo, limits: app.limits)
