@@ -2,6 +2,9 @@
 #define USHER_COPENSSL_SHIM_H
 // Tiny static inline shims for what Swift cannot call directly: macros (OPENSSL_free),
 // OSSL_PARAM arrays and the OSSL_PARAM_BLD dance that builds public keys from JWK components.
+// The low-level SHA256_* calls below are deprecated in OpenSSL 3 in favour of EVP, but they are the only way to
+// copy a keyed HMAC state without a heap allocation per message (see usher_hmac_sha256_state).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -12,31 +15,55 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <string.h>
 
 static inline void usher_openssl_free(void *ptr) { OPENSSL_free(ptr); }
 
-/// A fresh HMAC-SHA256 context with `key` installed; NULL on failure.
-static inline EVP_MAC_CTX *usher_hmac_sha256_new(const unsigned char *key, size_t key_len) {
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL) return NULL;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);
-    if (ctx == NULL) return NULL;
-    OSSL_PARAM params[2];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, key, key_len, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
+/// HMAC-SHA256 (RFC 2104) with the key already absorbed: the SHA-256 states after hashing key^ipad and key^opad.
+/// A message then costs two struct copies and two compressions of its own blocks, where re-arming an EVP_MAC
+/// context duplicates a provider context (a malloc/free pair) every time.
+typedef struct {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+} usher_hmac_sha256_state;
+
+/// Absorbs `key` (hashed first when longer than a block, as RFC 2104 says) into `state`.
+static inline void usher_hmac_sha256_prepare(usher_hmac_sha256_state *state, const unsigned char *key, size_t key_len) {
+    unsigned char block[SHA256_CBLOCK] = {0};
+    if (key_len > SHA256_CBLOCK) {
+        SHA256(key, key_len, block);
+    } else if (key_len > 0) {
+        memcpy(block, key, key_len);
     }
-    return ctx;
+    unsigned char pad[SHA256_CBLOCK];
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&state->inner);
+    SHA256_Update(&state->inner, pad, sizeof pad);
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&state->outer);
+    SHA256_Update(&state->outer, pad, sizeof pad);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
 }
 
-/// Re-arms a context for a new message with the key it already holds (no key schedule recomputed).
-static inline int usher_hmac_reset(EVP_MAC_CTX *ctx) {
-    return EVP_MAC_init(ctx, NULL, 0, NULL);
+/// The 32-byte HMAC of `message` under a prepared state; the state itself is only read (safe to share across threads).
+static inline void usher_hmac_sha256(
+    const usher_hmac_sha256_state *state, const unsigned char *message, size_t length, unsigned char out[32]
+) {
+    SHA256_CTX ctx = state->inner;
+    unsigned char inner[SHA256_DIGEST_LENGTH];
+    SHA256_Update(&ctx, message, length);
+    SHA256_Final(inner, &ctx);
+    ctx = state->outer;
+    SHA256_Update(&ctx, inner, sizeof inner);
+    SHA256_Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    OPENSSL_cleanse(inner, sizeof inner);
 }
+
+static inline void usher_hmac_sha256_clear(usher_hmac_sha256_state *state) { OPENSSL_cleanse(state, sizeof *state); }
 
 /// Builds a P-256 public key from the raw affine coordinates (32 bytes each).
 static inline EVP_PKEY *usher_ec_p256_public_key(const unsigned char *x, const unsigned char *y) {

@@ -1,23 +1,29 @@
 internal import COpenSSL
-import Synchronization
 
 /// An HMAC-SHA256 key, the primitive behind every Pusher signature.
 ///
 /// Security: the secret never leaves this object except through `withUnsafeSecret` for key derivation;
 /// `description` is redacted. Verification is constant-time and accepts lowercase hex only, as Pusher does.
 ///
-/// Speed: each thread keeps one OpenSSL `EVP_MAC` context per key (see `HMACContextCache`), so a signature
-/// costs one reset plus the hash itself instead of fetching the algorithm and scheduling the key every call
-/// (about 5× the one-shot rate on OpenSSL 3.0).
-public final class HMACKey: Sendable, CustomStringConvertible {
+/// Speed: the key is absorbed once into the two SHA-256 states HMAC starts from (`usher_hmac_sha256_state`);
+/// a signature copies them and hashes only the message. Re-arming an OpenSSL 3 `EVP_MAC` context instead
+/// duplicates a provider context per call (a malloc/free pair), and fetching one per call is slower still.
+/// The states are read-only after `init`, so one key serves every thread without locks or per-thread caches.
+public final class HMACKey: @unchecked Sendable, CustomStringConvertible {
     let secret: [UInt8]
-    /// Distinguishes keys in the per-thread cache; never reused, unlike object addresses.
-    let cacheID: UInt64
+    /// Written once in `init`, then only read (by `usher_hmac_sha256`, which copies it); cleared in `deinit`.
+    private let state: UnsafeMutablePointer<usher_hmac_sha256_state>
 
     /// Creates a key from raw secret bytes (a Pusher app secret's UTF-8 bytes).
     public init(secret: [UInt8]) {
         self.secret = secret
-        self.cacheID = hmacKeyCounter.add(1, ordering: .relaxed).newValue
+        state = .allocate(capacity: 1)
+        secret.withUnsafeBufferPointer { usher_hmac_sha256_prepare(state, $0.baseAddress ?? emptyInput, $0.count) }
+    }
+
+    deinit {
+        usher_hmac_sha256_clear(state)
+        state.deallocate()
     }
 
     /// Creates a key from a secret's UTF-8 text.
@@ -84,17 +90,10 @@ public final class HMACKey: Sendable, CustomStringConvertible {
     }
 
     private func computeMAC(_ message: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
-        let context = HMACContextCache.current.context(for: self)
-        var length = 0
-        let ok = usher_hmac_reset(context) == 1
-            && EVP_MAC_update(context, message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInput, message.count) == 1
-            && EVP_MAC_final(context, out, &length, 32) == 1
-        // HMAC over an initialised context fails only when OpenSSL itself is broken (out of memory).
-        precondition(ok && length == 32, "HMAC-SHA256 failed: \(OpenSSLErrors.drain())")
-        return length
+        usher_hmac_sha256(state, message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInput, message.count, out)
+        return 32
     }
 }
 
-private let hmacKeyCounter = Atomic<UInt64>(0)
 /// A valid pointer for zero-length input (OpenSSL wants non-NULL even when it reads nothing).
 var emptyInput: UnsafePointer<UInt8> { ("" as StaticString).utf8Start }

@@ -6,7 +6,7 @@ import Synchronization
 /// What it buys: `EVP_DigestSignInit` fetches the digest and signature implementations from the provider and builds a
 /// fresh `EVP_PKEY_CTX` on every call; an `EVP_PKEY_CTX` initialised once with `EVP_PKEY_sign_init` can sign any
 /// number of digests, which is how `openssl speed ecdsap256` measures the physical limit. Contexts are not
-/// thread-safe, hence one per thread; bounded like ``HMACContextCache``.
+/// thread-safe, hence one per thread; bounded to `capacity` keys.
 final class SigningContextCache {
     private static let capacity = 16
     private var contexts: [UInt64: OpaquePointer] = [:]

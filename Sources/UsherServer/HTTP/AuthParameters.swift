@@ -9,6 +9,11 @@ struct AuthParameters: Sendable {
 
     /// Parses `body` as the content type says. Duplicate fields are refused: two `channel_name`s are ambiguous.
     init(body: [UInt8], contentType: String?) throws(ServerError) {
+        // What pusher-js sends is matched before any splitting or lowercasing.
+        if contentType == "application/x-www-form-urlencoded" {
+            try self.init(form: body[...])
+            return
+        }
         let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingSpaces.lowercased() }
         switch mediaType {
         case "application/json":
@@ -21,11 +26,19 @@ struct AuthParameters: Sendable {
     }
 
     init(form: ArraySlice<UInt8>) throws(ServerError) {
-        for pair in form.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try Self.percentDecode(parts[0])
-            let value = parts.count > 1 ? try Self.percentDecode(parts[1]) : ""
-            try add(name, value)
+        // One pass over the bytes, no intermediate arrays: `name=value` pairs between `&`s, empty pairs skipped.
+        var start = form.startIndex
+        while start < form.endIndex {
+            let end = form[start...].firstIndex(of: UInt8(ascii: "&")) ?? form.endIndex
+            if end > start {
+                let pair = form[start..<end]
+                if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                    try add(try Self.percentDecode(pair[..<equals]), try Self.percentDecode(pair[(equals + 1)...]))
+                } else {
+                    try add(try Self.percentDecode(pair), "")
+                }
+            }
+            start = end + 1
         }
     }
 
@@ -48,6 +61,10 @@ struct AuthParameters: Sendable {
 
     /// Decodes `+` and `%XX`; refuses broken escapes and invalid UTF-8 instead of guessing.
     static func percentDecode(_ bytes: ArraySlice<UInt8>) throws(ServerError) -> String {
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformedRequest("invalid UTF-8") }
+            return text
+        }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
