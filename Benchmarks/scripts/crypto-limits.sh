@@ -6,9 +6,9 @@
 #
 # Order: build → `openssl speed ecdsap256` and `openssl speed -hmac sha256` on 40-byte blocks → the AuthBenchmarks
 # for ES256 issue/verify and HMAC → `openssl speed ecdsap256` again. The OpenSSL figure used for a ratio is the mean
-# of the run before and the run after. OpenSSL's rates are per CPU-second of one thread (its default); ours are
-# operations per wall-clock second of one thread (median of the benchmark's samples), the same thing on an
-# otherwise idle core.
+# of the run before and the run after. Both sides are per wall-clock second of one thread (`openssl speed -elapsed`;
+# the benchmark's median sample), so other work on a shared machine slows both alike instead of only ours (OpenSSL's
+# default divides by its own CPU time, which contention does not inflate).
 #
 # OpenSSL's ecdsap256 signs a bare 20-byte digest; our "JWT issue ES256" also builds the header and payload JSON,
 # base64url-encodes, hashes the signing input and converts the DER signature to JOSE form. Target (issue 3/6):
@@ -28,7 +28,7 @@ swift package --scratch-path .build benchmark list --target AuthBenchmarks >"$wo
     || { cat "$work/build.log"; exit 1; }
 
 ecdsa() { # prints "sign/s verify/s"
-    openssl speed -mr -seconds "$seconds" ecdsap256 2>/dev/null | awk -F: '/^\+F4:/ { print $4, $5 }'
+    openssl speed -elapsed -mr -seconds "$seconds" ecdsap256 2>/dev/null | awk -F: '/^\+F4:/ { print $4, $5 }'
 }
 
 echo "== openssl speed -seconds $seconds ecdsap256 (before)"
@@ -36,7 +36,7 @@ read -r sign1 verify1 < <(ecdsa)
 echo "sign/s $sign1  verify/s $verify1"
 
 echo "== openssl speed -seconds $seconds -bytes 40 -hmac sha256"
-hmac_bytes=$(openssl speed -mr -seconds "$seconds" -bytes 40 -hmac sha256 2>/dev/null | awk -F: '/^\+F:/ { print $4 }')
+hmac_bytes=$(openssl speed -elapsed -mr -seconds "$seconds" -bytes 40 -hmac sha256 2>/dev/null | awk -F: '/^\+F:/ { print $4 }')
 echo "HMAC-SHA256(40 bytes)/s $(python3 -c "print(round($hmac_bytes / 40))")"
 
 echo "== swift package benchmark (AuthBenchmarks: ES256 issue/verify, HMAC)"

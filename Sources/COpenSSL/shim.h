@@ -63,6 +63,9 @@ static inline void usher_hmac_sha256(
     OPENSSL_cleanse(inner, sizeof inner);
 }
 
+/// One-shot SHA-256 without a provider lookup per call.
+static inline void usher_sha256(const unsigned char *data, size_t length, unsigned char out[32]) { SHA256(data, length, out); }
+
 static inline void usher_hmac_sha256_clear(usher_hmac_sha256_state *state) { OPENSSL_cleanse(state, sizeof *state); }
 
 /// Builds a P-256 public key from the raw affine coordinates (32 bytes each).

@@ -3,7 +3,16 @@ internal import COpenSSL
 /// SHA-256 (encrypted-channel shared secrets, token cache keys).
 public enum SHA256 {
     /// The 32-byte digest of `bytes`.
-    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] { Digest.compute(EVP_sha256(), Array(bytes)) }
+    ///
+    /// Through OpenSSL's one-shot `SHA256()`: `EVP_Digest` looks the implementation up in the provider on every call,
+    /// which costs more than hashing a token (this runs on every `/pusher/auth` for the token cache key).
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        let input = Array(bytes)
+        return [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            input.withUnsafeBufferPointer { usher_sha256($0.baseAddress ?? emptyInput, $0.count, out.baseAddress!) }
+            count = 32
+        }
+    }
 }
 
 /// MD5, only because the Pusher HTTP API signs `body_md5`; never used for security on its own.
