@@ -25,16 +25,18 @@ public struct ChannelAuthorization: Sendable, Hashable {
     ///
     /// Fields appear in the order `auth`, `channel_data`, `shared_secret`, `user_data`, only when present.
     public var jsonBody: String {
-        var body = #"{"auth":"# + JSON.quoted(auth)
-        if let channelData {
-            body += #","channel_data":"# + JSON.quoted(channelData)
+        var body = #"{"auth":"#
+        body.reserveCapacity(auth.utf8.count + (channelData?.utf8.count ?? 0) * 5 / 4 + 48)
+        JSON.appendQuoted(auth, to: &body)
+        func field(_ name: String, _ value: String?) {
+            guard let value else { return }
+            body += name
+            JSON.appendQuoted(value, to: &body)
         }
-        if let sharedSecret {
-            body += #","shared_secret":"# + JSON.quoted(sharedSecret)
-        }
-        if let userData {
-            body += #","user_data":"# + JSON.quoted(userData)
-        }
-        return body + "}"
+        field(#","channel_data":"#, channelData)
+        field(#","shared_secret":"#, sharedSecret)
+        field(#","user_data":"#, userData)
+        body += "}"
+        return body
     }
 }

@@ -82,7 +82,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .bool(let value): out += value ? "true" : "false"
         case .integer(let value): out += String(value)
         case .double(let value): out += value.isFinite ? "\(value)" : "null"
-        case .string(let value): out += JSON.quoted(value)
+        case .string(let value): JSON.appendQuoted(value, to: &out)
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -96,7 +96,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
             let keys = members.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }
-                out += JSON.quoted(key)
+                JSON.appendQuoted(key, to: &out)
                 out += ":"
                 members[key]!.write(to: &out)
             }
@@ -109,30 +109,41 @@ public enum JSONValue: Sendable, Hashable, Codable {
 public enum JSON {
     /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, `/` and non-ASCII kept.
     public static func quoted(_ text: String) -> String {
-        // Auth strings, ids and channel names never need escaping: one scan, one allocation.
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2)
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string literal to `out` (what ``quoted(_:)`` returns, without a string of its own).
+    public static func appendQuoted(_ text: String, to out: inout String) {
+        // Auth strings, ids and channel names never need escaping: one scan, appended as they are.
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-            return "\"" + text + "\""
+            out += "\""
+            out += text
+            out += "\""
+            return
         }
-        var out = [UInt8]()
-        out.reserveCapacity(text.utf8.count + 8)
-        out.append(UInt8(ascii: "\""))
+        var escaped = [UInt8]()
+        escaped.reserveCapacity(text.utf8.count + 8)
+        escaped.append(UInt8(ascii: "\""))
         // Escapes are all ASCII, and UTF-8 continuation bytes are never below 0x80, so bytes can be copied as they are.
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case UInt8(ascii: "\""): escaped += [UInt8(ascii: "\\"), byte]
+            case UInt8(ascii: "\\"): escaped += [UInt8(ascii: "\\"), byte]
+            case UInt8(ascii: "\n"): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): escaped += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x08: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x0C: escaped += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
             case ..<0x20:
                 let digits = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
-            default: out.append(byte)
+                escaped += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+            default: escaped.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
+        escaped.append(UInt8(ascii: "\""))
+        out += String(decoding: escaped, as: UTF8.self)
     }
 }
