@@ -21,6 +21,14 @@
 
 static inline void usher_openssl_free(void *ptr) { OPENSSL_free(ptr); }
 
+/// SHA-256 without a provider lookup per call (OpenSSL 3.0's one-shot SHA256() is EVP_Q_digest, which fetches by name).
+static inline void usher_sha256(const unsigned char *data, size_t length, unsigned char out[32]) {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, length);
+    SHA256_Final(out, &ctx);
+}
+
 /// HMAC-SHA256 (RFC 2104) with the key already absorbed: the SHA-256 states after hashing key^ipad and key^opad.
 /// A message then costs two struct copies and two compressions of its own blocks, where re-arming an EVP_MAC
 /// context duplicates a provider context (a malloc/free pair) every time.
@@ -33,7 +41,7 @@ typedef struct {
 static inline void usher_hmac_sha256_prepare(usher_hmac_sha256_state *state, const unsigned char *key, size_t key_len) {
     unsigned char block[SHA256_CBLOCK] = {0};
     if (key_len > SHA256_CBLOCK) {
-        SHA256(key, key_len, block);
+        usher_sha256(key, key_len, block);
     } else if (key_len > 0) {
         memcpy(block, key, key_len);
     }
@@ -63,8 +71,6 @@ static inline void usher_hmac_sha256(
     OPENSSL_cleanse(inner, sizeof inner);
 }
 
-/// One-shot SHA-256 without a provider lookup per call.
-static inline void usher_sha256(const unsigned char *data, size_t length, unsigned char out[32]) { SHA256(data, length, out); }
 
 static inline void usher_hmac_sha256_clear(usher_hmac_sha256_state *state) { OPENSSL_cleanse(state, sizeof *state); }
 

@@ -4,8 +4,9 @@ internal import COpenSSL
 public enum SHA256 {
     /// The 32-byte digest of `bytes`.
     ///
-    /// Through OpenSSL's one-shot `SHA256()`: `EVP_Digest` looks the implementation up in the provider on every call,
-    /// which costs more than hashing a token (this runs on every `/pusher/auth` for the token cache key).
+    /// Through OpenSSL's low-level SHA-256: `EVP_Digest` and 3.0's one-shot `SHA256()` look the implementation up in
+    /// the provider on every call, which costs more than hashing a token (this runs on every `/pusher/auth` for the
+    /// token cache key).
     public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let input = Array(bytes)
         return [UInt8](unsafeUninitializedCapacity: 32) { out, count in

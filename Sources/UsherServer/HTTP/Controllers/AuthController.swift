@@ -105,9 +105,10 @@ struct AuthController: Sendable {
     }
 
     static func token(_ headers: HTTPFields, parameters: AuthParameters, cookie: String?) -> Substring? {
-        if let header = headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return parts[1].trimmingSpaces }
+        // `Bearer <token>`, scheme case-insensitive; a 7-character prefix lowercases as a small string, off the heap.
+        if let header = headers[.authorization], header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " {
+            let token = header.dropFirst(7).trimmingSpaces
+            if !token.isEmpty { return token }
         }
         if let field = parameters["token"], !field.isEmpty { return field[...] }
         if let cookie, let value = Cookies(from: headers[values: .cookie])[cookie]?.value, !value.isEmpty { return value[...] }
