@@ -125,7 +125,9 @@ let package = Package(
             dependencies: [
                 "UsherStorePostgres",
                 "UsherCore",
+                "UsherCrypto",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,214 @@
+import Logging
+import PostgresNIO
+import UsherCore
+import UsherCrypto
+
+/// The presence rules of Core's `AppState` and `ChannelState`, applied to rows inside one transaction that holds the
+/// store's write lock, collecting the events each move causes in order.
+///
+/// Rows locked by the transaction decide `member_added`/`member_removed`, so two instances racing on one user see each
+/// other's commits and never both add (or both remove) the member.
+struct PresenceTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+    /// Milliseconds on the deployment's shared clock, read once when the lock was taken.
+    let now: Int64
+    let configuration: PresenceRegistry.Configuration
+    private(set) var events: [PresenceEvent] = []
+
+    init(connection: PostgresConnection, logger: Logger, now: Int64, configuration: PresenceRegistry.Configuration) {
+        self.connection = connection
+        self.logger = logger
+        self.now = now
+        self.configuration = configuration
+    }
+
+    /// When a member whose last socket leaves now is removed, or nil when grace is off.
+    var graceDeadline: Int64? { configuration.graceMillis > 0 ? now + configuration.graceMillis : nil }
+
+    /// Renews `node`'s lease; returns whether the node already held one (live or lapsed but not yet swept).
+    @discardableResult
+    func renewLease(of node: NodeID) async throws -> Bool {
+        let deadline = now + configuration.leaseMillis
+        let inserted = try await connection.rows(
+            """
+            INSERT INTO usher_nodes (node, lease_deadline) VALUES (\(node.description), \(deadline))
+            ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline RETURNING xmax = 0
+            """, logger: logger
+        ) { try $0.decode(Bool.self) }
+        return inserted.first == false
+    }
+
+    /// Subscribes a socket (Core's `AppState.subscribe`); `limits` nil never refuses (resyncs).
+    mutating func subscribe(_ subscription: Subscription, node: NodeID, limits: PresenceLimits?) async throws
+        -> JoinOutcome
+    {
+        let app = subscription.app
+        let socket = subscription.socketID.description
+        let channel = subscription.channel.name
+        if try await connection.returnsRow(
+            "SELECT 1 FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)",
+            logger: logger)
+        {
+            try await claim(app: app, socket: socket, for: node)
+            return .alreadySubscribed
+        }
+        let occupied = try await !connection.returnsRow(
+            "SELECT 1 FROM usher_channels WHERE app = \(app) AND channel = \(channel)", logger: logger)
+        var added: PresenceMember?
+        if let member = subscription.member {
+            let rejoined = try await connection.returnsRow(
+                """
+                UPDATE usher_members SET socket_count = socket_count + 1, grace_deadline = NULL, grace_ticket = NULL
+                WHERE app = \(app) AND channel = \(channel) AND user_id = \(member.userID) RETURNING 1
+                """, logger: logger)
+            if !rejoined {
+                if let limits, try await memberCount(app: app, channel: channel) >= limits.maxMembers {
+                    return .refused(.membersFull)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO usher_members (app, channel, user_id, user_info, socket_count)
+                    VALUES (\(app), \(channel), \(member.userID), \(member.userInfo?.jsonText), 1)
+                    """, logger: logger)
+                added = member
+            }
+        }
+        try await connection.query(
+            """
+            INSERT INTO usher_channels (app, channel, is_presence, socket_count)
+            VALUES (\(app), \(channel), \(subscription.channel.kind == .presence), 1)
+            ON CONFLICT (app, channel) DO UPDATE SET socket_count = usher_channels.socket_count + 1
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO usher_subscriptions (app, socket_id, channel, user_id)
+            VALUES (\(app), \(socket), \(channel), \(subscription.member?.userID))
+            """, logger: logger)
+        try await claim(app: app, socket: socket, for: node)
+        var joined: [PresenceEvent] = []
+        if occupied { joined.append(PresenceEvent(kind: .channelOccupied, app: app, channel: channel)) }
+        if let added {
+            joined.append(
+                PresenceEvent(kind: .memberAdded, app: app, channel: channel, userID: added.userID, userInfo: added.userInfo))
+        }
+        events += joined
+        return .joined(memberAdded: added != nil, events: joined)
+    }
+
+    /// Unsubscribes a socket from one channel (Core's `AppState.unsubscribe`); unknown subscriptions are ignored.
+    mutating func unsubscribe(app: String, socket: String, channel: String, graceDeadline: Int64?) async throws {
+        let removed = try await connection.rows(
+            """
+            DELETE FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)
+            RETURNING user_id
+            """, logger: logger
+        ) { try $0.decode(String?.self) }
+        guard let userID = removed.first else { return }
+        try await connection.query(
+            """
+            DELETE FROM usher_sockets s WHERE app = \(app) AND socket_id = \(socket)
+            AND NOT EXISTS (SELECT 1 FROM usher_subscriptions u WHERE u.app = s.app AND u.socket_id = s.socket_id)
+            """, logger: logger)
+        try await release(app: app, channel: channel, userID: userID, graceDeadline: graceDeadline)
+    }
+
+    /// Unsubscribes a socket from all its channels in join order (Core's `AppState.dropSocket`).
+    mutating func dropSocket(app: String, socket: String, graceDeadline: Int64?) async throws {
+        try await connection.query(
+            "DELETE FROM usher_sockets WHERE app = \(app) AND socket_id = \(socket)", logger: logger)
+        let records = try await connection.rows(
+            """
+            WITH gone AS (DELETE FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket)
+                RETURNING channel, user_id, position)
+            SELECT channel, user_id FROM gone ORDER BY position
+            """, logger: logger
+        ) { try $0.decode((String, String?).self) }
+        for (channel, userID) in records {
+            try await release(app: app, channel: channel, userID: userID, graceDeadline: graceDeadline)
+        }
+    }
+
+    /// Drops every socket `node` owns, without grace, by app then socket id (Core's `expireLease`), and forgets it.
+    mutating func expireLease(of node: String) async throws {
+        try await connection.query("DELETE FROM usher_nodes WHERE node = \(node)", logger: logger)
+        let sockets = try await connection.rows(
+            "SELECT app, socket_id FROM usher_sockets WHERE node = \(node) ORDER BY app, socket_id", logger: logger
+        ) { try $0.decode((String, String).self) }
+        for (app, socket) in sockets {
+            try await dropSocket(app: app, socket: socket, graceDeadline: nil)
+        }
+    }
+
+    /// Removes a member whose grace ran out, if it is still the grace `ticket` started.
+    mutating func expireGrace(app: String, channel: String, userID: String, ticket: Int64) async throws {
+        guard
+            try await connection.returnsRow(
+                """
+                DELETE FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)
+                AND grace_ticket = \(ticket) RETURNING 1
+                """, logger: logger)
+        else { return }
+        events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
+        try await vacateIfEmpty(app: app, channel: channel)
+    }
+
+    /// Moves the socket to `node` (a socket belongs to the last node reporting it), creating it if new.
+    private func claim(app: String, socket: String, for node: NodeID) async throws {
+        try await connection.query(
+            """
+            INSERT INTO usher_sockets (app, socket_id, node) VALUES (\(app), \(socket), \(node.description))
+            ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node WHERE usher_sockets.node <> excluded.node
+            """, logger: logger)
+    }
+
+    private func memberCount(app: String, channel: String) async throws -> Int {
+        try await connection.rows(
+            "SELECT count(*) FROM usher_members WHERE app = \(app) AND channel = \(channel)", logger: logger
+        ) { try $0.decode(Int.self) }.first ?? 0
+    }
+
+    /// Uncounts one socket of a channel (Core's `ChannelState.release`): a member's last socket starts grace, or
+    /// removes the member when there is none; an empty channel is vacated.
+    private mutating func release(app: String, channel: String, userID: String?, graceDeadline: Int64?) async throws {
+        try await connection.query(
+            "UPDATE usher_channels SET socket_count = socket_count - 1 WHERE app = \(app) AND channel = \(channel)",
+            logger: logger)
+        if let userID {
+            let remaining = try await connection.rows(
+                """
+                UPDATE usher_members SET socket_count = socket_count - 1
+                WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID) RETURNING socket_count
+                """, logger: logger
+            ) { try $0.decode(Int.self) }
+            if remaining.first == 0 {
+                if let graceDeadline {
+                    try await connection.query(
+                        """
+                        UPDATE usher_members SET grace_deadline = \(graceDeadline),
+                            grace_ticket = nextval('usher_grace_tickets')
+                        WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)
+                        """, logger: logger)
+                } else {
+                    try await connection.query(
+                        "DELETE FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)",
+                        logger: logger)
+                    events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
+                }
+            }
+        }
+        try await vacateIfEmpty(app: app, channel: channel)
+    }
+
+    private mutating func vacateIfEmpty(app: String, channel: String) async throws {
+        guard
+            try await connection.returnsRow(
+                """
+                DELETE FROM usher_channels c WHERE app = \(app) AND channel = \(channel) AND socket_count = 0
+                AND NOT EXISTS (SELECT 1 FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)
+                RETURNING 1
+                """, logger: logger)
+        else { return }
+        events.append(PresenceEvent(kind: .channelVacated, app: app, channel: channel))
+    }
+}
