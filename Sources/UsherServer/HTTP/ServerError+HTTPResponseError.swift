@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import UsherCore
 import UsherCrypto
+import UsherStorePostgres
 
 /// The one place where errors become HTTP statuses. Every refusal body is `{"error":"<message>"}`; messages come
 /// from the errors' client-safe texts and never echo tokens or secrets.
@@ -35,6 +36,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.response(error.status, error.message, headers: error.code == .missingIdentity ? [.wwwAuthenticate: "Bearer"] : [:])
         } catch let error as CoreError {
             return Self.response(error.status, error.message)
+        } catch let error as PostgresStoreError {
+            // Unavailable is transient (the database restarts, or is unreachable): 503 tells callers to retry.
+            return Self.response(error == .unavailable ? .serviceUnavailable : .internalServerError, error.description)
         } catch let refusal as APIRefusal {
             return Self.response(refusal.status, refusal.message)
         } catch let refusal as RelayRefusal {
