@@ -72,6 +72,8 @@ extension PostgresPresenceStore {
     /// Any instance may call this at any time: the write lock serializes sweeps, and each due row is deleted by the
     /// first sweep that sees it, so every expiry happens (and is logged) exactly once across the deployment.
     public func advance() async throws {
+        // Most ticks find nothing due: checking without the lock keeps idle instances from queueing behind joins.
+        guard try await somethingIsDue() else { return }
         try await write { [retained = configuration.retainedEvents] transaction in
             try await Self.sweep(&transaction)
             try await transaction.connection.query(
@@ -84,6 +86,23 @@ extension PostgresPresenceStore {
     public func append(kind: StreamEvent.Kind, app: String, userID: String) async throws {
         let event = PendingEvent(kind: kind, app: app, channel: nil, userID: userID, userInfo: nil)
         try await write(extra: [event]) { _ in }
+    }
+
+    /// Whether a grace, a lease or the retention is due, read without the write lock (the sweep re-reads under it).
+    private func somethingIsDue() async throws -> Bool {
+        let now = self.now?()
+        let retained = configuration.retainedEvents
+        return try await read { connection, logger in
+            try await connection.rows(
+                """
+                WITH clock AS (
+                    SELECT coalesce(\(now)::bigint, \(unescaped: Self.databaseClock)) AS now)
+                SELECT EXISTS (SELECT 1 FROM usher_members, clock WHERE grace_deadline <= clock.now)
+                    OR EXISTS (SELECT 1 FROM usher_nodes, clock WHERE lease_deadline <= clock.now)
+                    OR (SELECT min(sequence) FROM usher_events) <= (SELECT latest_sequence FROM usher_meta) - \(retained)
+                """, logger: logger
+            ) { try $0.decode(Bool?.self) }.first == true
+        }
     }
 
     private static func sweep(_ transaction: inout PresenceTransaction) async throws {

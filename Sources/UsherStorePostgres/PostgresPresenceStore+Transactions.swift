@@ -89,7 +89,7 @@ extension PostgresPresenceStore {
         let injected = now?()
         let rows = try await connection.rows(
             """
-            SELECT coalesce(\(injected)::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+            SELECT coalesce(\(injected)::bigint, \(unescaped: Self.databaseClock))
             FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS locked
             """, logger: logger
         ) { try $0.decode(Int64.self) }

@@ -25,6 +25,8 @@ public final class PostgresPresenceStore: PresenceStore, Service {
 
     /// The write lock's advisory key (`"usher_wr"` as bytes).
     static let writeLockKey: Int64 = 0x7573_6865_725F_7772
+    /// The database's wall clock in milliseconds: one clock for every instance, so leases and graces agree.
+    static let databaseClock = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
     /// The NOTIFY channel carrying the newest committed sequence number.
     static let notifyChannel = "usher_events"
 

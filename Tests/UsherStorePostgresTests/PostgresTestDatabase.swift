@@ -13,7 +13,12 @@ enum PostgresTestDatabase {
     static let url = ProcessInfo.processInfo.environment["USHER_TEST_POSTGRES_URL"]
     static let enabled = Testing.ConditionTrait.enabled(
         if: url != nil, "USHER_TEST_POSTGRES_URL is not set: run scripts/test.sh, or eval \"$(scripts/postgres.sh start)\"")
-    static let logger = Logger(label: "usher.test.postgres")
+    /// Quiet: connection failures are expected in some tests; failures show through expectations, not logs.
+    static let logger: Logger = {
+        var logger = Logger(label: "usher.test.postgres")
+        logger.logLevel = .error
+        return logger
+    }()
 
     /// Creates an empty database and returns its URL.
     static func create() async throws -> String {
