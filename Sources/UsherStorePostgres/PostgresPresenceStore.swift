@@ -33,7 +33,7 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     let configuration: Configuration
     let client: PostgresClient
     let logger: Logger
-    let notifier = EventNotifier()
+    let notifier = SequenceSignal()
     /// Milliseconds to use instead of the database clock (tests); nil in production.
     let now: (@Sendable () -> Int64)?
     private let state = Mutex<(health: Health, epoch: String)>((.starting, ""))

@@ -1,6 +1,7 @@
 import Testing
 import UsherCore
 import UsherCrypto
+import UsherTestSupport
 import UsherStorePostgres
 
 /// The randomized presence model test against PostgreSQL: two store instances (two pools, two LISTEN loops, as two
@@ -135,22 +136,5 @@ import UsherStorePostgres
             return "statistics \(statistics) but the registry says \(registry.statistics)"
         }
         return nil
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing seed replays exactly.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

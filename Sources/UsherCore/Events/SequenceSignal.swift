@@ -1,10 +1,11 @@
 import Synchronization
 
-/// This instance's view of the newest committed sequence number, raised by its own commits and by NOTIFY from other
-/// instances; SSE readers wait on it instead of polling the database.
+/// The newest known sequence number of an event log, and the readers waiting for it to grow.
 ///
-/// A missed wake-up costs at most one wait timeout: readers always re-read the table, which is the truth.
-final class EventNotifier: Sendable {
+/// Stores raise it after they append (the memory store's log; the Postgres store on its own commits and on NOTIFY
+/// from other instances), and SSE readers wait on it instead of polling. Readers always re-read the log after a
+/// wake-up, so a spurious or late wake-up costs at most one wait.
+public final class SequenceSignal: Sendable {
     private struct State {
         var latest: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -13,8 +14,11 @@ final class EventNotifier: Sendable {
 
     private let state = Mutex(State())
 
+    /// Creates a signal at sequence 0.
+    public init() {}
+
     /// Raises the known latest sequence and wakes every waiter when it grew.
-    func advance(to sequence: UInt64) {
+    public func advance(to sequence: UInt64) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard sequence > state.latest else { return [] }
             state.latest = sequence
@@ -25,7 +29,7 @@ final class EventNotifier: Sendable {
     }
 
     /// Returns once a sequence after `sequence` is known, after `timeout`, or on cancellation.
-    func wait(after sequence: UInt64, timeout: Duration) async {
+    public func wait(after sequence: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForAdvance(after: sequence) }
             group.addTask { try? await Task.sleep(for: timeout) }
