@@ -26,7 +26,7 @@ db="usher_bench_$RANDOM$RANDOM"
 psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
 url="${USHER_TEST_POSTGRES_URL%/*}/$db"
 "$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
-printf 'relay:\n  grace_ms: 0\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n' >"$work/usher.yaml"
+printf 'relay:\n  grace_ms: 0\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' >"$work/usher.yaml"
 ports=()
 for name in a b; do
   port=$((20000 + RANDOM % 10000)); ports+=("$port")

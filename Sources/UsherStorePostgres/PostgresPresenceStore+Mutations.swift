@@ -3,8 +3,7 @@ public import UsherCore
 
 extension PostgresPresenceStore {
     public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult {
-        let (outcome, presence) = try await write { transaction in
-            try await transaction.renewLease(of: node)
+        let (outcome, presence) = try await write(renewing: node) { transaction in
             let outcome = try await transaction.subscribe(subscription, node: node, limits: limits)
             let isPresence = subscription.channel.kind == .presence
             let presence: PresenceSnapshot? =
@@ -38,15 +37,14 @@ extension PostgresPresenceStore {
     }
 
     public func heartbeat(node: NodeID) async throws -> NodeLease {
-        let known = try await write { transaction in try await transaction.renewLease(of: node) }
+        let known = try await write(renewing: node) { transaction in transaction.nodeWasKnown }
         return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known)
     }
 
     /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does: new subscriptions join in
     /// snapshot order (never refused), then the node's unreported ones leave through grace, by app and socket id.
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws {
-        try await write { transaction in
-            try await transaction.renewLease(of: node)
+        try await write(renewing: node) { transaction in
             var reported = Set<[String]>()
             for subscription in subscriptions {
                 reported.insert([subscription.app, subscription.socketID.description, subscription.channel.name])

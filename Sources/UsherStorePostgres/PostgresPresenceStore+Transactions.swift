@@ -64,17 +64,18 @@ extension PostgresPresenceStore {
         }
     }
 
-    /// Runs `body` in a transaction holding the write lock, logs the events it collected plus `extra`, and wakes this
+    /// Runs `body` in a transaction holding the write lock (renewing `node`'s lease in the same statement), logs the events it collected plus `extra`, and wakes this
     /// instance's readers after the commit.
     func write<Result: Sendable>(
-        extra: [PendingEvent] = [],
+        renewing node: NodeID? = nil, extra: [PendingEvent] = [],
         _ body: @escaping @Sendable (inout PresenceTransaction) async throws -> Result
     ) async throws(PostgresStoreError) -> Result {
         let (result, latest) = try await available { [self] in
             try await client.withTransaction(logger: logger) { connection in
-                let now = try await lock(connection)
+                let (now, known) = try await lock(connection, renewing: node)
                 var transaction = PresenceTransaction(
-                    connection: connection, logger: logger, now: now, configuration: configuration.presence)
+                    connection: connection, logger: logger, now: now, configuration: configuration.presence,
+                    nodeWasKnown: known)
                 let result = try await body(&transaction)
                 let latest = try await append(transaction.events.map(PendingEvent.init) + extra, on: connection)
                 return (result, latest)
@@ -84,49 +85,65 @@ extension PostgresPresenceStore {
         return result
     }
 
-    /// Takes the write lock for the rest of the transaction and reads the shared clock.
-    private func lock(_ connection: PostgresConnection) async throws -> Int64 {
+    /// Takes the write lock for the rest of the transaction, reads the shared clock and renews `node`'s lease, in one
+    /// round trip; returns the clock and whether the node already held a lease (live, or lapsed but not yet swept).
+    private func lock(_ connection: PostgresConnection, renewing node: NodeID?) async throws -> (Int64, Bool) {
         let injected = now?()
         let rows = try await connection.rows(
             """
-            SELECT coalesce(\(injected)::bigint, \(unescaped: Self.databaseClock))
-            FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS locked
+            WITH locked AS (
+                SELECT coalesce(\(injected)::bigint, \(unescaped: Self.databaseClock)) AS now
+                FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS lock),
+            renewed AS (
+                INSERT INTO usher_nodes (node, lease_deadline)
+                SELECT \(node?.description)::text, now + \(configuration.presence.leaseMillis) FROM locked
+                WHERE \(node?.description)::text IS NOT NULL
+                ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline
+                RETURNING xmax = 0 AS inserted)
+            SELECT now, coalesce((SELECT NOT inserted FROM renewed), false) FROM locked
             """, logger: logger
-        ) { try $0.decode(Int64.self) }
-        guard let now = rows.first else { throw PostgresStoreError.corruptRow }
-        return now
+        ) { try $0.decode((Int64, Bool).self) }
+        guard let row = rows.first else { throw PostgresStoreError.corruptRow }
+        return row
     }
 
-    /// Numbers and inserts `events`, counts them by kind and notifies every instance; returns the new latest sequence.
+    /// Numbers and inserts `events`, counts them by kind and notifies every instance, in one statement (it runs
+    /// under the write lock, so its round trips are everyone's); returns the new latest sequence.
     private func append(_ events: [PendingEvent], on connection: PostgresConnection) async throws -> UInt64? {
         guard !events.isEmpty else { return nil }
-        let latest = try await connection.rows(
-            """
-            UPDATE usher_meta SET latest_sequence = latest_sequence + \(events.count)
-            RETURNING latest_sequence, pg_notify(\(Self.notifyChannel), latest_sequence::text)::text
-            """, logger: logger
-        ) { try $0.decode((Int64, String).self).0 }.first
-        guard let latest else { throw PostgresStoreError.corruptRow }
-        var binds = PostgresBindings(capacity: events.count * 6)
+        var binds = PostgresBindings(capacity: events.count * 6 + 2)
+        binds.append(Self.notifyChannel)
+        binds.append(Int64(events.count))
         var rows: [String] = []
         for (offset, event) in events.enumerated() {
-            let base = offset * 6
-            rows.append("($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6))")
-            binds.append(latest - Int64(events.count) + Int64(offset) + 1)
+            let base = 2 + offset * 6
+            rows.append(
+                "($\(base + 1)::bigint, $\(base + 2)::text, $\(base + 3)::text, $\(base + 4)::text, "
+                    + "$\(base + 5)::text, $\(base + 6)::text)")
+            binds.append(Int64(offset + 1))
             binds.append(event.kind.rawValue)
             binds.append(event.app)
             binds.append(event.channel)
             binds.append(event.userID)
             binds.append(event.userInfo)
         }
-        let insert = PostgresQuery(
+        let statement = PostgresQuery(
             unsafeSQL: """
-                WITH logged AS (INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
-                    VALUES \(rows.joined(separator: ", ")) RETURNING kind)
-                INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
-                ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count
+                WITH bumped AS (
+                    UPDATE usher_meta SET latest_sequence = latest_sequence + $2
+                    RETURNING latest_sequence, pg_notify($1, latest_sequence::text)::text AS notified),
+                logged AS (
+                    INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
+                    SELECT bumped.latest_sequence - $2 + v.ordinal, v.kind, v.app, v.channel, v.user_id, v.user_info
+                    FROM bumped, (VALUES \(rows.joined(separator: ", "))) AS v (ordinal, kind, app, channel, user_id, user_info)
+                    RETURNING kind),
+                counted AS (
+                    INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
+                    ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
+                SELECT latest_sequence FROM bumped
                 """, binds: binds)
-        try await connection.query(insert, logger: logger)
+        let latest = try await connection.rows(statement, logger: logger) { try $0.decode(Int64.self) }.first
+        guard let latest else { throw PostgresStoreError.corruptRow }
         return UInt64(latest)
     }
 }

@@ -14,30 +14,23 @@ struct PresenceTransaction {
     /// Milliseconds on the deployment's shared clock, read once when the lock was taken.
     let now: Int64
     let configuration: PresenceRegistry.Configuration
+    /// Whether the node whose lease the lock statement renewed already held one (false when none was renewed).
+    let nodeWasKnown: Bool
     private(set) var events: [PresenceEvent] = []
 
-    init(connection: PostgresConnection, logger: Logger, now: Int64, configuration: PresenceRegistry.Configuration) {
+    init(
+        connection: PostgresConnection, logger: Logger, now: Int64, configuration: PresenceRegistry.Configuration,
+        nodeWasKnown: Bool
+    ) {
         self.connection = connection
         self.logger = logger
         self.now = now
         self.configuration = configuration
+        self.nodeWasKnown = nodeWasKnown
     }
 
     /// When a member whose last socket leaves now is removed, or nil when grace is off.
     var graceDeadline: Int64? { configuration.graceMillis > 0 ? now + configuration.graceMillis : nil }
-
-    /// Renews `node`'s lease; returns whether the node already held one (live or lapsed but not yet swept).
-    @discardableResult
-    func renewLease(of node: NodeID) async throws -> Bool {
-        let deadline = now + configuration.leaseMillis
-        let inserted = try await connection.rows(
-            """
-            INSERT INTO usher_nodes (node, lease_deadline) VALUES (\(node.description), \(deadline))
-            ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline RETURNING xmax = 0
-            """, logger: logger
-        ) { try $0.decode(Bool.self) }
-        return inserted.first == false
-    }
 
     /// Subscribes a socket (Core's `AppState.subscribe`); `limits` nil never refuses (resyncs).
     mutating func subscribe(_ subscription: Subscription, node: NodeID, limits: PresenceLimits?) async throws
@@ -46,15 +39,19 @@ struct PresenceTransaction {
         let app = subscription.app
         let socket = subscription.socketID.description
         let channel = subscription.channel.name
-        if try await connection.returnsRow(
-            "SELECT 1 FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)",
-            logger: logger)
-        {
+        let known = try await connection.rows(
+            """
+            SELECT EXISTS (SELECT 1 FROM usher_subscriptions
+                    WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)),
+                EXISTS (SELECT 1 FROM usher_channels WHERE app = \(app) AND channel = \(channel))
+            """, logger: logger
+        ) { try $0.decode((Bool, Bool).self) }.first
+        guard let (subscribed, channelExists) = known else { throw PostgresStoreError.corruptRow }
+        if subscribed {
             try await claim(app: app, socket: socket, for: node)
             return .alreadySubscribed
         }
-        let occupied = try await !connection.returnsRow(
-            "SELECT 1 FROM usher_channels WHERE app = \(app) AND channel = \(channel)", logger: logger)
+        let occupied = !channelExists
         var added: PresenceMember?
         if let member = subscription.member {
             let rejoined = try await connection.returnsRow(
