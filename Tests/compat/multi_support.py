@@ -200,8 +200,12 @@ class Pair:
 
 
 @pytest.fixture
-def pair():
-    """Two fresh `usher serve --store <url>` instances on a fresh database; stopped and checked after the test."""
+def pair(request):
+    """Two fresh `usher serve --store <url>` instances on a fresh database; stopped and checked after the test.
+
+    The relay lease is LEASE_MS unless the test parametrizes the fixture indirectly with another value.
+    """
+    lease_ms = getattr(request, "param", LEASE_MS)
     if not PG_URL:
         pytest.skip("USHER_TEST_POSTGRES_URL is not set")
     binary = _usher_binary()
@@ -212,7 +216,7 @@ def pair():
         subprocess.run([binary, "apps", "create", "--id", APP_ID, "--key", APP_KEY, "--secret", secret,
                         "--keys", str(keys)], check=True, capture_output=True, timeout=30)
         config = workdir / "usher.yaml"
-        config.write_text(MULTI_YAML.format(lease_ms=LEASE_MS, app_id=APP_ID))
+        config.write_text(MULTI_YAML.format(lease_ms=lease_ms, app_id=APP_ID))
         url = create_database()
         # One after the other: the first creates keys/relay.token, which both then share.
         for name in ("a", "b"):
