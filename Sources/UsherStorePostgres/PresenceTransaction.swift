@@ -39,50 +39,46 @@ struct PresenceTransaction {
         let app = subscription.app
         let socket = subscription.socketID.description
         let channel = subscription.channel.name
+        let userID = subscription.member?.userID
+        // One read decides everything (the write lock keeps it true until commit), one statement writes it.
         let known = try await connection.rows(
             """
             SELECT EXISTS (SELECT 1 FROM usher_subscriptions
                     WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)),
-                EXISTS (SELECT 1 FROM usher_channels WHERE app = \(app) AND channel = \(channel))
+                EXISTS (SELECT 1 FROM usher_channels WHERE app = \(app) AND channel = \(channel)),
+                EXISTS (SELECT 1 FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)),
+                (SELECT count(*) FROM usher_members WHERE app = \(app) AND channel = \(channel))::int
             """, logger: logger
-        ) { try $0.decode((Bool, Bool).self) }.first
-        guard let (subscribed, channelExists) = known else { throw PostgresStoreError.corruptRow }
+        ) { try $0.decode((Bool, Bool, Bool, Int).self) }.first
+        guard let (subscribed, channelExists, isMember, memberCount) = known else { throw PostgresStoreError.corruptRow }
         if subscribed {
             try await claim(app: app, socket: socket, for: node)
             return .alreadySubscribed
         }
+        let added = isMember ? nil : subscription.member
+        if added != nil, let limits, memberCount >= limits.maxMembers { return .refused(.membersFull) }
+        // A known member (perhaps in grace) counts another socket and keeps its first user_info.
+        try await connection.query(
+            """
+            WITH member AS (
+                INSERT INTO usher_members (app, channel, user_id, user_info, socket_count)
+                SELECT \(app), \(channel), \(userID)::text, \(subscription.member?.userInfo?.jsonText)::text, 1
+                WHERE \(userID)::text IS NOT NULL
+                ON CONFLICT (app, channel, user_id) DO UPDATE
+                SET socket_count = usher_members.socket_count + 1, grace_deadline = NULL, grace_ticket = NULL
+                RETURNING 1),
+            channel AS (
+                INSERT INTO usher_channels (app, channel, is_presence, socket_count)
+                VALUES (\(app), \(channel), \(subscription.channel.kind == .presence), 1)
+                ON CONFLICT (app, channel) DO UPDATE SET socket_count = usher_channels.socket_count + 1
+                RETURNING 1),
+            subscribed AS (
+                INSERT INTO usher_subscriptions (app, socket_id, channel, user_id)
+                VALUES (\(app), \(socket), \(channel), \(userID)) RETURNING 1)
+            INSERT INTO usher_sockets (app, socket_id, node) VALUES (\(app), \(socket), \(node.description))
+            ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node WHERE usher_sockets.node <> excluded.node
+            """, logger: logger)
         let occupied = !channelExists
-        var added: PresenceMember?
-        if let member = subscription.member {
-            let rejoined = try await connection.returnsRow(
-                """
-                UPDATE usher_members SET socket_count = socket_count + 1, grace_deadline = NULL, grace_ticket = NULL
-                WHERE app = \(app) AND channel = \(channel) AND user_id = \(member.userID) RETURNING 1
-                """, logger: logger)
-            if !rejoined {
-                if let limits, try await memberCount(app: app, channel: channel) >= limits.maxMembers {
-                    return .refused(.membersFull)
-                }
-                try await connection.query(
-                    """
-                    INSERT INTO usher_members (app, channel, user_id, user_info, socket_count)
-                    VALUES (\(app), \(channel), \(member.userID), \(member.userInfo?.jsonText), 1)
-                    """, logger: logger)
-                added = member
-            }
-        }
-        try await connection.query(
-            """
-            INSERT INTO usher_channels (app, channel, is_presence, socket_count)
-            VALUES (\(app), \(channel), \(subscription.channel.kind == .presence), 1)
-            ON CONFLICT (app, channel) DO UPDATE SET socket_count = usher_channels.socket_count + 1
-            """, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO usher_subscriptions (app, socket_id, channel, user_id)
-            VALUES (\(app), \(socket), \(channel), \(subscription.member?.userID))
-            """, logger: logger)
-        try await claim(app: app, socket: socket, for: node)
         var joined: [PresenceEvent] = []
         if occupied { joined.append(PresenceEvent(kind: .channelOccupied, app: app, channel: channel)) }
         if let added {
@@ -159,25 +155,19 @@ struct PresenceTransaction {
             """, logger: logger)
     }
 
-    private func memberCount(app: String, channel: String) async throws -> Int {
-        try await connection.rows(
-            "SELECT count(*) FROM usher_members WHERE app = \(app) AND channel = \(channel)", logger: logger
-        ) { try $0.decode(Int.self) }.first ?? 0
-    }
-
     /// Uncounts one socket of a channel (Core's `ChannelState.release`): a member's last socket starts grace, or
     /// removes the member when there is none; an empty channel is vacated.
     private mutating func release(app: String, channel: String, userID: String?, graceDeadline: Int64?) async throws {
-        try await connection.query(
-            "UPDATE usher_channels SET socket_count = socket_count - 1 WHERE app = \(app) AND channel = \(channel)",
-            logger: logger)
+        let remaining = try await connection.rows(
+            """
+            WITH channel AS (
+                UPDATE usher_channels SET socket_count = socket_count - 1
+                WHERE app = \(app) AND channel = \(channel) RETURNING 1)
+            UPDATE usher_members SET socket_count = socket_count - 1
+            WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID) RETURNING socket_count
+            """, logger: logger
+        ) { try $0.decode(Int.self) }
         if let userID {
-            let remaining = try await connection.rows(
-                """
-                UPDATE usher_members SET socket_count = socket_count - 1
-                WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID) RETURNING socket_count
-                """, logger: logger
-            ) { try $0.decode(Int.self) }
             if remaining.first == 0 {
                 if let graceDeadline {
                     try await connection.query(
