@@ -91,18 +91,20 @@ struct PresenceTransaction {
 
     /// Unsubscribes a socket from one channel (Core's `AppState.unsubscribe`); unknown subscriptions are ignored.
     mutating func unsubscribe(app: String, socket: String, channel: String, graceDeadline: Int64?) async throws {
+        // The socket row goes too when this was its last subscription (the count reads the statement's snapshot,
+        // taken before the delete).
         let removed = try await connection.rows(
             """
-            DELETE FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)
-            RETURNING user_id
+            WITH gone AS (
+                DELETE FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket) AND channel = \(channel)
+                RETURNING user_id),
+            emptied AS (
+                DELETE FROM usher_sockets WHERE app = \(app) AND socket_id = \(socket) AND EXISTS (SELECT 1 FROM gone)
+                AND (SELECT count(*) FROM usher_subscriptions WHERE app = \(app) AND socket_id = \(socket)) = 1)
+            SELECT user_id FROM gone
             """, logger: logger
         ) { try $0.decode(String?.self) }
         guard let userID = removed.first else { return }
-        try await connection.query(
-            """
-            DELETE FROM usher_sockets s WHERE app = \(app) AND socket_id = \(socket)
-            AND NOT EXISTS (SELECT 1 FROM usher_subscriptions u WHERE u.app = s.app AND u.socket_id = s.socket_id)
-            """, logger: logger)
         try await release(app: app, channel: channel, userID: userID, graceDeadline: graceDeadline)
     }
 
@@ -158,33 +160,40 @@ struct PresenceTransaction {
     /// Uncounts one socket of a channel (Core's `ChannelState.release`): a member's last socket starts grace, or
     /// removes the member when there is none; an empty channel is vacated.
     private mutating func release(app: String, channel: String, userID: String?, graceDeadline: Int64?) async throws {
-        let remaining = try await connection.rows(
+        let counts = try await connection.rows(
             """
             WITH channel AS (
                 UPDATE usher_channels SET socket_count = socket_count - 1
-                WHERE app = \(app) AND channel = \(channel) RETURNING 1)
-            UPDATE usher_members SET socket_count = socket_count - 1
-            WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID) RETURNING socket_count
+                WHERE app = \(app) AND channel = \(channel) RETURNING socket_count),
+            member AS (
+                UPDATE usher_members SET socket_count = socket_count - 1
+                WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID) RETURNING socket_count)
+            SELECT (SELECT socket_count FROM channel), (SELECT socket_count FROM member),
+                (SELECT count(*) FROM usher_members WHERE app = \(app) AND channel = \(channel))::int
             """, logger: logger
-        ) { try $0.decode(Int.self) }
-        if let userID {
-            if remaining.first == 0 {
-                if let graceDeadline {
-                    try await connection.query(
-                        """
-                        UPDATE usher_members SET grace_deadline = \(graceDeadline),
-                            grace_ticket = nextval('usher_grace_tickets')
-                        WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)
-                        """, logger: logger)
-                } else {
-                    try await connection.query(
-                        "DELETE FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)",
-                        logger: logger)
-                    events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
-                }
+        ) { try $0.decode((Int?, Int?, Int).self) }.first
+        guard let (channelSockets, memberSockets, memberCount) = counts else { throw PostgresStoreError.corruptRow }
+        var members = memberCount
+        if let userID, memberSockets == 0 {
+            if let graceDeadline {
+                try await connection.query(
+                    """
+                    UPDATE usher_members SET grace_deadline = \(graceDeadline), grace_ticket = nextval('usher_grace_tickets')
+                    WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)
+                    """, logger: logger)
+            } else {
+                try await connection.query(
+                    "DELETE FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)",
+                    logger: logger)
+                events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
+                members -= 1
             }
         }
-        try await vacateIfEmpty(app: app, channel: channel)
+        // Vacant: no sockets and no members (those in grace count); the counts above are this transaction's own.
+        guard channelSockets == 0, members == 0 else { return }
+        try await connection.query(
+            "DELETE FROM usher_channels WHERE app = \(app) AND channel = \(channel)", logger: logger)
+        events.append(PresenceEvent(kind: .channelVacated, app: app, channel: channel))
     }
 
     private mutating func vacateIfEmpty(app: String, channel: String) async throws {
