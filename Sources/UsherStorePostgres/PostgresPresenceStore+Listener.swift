@@ -68,6 +68,10 @@ extension PostgresPresenceStore {
 }
 
 /// Runs `operation`, throwing ``PostgresStoreError/unavailable`` if it takes longer than `timeout` (and cancelling it).
+///
+/// The group still awaits the cancelled operation, so the caller is released early only when the operation answers
+/// cancellation: waiting for a pooled connection does; a query already sent does not (postgres-nio), and ends when
+/// its connection answers or fails.
 func withTimeout<Result: Sendable>(
     _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
