@@ -20,7 +20,12 @@ public import UsherCore
 public final class PostgresPresenceStore: PresenceStore, Service {
     /// Whether the database answers, as the LISTEN loop last saw it.
     public enum Health: Sendable, Hashable {
-        case starting, up, down
+        /// Not connected yet: calls wait up to the operation timeout for the first connection.
+        case starting
+        /// Connected and listening: calls go through.
+        case up
+        /// The last connection failed: calls fail at once with ``PostgresStoreError/unavailable`` until it is back.
+        case down
     }
 
     /// The write lock's advisory key (`"usher_wr"` as bytes).
