@@ -6,8 +6,8 @@ import UsherCrypto
 /// The presence rules of Core's `AppState` and `ChannelState`, applied to rows inside one transaction that holds the
 /// store's write lock, collecting the events each move causes in order.
 ///
-/// Rows locked by the transaction decide `member_added`/`member_removed`, so two instances racing on one user see each
-/// other's commits and never both add (or both remove) the member.
+/// Rows read under the write lock decide `member_added`/`member_removed`: the lock is taken before the first read, so
+/// two instances racing on one user see each other's commits and never both add (or both remove) the member.
 struct PresenceTransaction {
     let connection: PostgresConnection
     let logger: Logger
