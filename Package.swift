@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "UsherCore",
                 "UsherCrypto",
+                "UsherTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -123,14 +124,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "UsherCryptoTests", dependencies: ["UsherCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto"], swiftSettings: swiftSettings),
+        // Helpers shared by test targets (a seeded generator for the randomized model tests); never shipped.
+        .target(name: "UsherTestSupport", path: "Tests/UsherTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto", "UsherTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "UsherStoreTests", dependencies: ["UsherStore", "UsherCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "UsherStorePostgresTests",
             dependencies: [
                 "UsherStorePostgres",
                 "UsherCore",
+                "UsherCrypto",
+                "UsherTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,6 +19,8 @@ struct Serve: AsyncParsableCommand {
     var port: Int?
     @Option(help: "NIO event loop threads (default: one per core).")
     var threads: Int?
+    @Option(help: "Presence store: memory (default) or postgres://user:pass@host/db (env USHER_STORE).")
+    var store: String?
     @Flag(help: "Development mode: create a dev app if none exists and allow anonymous subscribers.")
     var dev = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -59,6 +61,8 @@ struct Serve: AsyncParsableCommand {
             guard let port = Int(value) else { throw .invalidConfiguration("USHER_PORT: expected an integer") }
             configuration.port = port
         }
+        if let value = environment["USHER_STORE"] { configuration.store.select(value) }
+        if let store { configuration.store.select(store) }
         if let keys { configuration.keysDirectory = keys }
         if let host { configuration.host = host }
         if let port { configuration.port = port }

@@ -27,10 +27,11 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     if configuration.dev {
         logger.warning("DEVELOPMENT MODE: anonymous subscribers are allowed and unconfigured apps authorize every channel. Never run --dev in production.")
     }
-    let store = MemoryPresenceStore(configuration: configuration.presence, logCapacity: configuration.eventLogCapacity)
+    let selected = try SelectedStore(configuration: configuration, logger: logger)
+    let store = selected.store
     let components = ServerComponents(
         registry: registry, store: store, relayToken: try RelayToken.loadOrCreate(in: keys), metrics: UsherMetrics(),
-        signingKeys: SigningKeysBox(try signing.load(now: Date()))
+        signingKeys: SigningKeysBox(try signing.load(now: Date())), storeReady: selected.isReady
     )
     var app = Application(
         router: buildRouter(configuration: configuration, components: components),
@@ -43,6 +44,8 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         ),
         logger: logger
     )
+    // The store's service comes first so it stops last, after the server has drained requests that use it.
+    if let service = selected.service { app.addServices(service) }
     app.addServices(
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
         KeyReloader(
@@ -71,6 +74,8 @@ struct ServerComponents: Sendable {
     let relayToken: RelayToken
     let metrics: UsherMetrics
     let signingKeys: SigningKeysBox
+    /// Whether the store can serve requests now (`/readyz`).
+    var storeReady: @Sendable () -> Bool = { true }
 }
 
 /// HTTP/1.1 where `POST /pusher/auth` is answered on the event loop and everything else goes to the router.
@@ -92,7 +97,7 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
     let auth = AuthController(registry: components.registry, configuration: configuration)
     auth.register(with: router)
     TokenController(auth: auth, keys: components.signingKeys, tokens: ChannelTokens(settings: configuration.tokens)).register(with: router)
-    HealthController(registry: components.registry).register(with: router)
+    HealthController(registry: components.registry, storeReady: components.storeReady).register(with: router)
     MetricsController(metrics: components.metrics, statistics: { [store = components.store] in try await store.statistics() })
         .register(with: router)
     let verifier = APIRequestVerifier(

@@ -11,12 +11,11 @@ public final class EventLog: Sendable {
         var head = 0  // index of the oldest entry
         var count = 0
         var latest: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID: UInt64 = 0
         var countsByKind: [StreamEvent.Kind: Int] = [:]
     }
 
     private let state: Mutex<State>
+    private let signal = SequenceSignal()
     /// How many events are retained for resumption.
     public let capacity: Int
 
@@ -30,7 +29,7 @@ public final class EventLog: Sendable {
     @discardableResult
     public func append<E>(_ events: [E], _ make: (UInt64, E) -> StreamEvent) -> [StreamEvent] {
         guard !events.isEmpty else { return [] }
-        let (logged, waiters) = state.withLock { state in
+        let logged = state.withLock { state in
             var logged: [StreamEvent] = []
             logged.reserveCapacity(events.count)
             for event in events {
@@ -46,11 +45,9 @@ public final class EventLog: Sendable {
                     state.count += 1
                 }
             }
-            let waiters = Array(state.waiters.values)
-            state.waiters.removeAll(keepingCapacity: true)
-            return (logged, waiters)
+            return logged
         }
-        for waiter in waiters { waiter.resume() }
+        if let last = logged.last { signal.advance(to: last.sequence) }
         return logged
     }
 
@@ -85,30 +82,6 @@ public final class EventLog: Sendable {
     /// Returns once the log grows (or already holds an event after `sequence`), after `timeout`, or on cancellation;
     /// callers re-read the log, so a wake-up without a new event for them is harmless.
     public func wait(after sequence: UInt64, timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForAppend(after: sequence) }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    private func waitForAppend(after sequence: UInt64) async {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.latest > sequence || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
+        await signal.wait(after: sequence, timeout: timeout)
     }
 }

@@ -8,13 +8,19 @@ public enum ConfigurationLoader {
     /// Parses YAML `text`; relative file paths are resolved against `baseDirectory` (the config file's folder).
     public static func load(yaml text: String, baseDirectory: String, into configuration: inout UsherConfiguration) throws(ServerError) {
         guard let root = try ConfigNode.parse(yaml: text) else { return }
-        let top = try root.mapping(allowed: ["server", "apps", "relay", "tokens"])
+        let top = try root.mapping(allowed: ["server", "apps", "relay", "tokens", "store"])
         if let tokens = try top["tokens"]?.mapping(allowed: ["issuer", "default_ttl_seconds", "max_ttl_seconds"]) {
             if let value = tokens["issuer"] { configuration.tokens.issuer = try value.string() }
             if let value = tokens["max_ttl_seconds"] { configuration.tokens.maxTTLSeconds = try value.int(in: 1...86_400 * 30) }
             if let value = tokens["default_ttl_seconds"] {
                 configuration.tokens.defaultTTLSeconds = try value.int(in: 1...configuration.tokens.maxTTLSeconds)
             }
+        }
+        if let store = try top["store"]?.mapping(allowed: ["url", "pool_size", "retained_events", "timeout_ms"]) {
+            if let value = store["url"] { configuration.store.select(try value.string()) }
+            if let value = store["pool_size"] { configuration.store.poolSize = try value.int(in: 1...200) }
+            if let value = store["retained_events"] { configuration.store.retainedEvents = try value.int(in: 100...100_000_000) }
+            if let value = store["timeout_ms"] { configuration.store.timeout = .milliseconds(try value.int(in: 50...60_000)) }
         }
         if let relay = try top["relay"]?.mapping(allowed: ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds"]) {
             if let value = relay["lease_ms"] { configuration.presence.leaseMillis = Int64(try value.int(in: 1000...3_600_000)) }

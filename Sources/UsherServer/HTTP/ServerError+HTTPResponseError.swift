@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import UsherCore
 import UsherCrypto
+import UsherStorePostgres
 
 /// The one place where errors become HTTP statuses. Every refusal body is `{"error":"<message>"}`; messages come
 /// from the errors' client-safe texts and never echo tokens or secrets.
@@ -51,6 +52,9 @@ struct ErrorAnswer {
             self.init(error.status, error.message, headers: error.code == .missingIdentity ? [.wwwAuthenticate: "Bearer"] : [:])
         case let error as CoreError:
             self.init(error.status, error.message)
+        case let error as PostgresStoreError:
+            // Unavailable is transient (the database restarts, or is unreachable): 503 tells callers to retry.
+            self.init(error == .unavailable ? .serviceUnavailable : .internalServerError, error.description)
         case let refusal as APIRefusal:
             self.init(refusal.status, refusal.message)
         case let refusal as RelayRefusal:

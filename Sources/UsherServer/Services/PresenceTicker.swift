@@ -10,12 +10,17 @@ struct PresenceTicker: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var failing = false
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
                 do {
                     try await store.advance()
+                    if failing { logger.info("presence ticks resumed") }
+                    failing = false
                 } catch {
-                    logger.warning("presence tick failed", metadata: ["usher.error": "\(error)"])
+                    // Once per outage, not every tick: a database restart would otherwise flood the log.
+                    if !failing { logger.warning("presence tick failed", metadata: ["usher.error": "\(error)"]) }
+                    failing = true
                 }
             }
         }

@@ -1,0 +1,60 @@
+import Foundation
+public import PostgresNIO
+public import UsherCore
+
+extension PostgresPresenceStore {
+    /// Where the database is and how the store uses it.
+    ///
+    /// ```swift
+    /// let configuration = try PostgresPresenceStore.Configuration(url: "postgres://usher:secret@db/usher")
+    /// ```
+    public struct Configuration: Sendable {
+        /// The connection settings, including the password: never log this, log ``redactedURL``.
+        public var connection: PostgresClient.Configuration
+        /// The URL without its password, for logs.
+        public let redactedURL: String
+        /// Connections in the pool (one more is held by the LISTEN loop).
+        public var poolSize = 8
+        /// Events kept in the table for `Last-Event-ID` resumption; older ones are deleted by the sweeper.
+        public var retainedEvents: Int64 = 10_000
+        /// How long a request waits for the database before failing with ``PostgresStoreError/unavailable``.
+        public var operationTimeout: Duration = .seconds(2)
+        /// Grace and lease durations, in milliseconds of the deployment's shared clock (the database's).
+        public var presence = PresenceRegistry.Configuration()
+
+        /// Parses `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`; a unix socket
+        /// directory goes in `?host=/path` with an empty host.
+        ///
+        /// - Throws: ``PostgresStoreError/invalidURL`` for any other shape (the message never repeats the URL).
+        public init(url: String) throws(PostgresStoreError) {
+            guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
+                let user = parts.percentEncodedUser?.removingPercentEncoding, !user.isEmpty
+            else { throw .invalidURL }
+            let database = String(parts.path.drop(while: { $0 == "/" }))
+            let password = parts.percentEncodedPassword?.removingPercentEncoding
+            let query = Dictionary((parts.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { _, last in last }
+            let host = parts.host ?? ""
+            if host.isEmpty, let socket = query["host"], socket.hasPrefix("/") {
+                connection = .init(
+                    unixSocketPath: socket + "/.s.PGSQL.\(parts.port ?? 5432)", username: user, password: password,
+                    database: database.isEmpty ? nil : database)
+            } else {
+                guard !host.isEmpty else { throw .invalidURL }
+                let tls: PostgresClient.Configuration.TLS =
+                    switch query["sslmode"] ?? "disable" {
+                    case "disable": .disable
+                    case "prefer": .prefer(.makeClientConfiguration())
+                    case "require": .require(.makeClientConfiguration())
+                    default: throw .invalidURL
+                    }
+                connection = .init(
+                    host: host, port: parts.port ?? 5432, username: user, password: password,
+                    database: database.isEmpty ? nil : database, tls: tls)
+            }
+            connection.options.connectTimeout = .seconds(2)
+            var redacted = parts
+            if redacted.password != nil { redacted.password = "***" }
+            redactedURL = redacted.string ?? "postgres://…"
+        }
+    }
+}

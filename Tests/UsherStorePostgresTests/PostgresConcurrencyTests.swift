@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+import UsherCore
+import UsherStorePostgres
+
+/// What two instances do when they race: membership decided once, expiries swept once, events seen everywhere.
+@Suite(PostgresTestDatabase.enabled) struct PostgresConcurrencyTests {
+    static let room = try! ChannelName(validating: "presence-room")
+
+    static func subscription(_ socket: Int, user: String = "u") throws -> Subscription {
+        try Subscription(
+            app: "a", socketID: try SocketID(validating: "1.\(socket)"), channel: room,
+            member: PresenceMember(userID: user))
+    }
+
+    static func kinds(_ store: PostgresPresenceStore) async throws -> [PresenceEventKind] {
+        try await store.presenceEvents(after: 0).events.map(\.kind)
+    }
+
+    @Test("racing joins and leaves of one user on two instances add and remove the member exactly once")
+    func racingMembership() async throws {
+        try await PostgresTestDatabase.withStores(2) { stores in
+            let node = try NodeID(validating: "relay-1")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for socket in 0..<16 {
+                    group.addTask {
+                        _ = try await stores[socket % 2].join(try Self.subscription(socket), node: node, limits: .init())
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await Self.kinds(stores[0]) == [.channelOccupied, .memberAdded])
+            #expect(try await stores[1].counts(app: "a", channel: Self.room.name) == (16, 1))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for socket in 0..<16 {
+                    group.addTask {
+                        try await stores[(socket + 1) % 2].leave(
+                            app: "a", socketID: try SocketID(validating: "1.\(socket)"), channel: Self.room)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(
+                try await Self.kinds(stores[1]) == [.channelOccupied, .memberAdded, .memberRemoved, .channelVacated])
+        }
+    }
+
+    @Test("a lapsed lease is swept exactly once when every instance sweeps at the same time")
+    func leaseSweptOnce() async throws {
+        let clock = ManualClock()
+        let timing = PresenceRegistry.Configuration(graceMillis: 500, leaseMillis: 1000)
+        try await PostgresTestDatabase.withStores(2, presence: timing, now: clock.reader) { stores in
+            let dead = try NodeID(validating: "relay-dead")
+            for socket in 0..<5 {
+                _ = try await stores[socket % 2].join(try Self.subscription(socket, user: "u\(socket)"), node: dead, limits: .init())
+            }
+            clock.advance(by: 1001)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<6 { group.addTask { try await stores[round % 2].advance() } }
+                try await group.waitForAll()
+            }
+            let kinds = try await Self.kinds(stores[0])
+            #expect(kinds.filter { $0 == .memberRemoved }.count == 5)
+            #expect(kinds.filter { $0 == .memberAdded }.count == 5)
+            #expect(kinds.last == .channelVacated)
+            #expect(try await stores[1].statistics().leaseExpiries == 1)
+            #expect(try await stores[0].heartbeat(node: dead).resync)
+        }
+    }
+
+    @Test("an instance's waiting readers wake on another instance's commit (LISTEN/NOTIFY)")
+    func notifyWakesOtherInstance() async throws {
+        try await PostgresTestDatabase.withStores(2) { stores in
+            let before = try await stores[1].latestSequence()
+            let started = ContinuousClock.now
+            async let woke: Void = stores[1].waitForEvents(after: before, timeout: .seconds(60))
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await stores[0].join(try Self.subscription(1), node: try NodeID(validating: "r"), limits: .init())
+            try await woke
+            // Far below the 60 s timeout: only the notification can have ended the wait.
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await stores[1].latestSequence() == before + 2)
+        }
+    }
+
+    @Test("events older than the retention answer gap; the rest resume from the table")
+    func retention() async throws {
+        try await PostgresTestDatabase.withStores(1, retainedEvents: 4) { stores in
+            let store = stores[0]
+            for socket in 0..<5 {
+                _ = try await store.join(try Self.subscription(socket, user: "u\(socket)"), node: try NodeID(validating: "r"), limits: .init())
+            }
+            try await store.advance()
+            let latest = try await store.latestSequence()
+            #expect(latest == 6)
+            #expect(try await store.oldestRetainedSequence() == 3)
+            guard case .gap(let reported) = try await store.events(after: 1, limit: 10) else {
+                Issue.record("expected a gap for a trimmed position")
+                return
+            }
+            #expect(reported == latest)
+            guard case .events(let events) = try await store.events(after: 2, limit: 10) else {
+                Issue.record("expected events after the oldest retained position")
+                return
+            }
+            #expect(events.map(\.sequence) == [3, 4, 5, 6])
+            guard case .gap = try await store.events(after: 99, limit: 10) else {
+                Issue.record("a position ahead of the database must answer gap")
+                return
+            }
+        }
+    }
+
+    @Test("several instances starting on one fresh database migrate it once and share one epoch")
+    func concurrentMigrations() async throws {
+        try await PostgresTestDatabase.withStores(4) { stores in
+            for store in stores { _ = try await store.latestSequence() }
+            let epochs = Set(stores.map(\.epoch))
+            #expect(epochs.count == 1 && epochs.first?.isEmpty == false)
+            #expect(stores.allSatisfy { $0.health == .up })
+        }
+    }
+}
+
+/// What needs no database: URL parsing, redaction and failing fast when the database is unreachable.
+@Suite struct PostgresConfigurationTests {
+    @Test("the password never appears in the redacted URL")
+    func redaction() throws {
+        let configuration = try PostgresPresenceStore.Configuration(url: "postgres://usher:s3cr%40t@db.example:6543/usher")
+        #expect(configuration.redactedURL == "postgres://usher:***@db.example:6543/usher")
+        #expect(configuration.connection.password == "s3cr@t")
+        #expect(configuration.connection.port == 6543)
+        #expect(configuration.connection.database == "usher")
+    }
+
+    @Test("a unix socket directory is given as ?host=")
+    func unixSocket() throws {
+        let configuration = try PostgresPresenceStore.Configuration(url: "postgres://postgres@/usher?host=/tmp/pg")
+        #expect(configuration.connection.unixSocketPath == "/tmp/pg/.s.PGSQL.5432")
+    }
+
+    @Test("malformed store URLs are refused", arguments: [
+        "mysql://u@h/db", "postgres://h/db", "postgres://u@/db", "not a url", "postgres://u@h/db?sslmode=maybe",
+    ])
+    func malformed(url: String) {
+        #expect(throws: PostgresStoreError.invalidURL) { try PostgresPresenceStore.Configuration(url: url) }
+    }
+
+    @Test("an unreachable database fails calls with unavailable instead of hanging")
+    func unreachable() async throws {
+        var configuration = try PostgresPresenceStore.Configuration(url: "postgres://usher:pw@127.0.0.1:1/usher")
+        configuration.operationTimeout = .milliseconds(500)
+        let store = PostgresPresenceStore(configuration: configuration, logger: PostgresTestDatabase.logger)
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { group.cancelAll() }
+            await #expect(throws: PostgresStoreError.unavailable) { try await store.latestSequence() }
+            await #expect(throws: PostgresStoreError.unavailable) {
+                try await store.leave(app: "a", socketID: try SocketID(validating: "1.1"), channel: try ChannelName(validating: "private-x"))
+            }
+            #expect(store.health != .up)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Tests for PostgresPresenceStore against a real PostgreSQL (issue #7).

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Two `usher serve --store postgres://…` instances on one local PostgreSQL (issue #7):
+#  1. join+leave relay calls per second through both instances at once (WORKERS processes, half per instance, each
+#     joining a fresh socket to one of 50 presence channels and leaving it again, for DURATION seconds);
+#  2. join-to-SSE latency across instances: joins sent to instance A (JOINS of them, one every 5 ms), timed until
+#     the member_added event arrives on instance B's /relay/v1/events stream; prints p50/p99/max.
+# Uses the cluster named by USHER_TEST_POSTGRES_URL, or starts a throwaway one with scripts/postgres.sh.
+# BUILD=debug benchmarks the debug binary (numbers then not comparable); SKIP_BUILD=1 uses the binary as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-8}; workers=${WORKERS:-8}; joins=${JOINS:-1000}; build=${BUILD:-release}
+[[ -n ${SKIP_BUILD:-} ]] || swift build -c "$build" --product usher >/dev/null
+usher=".build/$build/usher"
+work=$(mktemp -d); pids=(); own_cluster=
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [[ -z ${USHER_TEST_POSTGRES_URL:-} ]]; then
+  eval "$(scripts/postgres.sh start)"
+  own_cluster=$USHER_TEST_POSTGRES_DIR
+fi
+db="usher_bench_$RANDOM$RANDOM"
+psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
+url="${USHER_TEST_POSTGRES_URL%/*}/$db"
+"$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
+printf 'relay:\n  grace_ms: 0\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' >"$work/usher.yaml"
+ports=()
+for name in a b; do
+  port=$((20000 + RANDOM % 10000)); ports+=("$port")
+  "$usher" serve --config "$work/usher.yaml" --keys "$work/keys" --port "$port" --threads 1 --store "$url" \
+    --log-level warning >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+done
+echo "== two instances (usher --threads 1 each) on PostgreSQL $(psql -tA "$url" -c 'SHOW server_version'), $workers workers, ${duration}s"
+python3 - "$work" "${ports[0]}" "${ports[1]}" "$duration" "$workers" "$joins" <<'PY'
+import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time
+work, port_a, port_b, duration, workers, joins = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+app = json.load(open(f"{work}/app.json")); token = open(f"{work}/keys/relay.token").read().strip()
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+def subscribe_body(socket_id, channel, user):
+    data = json.dumps({"user_id": user})
+    signature = hmac.new(app["secret"].encode(), f"{socket_id}:{channel}:{data}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps({"node": "bench", "socket_id": socket_id, "channel": channel,
+                       "auth": f"{app['key']}:{signature}", "channel_data": data})
+
+def call(connection, method, path, body):
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse(); response.read()
+    assert response.status == 200, (response.status, path)
+
+def worker(index):
+    connection = http.client.HTTPConnection("127.0.0.1", port_a if index % 2 == 0 else port_b)
+    count, n, stop = 0, 0, time.monotonic() + duration
+    while time.monotonic() < stop:
+        n += 1
+        socket_id, channel = f"{index + 1}.{n}", f"presence-bench-{n % 50}"
+        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body(socket_id, channel, f"w{index}-{n}"))
+        call(connection, "DELETE", f"/relay/v1/apps/{app['id']}/subscriptions", json.dumps({"socket_id": socket_id, "channel": channel}))
+        count += 2
+    return count
+
+with multiprocessing.Pool(workers) as pool:
+    started = time.monotonic(); counts = pool.map(worker, range(workers)); elapsed = time.monotonic() - started
+print(f"join+leave through A and B: {sum(counts) / elapsed:,.0f} relay calls/s ({sum(counts) // 2} pairs in {elapsed:.1f}s)")
+
+# Latency: follow B's stream, join on A.
+seen, lock = {}, threading.Lock()
+def follow():
+    connection = http.client.HTTPConnection("127.0.0.1", port_b)
+    connection.request("GET", "/relay/v1/events", headers=headers)
+    response = connection.getresponse(); event = None
+    while True:
+        line = response.fp.readline().decode().rstrip("\n")
+        if line.startswith("event: "): event = line[7:]
+        elif line.startswith("data: ") and event == "member_added":
+            user = json.loads(line[6:])["user_id"]
+            with lock: seen.setdefault(user, time.monotonic())
+threading.Thread(target=follow, daemon=True).start(); time.sleep(0.5)
+connection, sent = http.client.HTTPConnection("127.0.0.1", port_a), {}
+for n in range(joins):
+    user = f"lat{n}"; sent[user] = time.monotonic()
+    call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body(f"99.{n}", "presence-latency", user))
+    time.sleep(0.005)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline and len(seen) < joins: time.sleep(0.05)
+latencies = sorted((seen[u] - sent[u]) * 1000 for u in sent if u in seen)
+pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+print(f"join on A -> member_added on B's SSE ({len(latencies)}/{joins} seen): p50 {pick(0.5):.2f} ms, p99 {pick(0.99):.2f} ms, max {latencies[-1]:.2f} ms")
+PY
