@@ -134,9 +134,13 @@ import UsherStore
             try await Self.join(store, "2", socket: "2.1")
             try await store.leave(app: "3", socketID: SocketID(validating: "1.1"), channel: ChannelName(validating: "presence-hook"))
             try await receiver.wait { $0.events.count >= 4 }
+            // The sender counts a delivery after the receiver has answered it: poll briefly for the counter.
+            let delivered = #"usher_webhook_events_total{app="3",result="delivered"} 4"#
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !metrics.exposition().contains(delivered), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             let exposition = metrics.exposition()
             #expect(exposition.contains(#"usher_webhook_batches_total{app="3",result="retried"} 2"#), "\(exposition)")
-            #expect(exposition.contains(#"usher_webhook_events_total{app="3",result="delivered"} 4"#), "\(exposition)")
+            #expect(exposition.contains(delivered), "\(exposition)")
         }
         let statuses = receiver.deliveries.map(\.status)
         #expect(Array(statuses.prefix(3)) == [500, 500, 200])
