@@ -7,25 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${USHER_BENCH_DIR:-../shared/bench}
 rounds=${ROUNDS:-3}; threads=${THREADS:-1}
-scripts/bootstrap.sh
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-command -v node >/dev/null || { echo "bench-http: node is required for the peer baseline" >&2; exit 1; }
-swift build -c release --product usher >/dev/null
-usher="$(swift build -c release --show-bin-path)/usher"
-work=$(mktemp -d); pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s' "$secret" > "$work/identity.secret"; chmod 600 "$work/identity.secret"
-"$usher" apps create --id bench --name bench --keys "$work/keys" >/dev/null
+source scripts/lib/bench.sh
+bench_prepare
+bench_hs256_app bench
 "$usher" apps create --id dev --name dev --keys "$work/dev-keys" >/dev/null
-cat > "$work/usher.yaml" <<YAML
-apps:
-  - id: bench
-    identity: { hs256_secret_file: identity.secret }
-    channels:
-      - match: "private-*"
-      - match: "presence-*"
-YAML
 token=$(python3 - "$secret" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()

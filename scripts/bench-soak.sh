@@ -6,23 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-600}; threads=${THREADS:-1}
-scripts/bootstrap.sh
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product usher >/dev/null
-usher="$(swift build -c release --show-bin-path)/usher"
-work=$(mktemp -d); pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s' "$secret" > "$work/identity.secret"; chmod 600 "$work/identity.secret"
-"$usher" apps create --id soak --name soak --keys "$work/keys" >/dev/null
-cat > "$work/usher.yaml" <<YAML
-apps:
-  - id: soak
-    identity: { hs256_secret_file: identity.secret }
-    channels:
-      - match: "private-*"
-      - match: "presence-*"
-YAML
+source scripts/lib/bench.sh
+bench_prepare
+bench_hs256_app soak
 python3 - "$secret" "$duration" > "$work/soak.lua" <<'PY'
 import base64, hashlib, hmac, json, sys, time
 enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
