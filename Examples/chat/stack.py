@@ -212,6 +212,7 @@ def main() -> int:
               "--relay-port", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     try:
         stack.start()
         print(f"\n  Chat ready: open {stack.url} in two browser windows and join with different names.\n"

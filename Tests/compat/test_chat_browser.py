@@ -8,6 +8,7 @@ ports, with a 1 s presence grace. Proves, through the page only:
 - user text is shown as text, never parsed as HTML;
 - closing one window removes its name from the other's list after the grace (member_removed from Usher's stream).
 Saves a screenshot of a window to .build/test-artifacts/chat.png (override with USHER_ARTIFACTS).
+The app server's own checks (identity token required to post, name validation, CSP) are tested over HTTP.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import jwt
 import pytest
+import requests
 
 from chat_support import ARTIFACTS, ChatPage, StackError, chromium_missing, new_browser, start_stack
 from conftest import _usher_binary
@@ -30,7 +33,7 @@ BOB = "Bob <img src=x onerror=__chat_pwned=1>"
 ANN_SAYS = "Hello from Ann"
 BOB_SAYS = "Hi Ann <b>bold?</b> <img src=x onerror=\"window.__chat_pwned=1\">"
 
-pytestmark = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
+needs_chromium = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,7 @@ def wait_for(pages, condition, what: str, timeout: float = TIMEOUT):
         pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}\n" + "\n".join(p.describe() for p in pages))
 
 
+@needs_chromium
 def test_two_windows_see_each_other_and_each_others_messages_and_a_closed_window_leaves(chat, driver, capsys):
     ann = ChatPage(driver, chat.url, ANN)
     ann.join()
@@ -91,6 +95,36 @@ def test_two_windows_see_each_other_and_each_others_messages_and_a_closed_window
     bob.focus().close()
     wait_for([ann], lambda: ann.members() == [ANN], f"Ann's list drops Bob after the {GRACE_MS} ms grace")
     assert (BOB, BOB_SAYS) in ann.messages(), "messages stay after their sender leaves"
+
+
+def test_app_server_publishes_only_for_a_valid_identity_token(chat):
+    session = requests.post(chat.url + "session", json={"name": "Cy"}, timeout=10)
+    assert session.status_code == 200, session.text
+    token = session.json()["token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, "not-the-identity-secret-of-this-chat", algorithm="HS256")
+    for headers, status in (({}, 401), ({"Authorization": f"Bearer {forged}"}, 401)):
+        response = requests.post(chat.url + "messages", json={"name": "Cy", "text": "hi"}, headers=headers, timeout=10)
+        assert response.status_code == status, response.text
+    as_someone_else = requests.post(chat.url + "messages", json={"name": "Ann", "text": "hi"},
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert as_someone_else.status_code == 403, as_someone_else.text
+    accepted = requests.post(chat.url + "messages", json={"name": "Cy", "text": "hi"},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert accepted.status_code == 202, f"the relay's trigger API refused the SDK's request: {accepted.text}"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a" * 41, "tab\there", 7])
+def test_app_server_refuses_unusable_names(chat, name):
+    response = requests.post(chat.url + "session", json={"name": name}, timeout=10)
+    assert response.status_code == 400 and "error" in response.json(), response.text
+
+
+def test_page_is_served_with_a_content_security_policy(chat):
+    response = requests.get(chat.url, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "object-src 'none'" in policy
 
 
 def save_screenshot(page: ChatPage, capsys) -> None:
