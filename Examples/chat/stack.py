@@ -122,7 +122,7 @@ class ChatStack:
             self.wait_until(usher, lambda: http_ok(f"http://{self.host}:{self.usher_port}/readyz"))
             self.wait_until(usher, lambda: (self.keys / "relay.token").exists())
             relay = self.spawn("relay", self.relay_command())
-            self.wait_until(relay, lambda: port_open(self.host, self.relay_port))
+            self.wait_until(relay, lambda: http_ok(f"http://{self.host}:{self.relay_port}/healthz"))
             app = self.spawn("app", [self.python, str(HERE / "server.py"), *self.app_arguments()])
             self.wait_until(app, lambda: http_ok(f"http://{self.host}:{self.app_port}/healthz"))
         except BaseException:

@@ -79,14 +79,17 @@ class ChatPage:
         self.driver.switch_to.window(self.handle)
         return self.driver
 
-    def join(self) -> None:
+    def join(self, timeout: float) -> None:
+        """Types the name and clicks Join once the page enables it (after loading its config)."""
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
 
         driver = self.focus()
         field = driver.find_element(By.ID, "name")
         field.clear()
         field.send_keys(self.name)
-        driver.find_element(By.ID, "join").click()
+        WebDriverWait(driver, timeout).until(expected_conditions.element_to_be_clickable((By.ID, "join"))).click()
 
     def send(self, text: str) -> None:
         from selenium.webdriver.common.by import By

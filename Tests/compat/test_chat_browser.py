@@ -71,12 +71,12 @@ def wait_for(pages, condition, what: str, timeout: float = TIMEOUT):
 @needs_chromium
 def test_two_windows_see_each_other_and_each_others_messages_and_a_closed_window_leaves(chat, driver, capsys):
     ann = ChatPage(driver, chat.url, ANN)
-    ann.join()
+    ann.join(TIMEOUT)
     wait_for([ann], lambda: ann.members() == [ANN] and ann.can_send(), "Ann sees herself and may send")
 
     driver.switch_to.new_window("window")
     bob = ChatPage(driver, chat.url, BOB)
-    bob.join()
+    bob.join(TIMEOUT)
     pages = [ann, bob]
     wait_for(pages, lambda: sorted(bob.members()) == sorted([ANN, BOB]), "Bob's list shows both names")
     wait_for(pages, lambda: sorted(ann.members()) == sorted([ANN, BOB]), "Ann's list shows both names")

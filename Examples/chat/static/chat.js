@@ -139,7 +139,7 @@ function enterRoom() {
 async function join(event) {
   event.preventDefault();
   const name = $("name").value.trim();
-  if (!name) return;
+  if (!name || !config) return;
   $("join").disabled = true;
   try {
     session = await postJSON("/session", { name });
@@ -169,10 +169,12 @@ async function send(event) {
 }
 
 async function main() {
-  config = await (await fetch("/config.json")).json();
-  $("name").value = sessionStorage.getItem("usher-chat-name") ?? "";
+  // Handlers first, so an early Enter never submits the form natively; Join is enabled once the config is here.
   $("join-form").addEventListener("submit", join);
   $("message-form").addEventListener("submit", send);
+  $("name").value = sessionStorage.getItem("usher-chat-name") ?? "";
+  config = await (await fetch("/config.json")).json();
+  $("join").disabled = false;
 }
 
 main().catch((error) => setStatus("error", `Could not load the chat: ${error.message}`));
