@@ -44,8 +44,10 @@ def chat():
             stack = start_stack(_usher_binary(), state_dir, GRACE_MS)
         except StackError as error:
             pytest.fail(f"the chat stack did not start (is `usher relay` implemented and working?):\n{error}")
-        yield stack
-        stack.stop()
+        try:
+            yield stack
+        finally:
+            stack.stop()
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -85,10 +87,12 @@ def test_two_windows_see_each_other_and_each_others_messages_and_a_closed_window
     ann.send(ANN_SAYS)
     bob.send(BOB_SAYS)
     for page, other, said in ((ann, BOB, BOB_SAYS), (bob, ANN, ANN_SAYS)):
-        wait_for(pages, lambda: (other, said) in page.messages(), f"{page.name} sees {other}'s message")
+        wait_for(pages, lambda p=page, o=other, s=said: (o, s) in p.messages(), f"{page.name} sees {other}'s message")
     for page, own in ((ann, ANN_SAYS), (bob, BOB_SAYS)):
-        wait_for(pages, lambda: (page.name, own) in page.messages(), f"{page.name} sees their own message")
-    assert ann.injected_elements() == 0 and bob.injected_elements() == 0, "user text was parsed as HTML"
+        wait_for(pages, lambda p=page, s=own: (p.name, s) in p.messages(), f"{page.name} sees their own message")
+    for page in pages:
+        assert sorted(page.messages()) == sorted([(ANN, ANN_SAYS), (BOB, BOB_SAYS)]), page.describe()  # each once
+        assert page.injected_elements() == 0, f"user text was parsed as HTML: {page.describe()}"
 
     save_screenshot(ann, capsys)
 
