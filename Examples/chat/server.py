@@ -40,6 +40,9 @@ MESSAGE_CHANNEL = "private-chat"
 MAX_BODY_BYTES = 4096
 MAX_NAME_CHARS = 40
 MAX_TEXT_CHARS = 500
+# Direction overrides and isolates would let one name reorder the text around it; other format characters
+# (zero-width joiners in emoji sequences) are fine.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class Refusal(Exception):
@@ -99,7 +102,7 @@ def clean_text(value, field: str, limit: int) -> str:
         raise Refusal(HTTPStatus.BAD_REQUEST, f"{field} is empty")
     if len(text) > limit:
         raise Refusal(HTTPStatus.BAD_REQUEST, f"{field} is longer than {limit} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in BIDI_CONTROLS for ch in text):
         raise Refusal(HTTPStatus.BAD_REQUEST, f"{field} contains control characters")
     return text
 

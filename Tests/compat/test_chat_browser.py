@@ -27,11 +27,11 @@ from conftest import _usher_binary
 GRACE_MS = 1000
 TIMEOUT = 20.0  # generous for a loaded CI machine; every wait polls and returns as soon as the page shows it
 
-# Names and texts that would create elements if the page ever used innerHTML.
-ANN = "Ann"
-BOB = "Bob <img src=x onerror=__chat_pwned=1>"
+# Bob's name and message would create elements if the page ever used innerHTML.
+ANN = "Ann Zoë"  # non-ASCII: JWT claim → Usher channel_data → relay → page
+BOB = "Bob <b>the Builder</b>"
 ANN_SAYS = "Hello from Ann"
-BOB_SAYS = "Hi Ann <b>bold?</b> <img src=x onerror=\"window.__chat_pwned=1\">"
+BOB_SAYS = "Hi Ann <img src=x onerror=\"window.__chat_pwned=1\">"
 
 needs_chromium = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
 

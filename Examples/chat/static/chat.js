@@ -132,7 +132,9 @@ function enterRoom() {
   });
   messages.bind("message", (message) => appendMessage(message));
 
+  // Leave at once when the page goes away; come back if the browser restores it from its back/forward cache.
   window.addEventListener("pagehide", () => client.disconnect());
+  window.addEventListener("pageshow", (event) => event.persisted && client.connect());
   client.connect();
 }
 
