@@ -115,6 +115,7 @@ function enterRoom() {
       failed: `Connection refused (${detail.code}: ${detail.reason || "no reason"})`,
     };
     setStatus(state, texts[state] ?? state);
+    $("room").classList.toggle("offline", state !== "connected"); // the list is stale until resubscribed
     if (state !== "connected") enableSending(false);
   });
 
