@@ -27,7 +27,12 @@ public func buildRelay(
     let client = HTTPClient(
         eventLoopGroupProvider: .singleton,
         // The event stream is long-lived: Usher writes a keep-alive every 15 s, so a minute of silence means it is gone.
-        configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60)))
+        configuration: {
+            var client = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(60)))
+            // Joins arrive in bursts (a room reconnecting); NIO's default of 8 connections to Usher would queue them.
+            client.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+            return client
+        }()
     )
     let usher = UsherAPI(client: client, baseURL: String(configuration.usherURL.trimmingSuffix("/")), token: configuration.relayToken, node: configuration.node)
     let peers = PeerForwarder(

@@ -89,3 +89,46 @@ import UsherCrypto
         }
     }
 }
+
+/// Usher restarting (memory store: members, epoch and event log lost) while relays keep their sockets.
+@Suite struct RelayResyncTests {
+    @Test("after an Usher restart the relays resync their sockets, and member events flow again across nodes")
+    func usherRestart() async throws {
+        try await Testbed.run(relays: 2) { bed in
+            let ann = try await PusherSocket.connect(port: bed.relayPorts[0])
+            let bo = try await PusherSocket.connect(port: bed.relayPorts[1])
+            for (socket, user) in [(ann, "ann"), (bo, "bo")] {
+                try socket.subscribe("presence-room", channelData: #"{"user_id":"\#(user)"}"#)
+                _ = try await socket.next("pusher_internal:subscription_succeeded")
+            }
+            _ = try await ann.next("pusher_internal:member_added")
+
+            await bed.usher.stop()
+            try await bed.usher.start()
+            // The heartbeat sees a new epoch and puts each node's snapshot back.
+            var ids: [String] = []
+            for _ in 0..<100 where ids != ["ann", "bo"] {
+                try await Task.sleep(for: .milliseconds(50))
+                let presence = try? await bed.usherGET("/relay/v1/apps/\(TestApp.id)/presence/presence-room")
+                if case .array(let list)? = presence?["presence"]?["ids"] { ids = list.compactMap(\.stringValue).sorted() }
+            }
+            #expect(ids == ["ann", "bo"])
+            // A reset may replay differences while the nodes resync one after the other; only what follows counts.
+            try await Task.sleep(for: .milliseconds(1500))
+            bo.discardReceived()
+
+            // The event streams resumed (Usher answered the stale Last-Event-ID with reset): joins are seen again.
+            let cy = try await PusherSocket.connect(port: bed.relayPorts[0])
+            try cy.subscribe("presence-room", channelData: #"{"user_id":"cy"}"#)
+            let joined = PusherSocket.data(try await cy.next("pusher_internal:subscription_succeeded"))
+            #expect(joined?["presence"]?["count"] == .integer(3))
+            let added = try await bo.next("pusher_internal:member_added", timeout: .seconds(8))
+            #expect(PusherSocket.data(added)?["user_id"] == .string("cy"))
+            ann.abort()
+            let removed = try await bo.next("pusher_internal:member_removed", timeout: .seconds(8))
+            #expect(PusherSocket.data(removed)?["user_id"] == .string("ann"))
+            bo.abort()
+            cy.abort()
+        }
+    }
+}

@@ -118,6 +118,11 @@ final class PusherSocket: Sendable {
         return frame["data"]
     }
 
+    /// Forgets every frame received so far.
+    func discardReceived() {
+        received.withLock { $0.removeAll() }
+    }
+
     /// Frames received and not yet taken, as text.
     var frames: [String] { received.withLock { $0.map(\.jsonText) } }
 

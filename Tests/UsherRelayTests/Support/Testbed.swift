@@ -33,8 +33,10 @@ enum TestApp {
 /// all running until the test body returns.
 struct Testbed: Sendable {
     let keys: String
-    let usherPort: Int
+    let usher: UsherInstance
     let relayPorts: [Int]
+
+    var usherPort: Int { usher.configuration.port }
 
     /// Short timings so grace, leases and pings happen within a test's patience.
     struct Timings: Sendable {
@@ -48,35 +50,40 @@ struct Testbed: Sendable {
     static func run(relays: Int = 1, timings: Timings = Timings(), _ body: @Sendable (Testbed) async throws -> Void) async throws {
         let keys = try makeKeyDirectory()
         defer { try? FileManager.default.removeItem(atPath: keys) }
-        var usher = UsherConfiguration()
-        usher.keysDirectory = keys
-        usher.port = try freePort()
-        usher.presence = .init(graceMillis: timings.graceMillis, leaseMillis: timings.leaseMillis)
-        usher.tickInterval = .milliseconds(20)
-        usher.sseKeepAlive = .seconds(1)
-        usher.keyReloadInterval = .seconds(60)
+        var configuration = UsherConfiguration()
+        configuration.keysDirectory = keys
+        configuration.port = try freePort()
+        configuration.presence = .init(graceMillis: timings.graceMillis, leaseMillis: timings.leaseMillis)
+        configuration.tickInterval = .milliseconds(20)
+        configuration.sseKeepAlive = .seconds(1)
+        configuration.keyReloadInterval = .seconds(60)
+        let usher = UsherInstance(configuration: configuration)
+        try await usher.start()
         let ports = try (0..<relays).map { _ in try freePort() }
-        let server = try buildApplication(configuration: usher, logger: TestApp.quietLogger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            try await waitUntilListening(port: usher.port)
-            for port in ports {
-                var configuration = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
-                configuration.port = port
-                configuration.usherURL = "http://127.0.0.1:\(usher.port)"
-                configuration.relayToken = TestApp.relayToken
-                configuration.apps = try RelayKeys.loadApps(from: keys)
-                configuration.peers = ports.filter { $0 != port }.map { "http://127.0.0.1:\($0)" }
-                configuration.activityTimeout = timings.activityTimeout
-                configuration.pongTimeout = timings.pongTimeout
-                configuration.heartbeatInterval = .milliseconds(500)
-                let relay = try buildRelay(configuration: configuration, logger: TestApp.quietLogger)
-                group.addTask { try await relay.run() }
-                try await waitUntilListening(port: port)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for port in ports {
+                    var relay = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
+                    relay.port = port
+                    relay.usherURL = "http://127.0.0.1:\(configuration.port)"
+                    relay.relayToken = TestApp.relayToken
+                    relay.apps = try RelayKeys.loadApps(from: keys)
+                    relay.peers = ports.filter { $0 != port }.map { "http://127.0.0.1:\($0)" }
+                    relay.activityTimeout = timings.activityTimeout
+                    relay.pongTimeout = timings.pongTimeout
+                    relay.heartbeatInterval = .milliseconds(500)
+                    let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
+                    group.addTask { try await app.run() }
+                    try await waitUntilListening(port: port)
+                }
+                try await body(Testbed(keys: keys, usher: usher, relayPorts: ports))
+                group.cancelAll()
             }
-            try await body(Testbed(keys: keys, usherPort: usher.port, relayPorts: ports))
-            group.cancelAll()
+        } catch {
+            await usher.stop()
+            throw error
         }
+        await usher.stop()
     }
 
     /// A key directory holding the test app and the relay token, with the modes Usher insists on.
@@ -147,6 +154,32 @@ struct Testbed: Sendable {
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+}
+
+/// One Usher application that a test can stop and start again on the same port and keys (a restart: the memory
+/// store, its epoch and its event log start over).
+final class UsherInstance: Sendable {
+    let configuration: UsherConfiguration
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    init(configuration: UsherConfiguration) {
+        self.configuration = configuration
+    }
+
+    func start() async throws {
+        let app = try buildApplication(configuration: configuration, logger: TestApp.quietLogger)
+        task.withLock { $0 = Task { try await app.run() } }
+        try await Testbed.waitUntilListening(port: configuration.port)
+    }
+
+    func stop() async {
+        let running = task.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        running?.cancel()
+        _ = await running?.result
     }
 }
 
