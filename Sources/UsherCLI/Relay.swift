@@ -36,11 +36,9 @@ struct Relay: AsyncParsableCommand {
     var heartbeat: DurationArgument = DurationArgument(seconds: 5)
     @Option(help: "NIO event loop threads (default: one per core).")
     var threads: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
         guard activityTimeout.seconds > 0, pongTimeout.seconds > 0, heartbeat.seconds > 0 else {
             throw ValidationError("--activity-timeout, --pong-timeout and --heartbeat must be at least 1s")
         }
@@ -48,13 +46,7 @@ struct Relay: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "usher-relay")
+        let logger = log.bootstrap(label: "usher-relay")
         do {
             let configuration = try resolvedConfiguration()
             logger.info("relay starting", metadata: [

@@ -80,3 +80,21 @@ def test_trigger_with_wrong_secret_is_refused(relay_cluster):
         assert relay_cluster.secret not in str(error)
     else:
         raise AssertionError("a trigger signed with the wrong secret was accepted")
+
+
+def test_connection_refusals_send_pusher_error_then_close_with_its_code(relay_cluster):
+    """Unknown app key 4001, unsupported protocol 4007, none at all 4008: a pusher:error frame, then that close code.
+    (A plain `websockets` client: the relay answers right after the upgrade, before any client message.)"""
+    from websockets.sync.client import connect
+
+    port = relay_cluster.relay_ports[0]
+    for key, query, code in (("unknownkey0000000000", "protocol=7", 4001), (RELAY_APP_KEY, "protocol=3", 4007),
+                             (RELAY_APP_KEY, "client=test", 4008)):
+        with connect(f"ws://127.0.0.1:{port}/app/{key}?{query}", open_timeout=10) as ws:
+            frame = json.loads(ws.recv(timeout=10))
+            assert frame["event"] == "pusher:error" and frame["data"]["code"] == code, frame
+            try:
+                ws.recv(timeout=10)
+            except Exception:  # noqa: BLE001 — ConnectionClosed is what we expect
+                pass
+            assert ws.close_code == code, (key, query, ws.close_code)

@@ -45,6 +45,11 @@ final class PusherSocket: Sendable {
             frameSink.finish()
         }
         var iterator = frames.makeAsyncIterator()
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(10))
+            task.cancel()
+        }
+        defer { watchdog.cancel() }
         guard let first = await iterator.next(), let established = try? JSONValue.parse(first) else {
             task.cancel()
             throw TestbedError("no first frame; closed with \(code.get().map(String.init) ?? "-")")

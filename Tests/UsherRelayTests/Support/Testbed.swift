@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 import Testing
 import UsherCore
@@ -24,7 +25,8 @@ enum TestApp {
 
     static var quietLogger: Logger {
         var logger = Logger(label: "usher-relay-tests")
-        logger.logLevel = .critical
+        // RELAY_TEST_LOG=debug shows what Usher and the relays do during a test.
+        logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         return logger
     }
 }
@@ -61,7 +63,10 @@ struct Testbed: Sendable {
         try await usher.start()
         let ports = try (0..<relays).map { _ in try freePort() }
         do {
+            // Relays stop as `usher relay` does on SIGTERM: by graceful shutdown (clients get 4200, streams end).
             try await withThrowingTaskGroup(of: Void.self) { group in
+                var running: [ServiceGroup] = []
+                defer { group.cancelAll() }
                 for port in ports {
                     var relay = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
                     relay.port = port
@@ -73,17 +78,30 @@ struct Testbed: Sendable {
                     relay.pongTimeout = timings.pongTimeout
                     relay.heartbeatInterval = .milliseconds(500)
                     let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
-                    group.addTask { try await app.run() }
+                    let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
+                    running.append(service)
+                    group.addTask { try await service.run() }
                     try await waitUntilListening(port: port)
                 }
                 try await body(Testbed(keys: keys, usher: usher, relayPorts: ports))
-                group.cancelAll()
+                for service in running { await service.triggerGracefulShutdown() }
+                try await group.waitForAll()
             }
         } catch {
             await usher.stop()
             throw error
         }
         await usher.stop()
+    }
+
+    /// Waits for `task`; cancels it when it is still running after `limit`, so a stuck shutdown fails no test by hanging.
+    static func cancel(_ task: Task<Void, any Error>, unlessDoneWithin limit: Duration) async {
+        let watchdog = Task {
+            try await Task.sleep(for: limit)
+            task.cancel()
+        }
+        _ = await task.result
+        watchdog.cancel()
     }
 
     /// A key directory holding the test app and the relay token, with the modes Usher insists on.
@@ -102,12 +120,13 @@ struct Testbed: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
-    /// A port nothing listens on right now. Ports come from a counter over a random range, so tests running in
-    /// parallel never pick the same one (ports the OS hands out for 0 can repeat between two quick binds).
+    /// A port nothing listens on right now. Ports come from a counter over a random range below Linux's ephemeral
+    /// range (32768+, where outgoing connections take their local ports), so tests running in parallel never pick
+    /// the same one and no client connection grabs it between the check and the server's bind.
     static func freePort() throws -> Int {
         while true {
             let port = nextPort.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard port < 60_000 else { throw TestbedError("ran out of test ports") }
+            guard port < 32_000 else { throw TestbedError("ran out of test ports") }
             if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() {
                 try? channel.close().wait()
                 return port
@@ -115,7 +134,7 @@ struct Testbed: Sendable {
         }
     }
 
-    private static let nextPort = Atomic<Int>(Int.random(in: 30_000..<50_000))
+    private static let nextPort = Atomic<Int>(Int.random(in: 20_000..<30_000))
 
     /// Polls until something accepts TCP connections on `port` (at most 10 s).
     static func waitUntilListening(port: Int) async throws {
@@ -161,7 +180,7 @@ struct Testbed: Sendable {
 /// store, its epoch and its event log start over).
 final class UsherInstance: Sendable {
     let configuration: UsherConfiguration
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let running = Mutex<(ServiceGroup, Task<Void, any Error>)?>(nil)
 
     init(configuration: UsherConfiguration) {
         self.configuration = configuration
@@ -169,17 +188,19 @@ final class UsherInstance: Sendable {
 
     func start() async throws {
         let app = try buildApplication(configuration: configuration, logger: TestApp.quietLogger)
-        task.withLock { $0 = Task { try await app.run() } }
+        let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
+        running.withLock { $0 = (service, Task { try await service.run() }) }
         try await Testbed.waitUntilListening(port: configuration.port)
     }
 
+    /// Graceful shutdown, as on SIGTERM.
     func stop() async {
-        let running = task.withLock { task in
-            defer { task = nil }
-            return task
-        }
-        running?.cancel()
-        _ = await running?.result
+        guard let (service, task) = running.withLock({ running in
+            defer { running = nil }
+            return running
+        }) else { return }
+        await service.triggerGracefulShutdown()
+        await Testbed.cancel(task, unlessDoneWithin: .seconds(5))
     }
 }
 
