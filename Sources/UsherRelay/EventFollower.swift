@@ -5,9 +5,12 @@ import UsherCrypto
 /// Tails Usher's event log (`GET /relay/v1/events`) and applies it to this node: presence member events are fanned
 /// out to local subscribers (so members joining on other nodes are seen), `terminate_connections` closes the user's
 /// sockets, and `reset` (events were lost) resyncs the node and diffs each local presence channel against Usher.
-struct EventFollower: Service {
+struct EventFollower: Service, CustomStringConvertible {
     let services: RelayServices
     let node: NodeSync
+
+    /// Service names reach ServiceLifecycle's logs: never print the services (they hold the relay token).
+    var description: String { "EventFollower" }
 
     func run() async throws {
         var lastID: UInt64?

@@ -3,8 +3,8 @@ public import UsherCore
 
 /// Everything `usher relay` needs: where Usher is, how to authenticate to it, which apps it serves and its timings.
 ///
-/// Security: `relayToken` and the apps' secrets are held here; `description`-style logging of this value is never done.
-public struct RelayConfiguration: Sendable {
+/// Security: holds the relay token and the apps' secrets; `description` redacts the token and lists only app ids.
+public struct RelayConfiguration: Sendable, CustomStringConvertible {
     /// Address to bind.
     public var host: String = "127.0.0.1"
     /// Port to bind (WebSocket clients and the trigger API share it).
@@ -41,6 +41,12 @@ public struct RelayConfiguration: Sendable {
     /// A configuration for `node` with defaults for everything else.
     public init(node: NodeID) {
         self.node = node
+    }
+
+    /// The settings with the relay token redacted and apps named by id, safe for logs.
+    public var description: String {
+        "RelayConfiguration(node: \(node), host: \(host), port: \(port), usher: \(usherURL), apps: \(apps.map(\.id)), "
+            + "peers: \(peers), relayToken: <redacted>)"
     }
 
     /// A node id from the host name and a random suffix, e.g. `relay-web1-3f9a2c`: unique enough that two relays
