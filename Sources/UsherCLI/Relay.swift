@@ -1,10 +1,96 @@
 import ArgumentParser
+import Foundation
+import Logging
+import UsherCore
+import UsherRelay
 
 /// `usher relay`: runs the reference Pusher-protocol WebSocket relay against an Usher instance.
 struct Relay: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the reference Pusher-protocol WebSocket relay.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the reference Pusher-protocol WebSocket relay.",
+        discussion: """
+            Clients connect to ws://HOST:PORT/app/<key>?protocol=7; app servers trigger events with POST /apps/<id>/events \
+            (signed like the Pusher HTTP API). Subscriptions, sign-ins and presence are decided by Usher through its relay API.
+            """
+    )
+
+    @Option(help: "Base URL of Usher (env USHER_URL; default http://127.0.0.1:8080).")
+    var usher: String?
+    @Option(help: "File holding the relay token (env USHER_RELAY_TOKEN_FILE; default <keys>/relay.token). USHER_RELAY_TOKEN holds the token itself.")
+    var relayTokenFile: String?
+    @Option(help: "Key directory whose apps/*.json the relay serves (env USHER_KEYS; default keys).")
+    var keys: String?
+    @Option(help: "Address to bind (env USHER_RELAY_HOST; default 127.0.0.1).")
+    var host: String?
+    @Option(help: "Port to bind (env USHER_RELAY_PORT; default 6001).")
+    var port: Int?
+    @Option(help: "Node id in the relay API, unique per running relay (default relay-<hostname>-<random>).")
+    var node: String?
+    @Option(name: .customLong("peer"), help: "Base URL of another relay node to forward published events to (repeatable).")
+    var peers: [String] = []
+    @Option(help: "Seconds of client silence before the relay pings (sent as activity_timeout; default 120).")
+    var activityTimeout: DurationArgument = DurationArgument(seconds: 120)
+    @Option(help: "Seconds a client has to answer a ping before it is closed with 4201 (default 30).")
+    var pongTimeout: DurationArgument = DurationArgument(seconds: 30)
+    @Option(help: "Seconds between node heartbeats to Usher (default 5; keep well under Usher's lease).")
+    var heartbeat: DurationArgument = DurationArgument(seconds: 5)
+    @Option(help: "NIO event loop threads (default: one per core).")
+    var threads: Int?
+    @OptionGroup var log: LogOptions
+
+    func validate() throws {
+        guard activityTimeout.seconds > 0, pongTimeout.seconds > 0, heartbeat.seconds > 0 else {
+            throw ValidationError("--activity-timeout, --pong-timeout and --heartbeat must be at least 1s")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() async throws {
-        throw CLIError("usher relay is not implemented yet")
+        let logger = log.bootstrap(label: "usher-relay")
+        do {
+            let configuration = try resolvedConfiguration()
+            logger.info("relay starting", metadata: [
+                "usher.node": "\(configuration.node)", "usher.url": "\(configuration.usherURL)",
+                "usher.apps": "\(configuration.apps.map(\.id))", "usher.peers": "\(configuration.peers)",
+            ])
+            try await buildRelay(configuration: configuration, logger: logger).runService()
+        } catch let error as RelayError {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// Defaults, then environment variables, then flags.
+    private func resolvedConfiguration() throws -> RelayConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let nodeID: NodeID
+        if let node {
+            guard let valid = try? NodeID(validating: node) else { throw CLIError("--node: 1 to 128 characters of A-Z a-z 0-9 _ . : -") }
+            nodeID = valid
+        } else {
+            nodeID = RelayConfiguration.defaultNodeID()
+        }
+        var configuration = RelayConfiguration(node: nodeID)
+        let keyDirectory = keys ?? environment["USHER_KEYS"] ?? "keys"
+        configuration.apps = try RelayKeys.loadApps(from: keyDirectory)
+        if let token = environment["USHER_RELAY_TOKEN"], relayTokenFile == nil {
+            configuration.relayToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            configuration.relayToken = try RelayKeys.loadToken(
+                from: relayTokenFile ?? environment["USHER_RELAY_TOKEN_FILE"] ?? keyDirectory + "/relay.token")
+        }
+        configuration.usherURL = usher ?? environment["USHER_URL"] ?? configuration.usherURL
+        configuration.host = host ?? environment["USHER_RELAY_HOST"] ?? configuration.host
+        if let port {
+            configuration.port = port
+        } else if let text = environment["USHER_RELAY_PORT"] {
+            guard let value = Int(text) else { throw CLIError("USHER_RELAY_PORT: expected an integer") }
+            configuration.port = value
+        }
+        configuration.peers = peers
+        configuration.activityTimeout = activityTimeout.duration
+        configuration.pongTimeout = pongTimeout.duration
+        configuration.heartbeatInterval = heartbeat.duration
+        configuration.eventLoopThreads = threads
+        return configuration
     }
 }

@@ -23,21 +23,10 @@ struct Serve: AsyncParsableCommand {
     var store: String?
     @Flag(help: "Development mode: create a dev app if none exists and allow anonymous subscribers.")
     var dev = false
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
-    }
+    @OptionGroup var log: LogOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "usher")
+        let logger = log.bootstrap(label: "usher")
         do {
             let configuration = try resolvedConfiguration()
             if configuration.dev { try DevApp.ensure(keysDirectory: configuration.keysDirectory) }

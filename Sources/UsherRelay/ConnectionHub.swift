@@ -1,0 +1,158 @@
+import Synchronization
+import UsherCore
+import UsherCrypto
+
+/// A channel of one app.
+struct ChannelKey: Hashable, Sendable {
+    let app: String
+    let channel: String
+}
+
+/// One socket's subscription to a channel: the channel_data Usher verified (presence) and the member's user id.
+struct LocalSubscription: Sendable {
+    let channelData: String?
+    let userID: String?
+}
+
+/// The node's connections and who is subscribed to what, behind one lock.
+///
+/// Fan-out queues frames into each connection's outbox while holding the lock, so a socket's
+/// `subscription_succeeded` is always queued before any member event for that channel.
+final class ConnectionHub: Sendable {
+    private struct Subscriber {
+        let connection: RelayConnection
+        let userID: String?
+    }
+
+    private struct State {
+        var connections: [String: RelayConnection] = [:]
+        var subscribers: [ChannelKey: [String: Subscriber]] = [:]
+        var subscriptions: [String: [String: LocalSubscription]] = [:]
+        /// Members of each locally subscribed presence channel, as last told by Usher (for `reset` resyncs).
+        var members: [ChannelKey: [String: JSONValue]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers a new connection under a fresh, unused Pusher-format socket id.
+    func connect(app: App, outboxLimit: Int) -> RelayConnection {
+        state.withLock { state in
+            while true {
+                let text = "\(UInt32.random(in: 1...UInt32.max)).\(UInt32.random(in: 1...UInt32.max))"
+                guard state.connections[text] == nil, let socketID = try? SocketID(validating: text) else { continue }
+                let connection = RelayConnection(socketID: socketID, app: app, outboxLimit: outboxLimit)
+                state.connections[text] = connection
+                return connection
+            }
+        }
+    }
+
+    /// Forgets a closed connection and all its subscriptions.
+    func disconnect(_ connection: RelayConnection) {
+        let socket = connection.socketID.description
+        state.withLock { state in
+            state.connections[socket] = nil
+            let channels = state.subscriptions.removeValue(forKey: socket) ?? [:]
+            for channel in channels.keys {
+                Self.removeSubscriber(socket, from: ChannelKey(app: connection.app.id, channel: channel), in: &state)
+            }
+        }
+    }
+
+    /// Records a subscription and queues `frame` (the `subscription_succeeded`) in the same critical section.
+    func subscribe(_ connection: RelayConnection, to channel: String, _ subscription: LocalSubscription, frame: String, members: [String: JSONValue]?) {
+        let key = ChannelKey(app: connection.app.id, channel: channel)
+        let socket = connection.socketID.description
+        state.withLock { state in
+            guard state.connections[socket] != nil else { return }
+            state.subscriptions[socket, default: [:]][channel] = subscription
+            state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
+            if let members { state.members[key] = members }
+            connection.send(frame)
+        }
+    }
+
+    /// Removes one subscription; returns whether the socket had it.
+    @discardableResult
+    func unsubscribe(_ connection: RelayConnection, from channel: String) -> Bool {
+        let socket = connection.socketID.description
+        return state.withLock { state in
+            guard state.subscriptions[socket]?.removeValue(forKey: channel) != nil else { return false }
+            Self.removeSubscriber(socket, from: ChannelKey(app: connection.app.id, channel: channel), in: &state)
+            return true
+        }
+    }
+
+    private static func removeSubscriber(_ socket: String, from key: ChannelKey, in state: inout State) {
+        state.subscribers[key]?[socket] = nil
+        if state.subscribers[key]?.isEmpty == true {
+            state.subscribers[key] = nil
+            state.members[key] = nil
+        }
+    }
+
+    /// The socket's subscription to `channel`, if any.
+    func subscription(_ connection: RelayConnection, to channel: String) -> LocalSubscription? {
+        state.withLock { $0.subscriptions[connection.socketID.description]?[channel] }
+    }
+
+    /// Queues `frame` to every local subscriber of the channel except `exceptSocket` and the sockets of `exceptUser`.
+    /// Returns how many sockets it was queued for.
+    @discardableResult
+    func deliver(_ frame: String, to key: ChannelKey, exceptSocket: String? = nil, exceptUser: String? = nil) -> Int {
+        state.withLock { state in
+            var count = 0
+            for (socket, subscriber) in state.subscribers[key] ?? [:] where socket != exceptSocket {
+                if let exceptUser, subscriber.userID == exceptUser { continue }
+                subscriber.connection.send(frame)
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// Applies a member event from Usher to the tracked member list and fans its frame out to the channel.
+    func memberEvent(added: Bool, key: ChannelKey, userID: String, userInfo: JSONValue?) {
+        let frame = added
+            ? PusherFrame.memberAdded(channel: key.channel, userID: userID, userInfo: userInfo)
+            : PusherFrame.memberRemoved(channel: key.channel, userID: userID)
+        state.withLock { state in
+            guard state.subscribers[key] != nil else { return }
+            if added { state.members[key]?[userID] = userInfo ?? .object([:]) } else { state.members[key]?[userID] = nil }
+        }
+        // A member's own sockets never hear about themselves (pusher-js would count the member twice).
+        deliver(frame, to: key, exceptUser: userID)
+    }
+
+    /// Local presence channels and the members the node last knew of.
+    func trackedMembers() -> [ChannelKey: [String: JSONValue]] {
+        state.withLock { $0.members }
+    }
+
+    /// Every connection of `app` signed in as `user` or present in a presence channel as `user`.
+    func connections(app: String, user: String) -> [RelayConnection] {
+        state.withLock { state in
+            var found: [String: RelayConnection] = [:]
+            for connection in state.connections.values where connection.app.id == app && connection.signedInUser == user {
+                found[connection.socketID.description] = connection
+            }
+            for (key, subscribers) in state.subscribers where key.app == app {
+                for (socket, subscriber) in subscribers where subscriber.userID == user { found[socket] = subscriber.connection }
+            }
+            return Array(found.values)
+        }
+    }
+
+    /// Every open connection.
+    var allConnections: [RelayConnection] { state.withLock { Array($0.connections.values) } }
+
+    /// The node's full subscription list, for `PUT /relay/v1/nodes/{node}/sockets`.
+    func snapshot() -> [(app: String, socketID: String, channel: String, channelData: String?)] {
+        state.withLock { state in
+            state.subscriptions.flatMap { socket, channels in
+                let app = state.connections[socket]?.app.id ?? ""
+                return channels.map { (app: app, socketID: socket, channel: $0.key, channelData: $0.value.channelData) }
+            }
+        }
+    }
+}

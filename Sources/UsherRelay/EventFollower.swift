@@ -1,0 +1,71 @@
+import Logging
+import ServiceLifecycle
+import UsherCrypto
+
+/// Tails Usher's event log (`GET /relay/v1/events`) and applies it to this node: presence member events are fanned
+/// out to local subscribers (so members joining on other nodes are seen), `terminate_connections` closes the user's
+/// sockets, and `reset` (events were lost) resyncs the node and diffs each local presence channel against Usher.
+struct EventFollower: Service, CustomStringConvertible {
+    let services: RelayServices
+    let node: NodeSync
+
+    /// Service names reach ServiceLifecycle's logs: never print the services (they hold the relay token).
+    var description: String { "EventFollower" }
+
+    func run() async throws {
+        var lastID: UInt64?
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let response = try await services.usher.events(after: lastID)
+                var parser = SSEParser()
+                for try await chunk in response.body.cancelOnGracefulShutdown() {
+                    for message in parser.feed(chunk.readableBytesView) { await apply(message) }
+                    lastID = parser.lastID ?? lastID
+                }
+            } catch {
+                services.logger.warning("usher event stream interrupted", metadata: ["usher.error": "\(error)"])
+            }
+            try? await gracefulSleep(.milliseconds(500))
+        }
+    }
+
+    /// Applies one event.
+    func apply(_ message: SSEMessage) async {
+        let data = try? JSONValue.parse(message.data)
+        let app = data?["app"]?.stringValue ?? ""
+        guard message.event == "reset" || services.appsByID[app] != nil else { return }
+        switch message.event {
+        case "member_added", "member_removed":
+            guard let channel = data?["channel"]?.stringValue, let user = data?["user_id"]?.stringValue else { return }
+            services.hub.memberEvent(
+                added: message.event == "member_added", key: ChannelKey(app: app, channel: channel), userID: user, userInfo: data?["user_info"])
+        case "terminate_connections":
+            guard let user = data?["user_id"]?.stringValue else { return }
+            for connection in services.hub.connections(app: app, user: user) {
+                connection.send(PusherFrame.error(code: 4009, message: "Connection terminated by the app"))
+                connection.close(code: 4009, reason: "Connection terminated by the app")
+            }
+        case "reset":
+            services.logger.notice("usher event stream reset; resyncing presence")
+            await node.sync()
+            await resyncMembers()
+        default:
+            break
+        }
+    }
+
+    /// Compares each local presence channel's members with Usher's and sends the differences as member events.
+    func resyncMembers() async {
+        for (key, known) in services.hub.trackedMembers() {
+            guard let presence = try? await services.usher.presence(app: key.app, channel: key.channel),
+                case .object(let current)? = presence["hash"]
+            else { continue }
+            for user in known.keys where current[user] == nil {
+                services.hub.memberEvent(added: false, key: key, userID: user, userInfo: nil)
+            }
+            for (user, info) in current where known[user] == nil {
+                services.hub.memberEvent(added: true, key: key, userID: user, userInfo: info)
+            }
+        }
+    }
+}

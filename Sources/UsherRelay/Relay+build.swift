@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+public import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UsherCore
+
+/// Builds the reference relay: a Pusher-protocol WebSocket server on `/app/{key}`, the trigger API on the same
+/// port, and the services that keep it in step with Usher (node heartbeat, event stream, keep-alive sweep).
+///
+/// ```swift
+/// var configuration = RelayConfiguration(node: RelayConfiguration.defaultNodeID())
+/// configuration.apps = try RelayKeys.loadApps(from: "keys")
+/// configuration.relayToken = try RelayKeys.loadToken(from: "keys/relay.token")
+/// try await buildRelay(configuration: configuration, logger: Logger(label: "relay")).runService()
+/// ```
+///
+/// - Parameter onServerRunning: Called with the bound port once the server listens (useful with port 0).
+/// - Throws: ``RelayError`` when the configuration cannot work (no apps, no relay token).
+public func buildRelay(
+    configuration: RelayConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws(RelayError) -> some ApplicationProtocol {
+    guard !configuration.apps.isEmpty else { throw .configuration("no apps to serve: the key directory has no apps/*.json") }
+    guard !configuration.relayToken.isEmpty else { throw .configuration("no relay token: pass --relay-token-file or USHER_RELAY_TOKEN") }
+    let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        // The event stream is long-lived: Usher writes a keep-alive every 15 s, so a minute of silence means it is gone.
+        configuration: {
+            var client = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(60)))
+            // Joins arrive in bursts (a room reconnecting); NIO's default of 8 connections to Usher would queue them.
+            client.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+            return client
+        }()
+    )
+    let usher = UsherAPI(client: client, baseURL: String(configuration.usherURL.trimmingSuffix("/")), token: configuration.relayToken, node: configuration.node)
+    let peers = PeerForwarder(
+        client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, logger: logger)
+    let services = RelayServices(configuration: configuration, hub: ConnectionHub(), usher: usher, peers: peers, logger: logger)
+
+    let router = Router()
+    TriggerController(services: services).register(with: router)
+    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+    webSocketRouter.ws("/app/{key}") { inbound, outbound, context in
+        await WebSocketSession.run(
+            inbound: inbound, outbound: outbound, request: context.request,
+            key: context.requestContext.parameters.get("key"), services: services)
+    }
+    var app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(
+                ws: .init(maxFrameSize: max(1 << 14, configuration.maxMessageBytes * 2), autoPing: .disabled, closeTimeout: .seconds(5))
+            )
+        ),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher-relay"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        eventLoopGroupProvider: .shared(
+            configuration.eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
+        ),
+        logger: logger
+    )
+    let node = NodeSync(services: services)
+    // Services stop in reverse order, so the HTTP client (first) outlives the ones calling Usher.
+    app.addServices(
+        HTTPClientService(client: client),
+        node,
+        EventFollower(services: services, node: node),
+        LivenessSweeper(hub: services.hub, activityTimeout: configuration.activityTimeout, pongTimeout: configuration.pongTimeout)
+    )
+    return app
+}
+
+/// Shuts the relay's HTTP client down after the other services stopped.
+private struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> Substring {
+        var text = Substring(self)
+        while text.hasSuffix(suffix) { text = text.dropLast(suffix.count) }
+        return text
+    }
+}

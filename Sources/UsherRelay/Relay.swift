@@ -1,1 +1,0 @@
-// The reference Pusher-protocol relay (issue #8).

@@ -1,0 +1,60 @@
+import Foundation
+public import UsherCore
+
+/// Everything `usher relay` needs: where Usher is, how to authenticate to it, which apps it serves and its timings.
+///
+/// Security: holds the relay token and the apps' secrets; `description` redacts the token and lists only app ids.
+public struct RelayConfiguration: Sendable, CustomStringConvertible {
+    /// Address to bind.
+    public var host: String = "127.0.0.1"
+    /// Port to bind (WebSocket clients and the trigger API share it).
+    public var port: Int = 6001
+    /// Base URL of Usher, e.g. `http://127.0.0.1:8080`.
+    public var usherURL: String = "http://127.0.0.1:8080"
+    /// The bearer token presented to `/relay/v1/*` (the content of `keys/relay.token`).
+    public var relayToken: String = ""
+    /// This node's name in the relay API; unique per running relay.
+    public var node: NodeID
+    /// The apps clients may connect to (by key) and app servers may trigger on (by id).
+    public var apps: [App] = []
+    /// Base URLs of the other relay nodes: events published here (trigger API, client events) are forwarded to them.
+    public var peers: [String] = []
+    /// Sent to clients in `pusher:connection_established`; after this long without a message the relay pings.
+    public var activityTimeout: Duration = .seconds(120)
+    /// How long a client has to answer the relay's `pusher:ping` before it is closed with 4201.
+    public var pongTimeout: Duration = .seconds(30)
+    /// How often the node heartbeat runs; Usher's lease (15 s by default) must be several times longer.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// Largest WebSocket message accepted from a client, and largest event `data` (Pusher's limit is 10 KB).
+    public var maxMessageBytes: Int = 10 * 1024
+    /// The longest channel name accepted (what the Pusher SDKs accept; Usher's own limit still applies).
+    public var channelNameMaxLength: Int = ChannelName.defaultMaxLength
+    /// Events per trigger or batch request and channels per trigger, as Pusher limits them.
+    public var maxChannelsPerTrigger: Int = 100
+    /// Largest batch accepted by `/batch_events`.
+    public var maxBatchSize: Int = 10
+    /// Messages queued for one slow client before it is closed with 4100 (over capacity).
+    public var outboxLimit: Int = 1000
+    /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
+    public var eventLoopThreads: Int?
+
+    /// A configuration for `node` with defaults for everything else.
+    public init(node: NodeID) {
+        self.node = node
+    }
+
+    /// The settings with the relay token redacted and apps named by id, safe for logs.
+    public var description: String {
+        "RelayConfiguration(node: \(node), host: \(host), port: \(port), usher: \(usherURL), apps: \(apps.map(\.id)), "
+            + "peers: \(peers), relayToken: <redacted>)"
+    }
+
+    /// A node id from the host name and a random suffix, e.g. `relay-web1-3f9a2c`: unique enough that two relays
+    /// started on one machine never share presence state by accident.
+    public static func defaultNodeID() -> NodeID {
+        let host = ProcessInfo.processInfo.hostName.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Both parts are drawn from the allowed alphabet and kept short, so validation cannot fail.
+        return try! NodeID(validating: "relay-" + String(host.prefix(64)) + "-" + suffix)
+    }
+}

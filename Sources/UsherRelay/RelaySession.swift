@@ -1,0 +1,152 @@
+import Logging
+import UsherCore
+import UsherCrypto
+
+/// The Pusher protocol for one connected socket: everything a client may send, answered in order.
+///
+/// Authorization and presence are Usher's: subscriptions and sign-ins are forwarded to the relay API and its answer
+/// is relayed. Bad input gets an error frame; only a refused sign-in closes the socket (4009).
+struct RelaySession: Sendable {
+    let services: RelayServices
+    let connection: RelayConnection
+
+    var hub: ConnectionHub { services.hub }
+    var app: App { connection.app }
+    var socket: String { connection.socketID.description }
+
+    /// Handles one text message.
+    func handle(_ text: String) async {
+        connection.touch()
+        guard let message = ClientMessage(text: text) else {
+            return connection.send(PusherFrame.error(code: nil, message: "Invalid message: expected a JSON object with an event"))
+        }
+        switch message.event {
+        case "pusher:ping": connection.send(PusherFrame.pong)
+        case "pusher:pong": break
+        case "pusher:subscribe": await subscribe(message)
+        case "pusher:unsubscribe": await unsubscribe(message)
+        case "pusher:signin": await signin(message)
+        case let name where name.hasPrefix("client-"): await clientEvent(message)
+        default: connection.send(PusherFrame.error(code: nil, message: "Unsupported event"))
+        }
+    }
+
+    private func subscribe(_ message: ClientMessage) async {
+        guard let name = message.field("channel") else {
+            return connection.send(PusherFrame.error(code: nil, message: "pusher:subscribe needs data.channel"))
+        }
+        let channel: ChannelName
+        do {
+            channel = try ChannelName(validating: name, maxLength: services.configuration.channelNameMaxLength)
+        } catch {
+            return refuse(name, type: "AuthError", error: "Invalid channel name", status: 400)
+        }
+        if case .serverToUser = channel.kind {
+            return refuse(name, type: "AuthError", error: "Server-to-user channels are joined by pusher:signin", status: 403)
+        }
+        let channelData = message.field("channel_data")
+        let auth = message.field("auth")
+        connection.markKnownToUsher()
+        await services.gate.subscription { await join(channel, auth: auth, channelData: channelData) }
+    }
+
+    /// Asks Usher, then records the subscription and answers the client (inside the resync gate).
+    private func join(_ channel: ChannelName, auth: String?, channelData: String?) async {
+        let name = channel.name
+        let outcome: UsherAPI.SubscribeOutcome
+        do {
+            outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
+        } catch {
+            services.logger.warning("usher unreachable on subscribe", metadata: ["usher.error": "\(error)"])
+            return refuse(name, type: "ServerError", error: "Authorization service unavailable", status: 503)
+        }
+        switch outcome {
+        case .subscribed(let presence):
+            let isPresence = channel.kind == .presence
+            var members: [String: JSONValue]?
+            if case .object(let hash)? = presence?["hash"] { members = hash }
+            hub.subscribe(
+                connection, to: name,
+                LocalSubscription(channelData: isPresence ? channelData : nil, userID: isPresence ? channelData.flatMap(Self.userID(of:)) : nil),
+                frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText), members: members)
+        case .refused(let status, let code, let error):
+            if status == 409 {
+                refuse(name, type: "LimitReached", error: error, status: code ?? status)
+            } else {
+                refuse(name, type: "AuthError", error: error, status: status)
+            }
+        }
+    }
+
+    private func refuse(_ channel: String, type: String, error: String, status: Int) {
+        connection.send(PusherFrame.subscriptionError(channel: channel, type: type, error: error, status: status))
+    }
+
+    /// The `user_id` of verified channel_data, as Usher keys members: a string, or a JSON integer's text.
+    static func userID(of channelData: String) -> String? {
+        switch try? JSONValue.parse(channelData)["user_id"] {
+        case .string(let id)?: id
+        case .integer(let number)?: String(number)
+        default: nil
+        }
+    }
+
+    private func unsubscribe(_ message: ClientMessage) async {
+        guard let name = message.field("channel"), hub.unsubscribe(connection, from: name) else { return }
+        do {
+            try await services.usher.unsubscribe(app: app.id, socketID: socket, channel: name)
+        } catch {
+            services.logger.warning("usher unreachable on unsubscribe", metadata: ["usher.error": "\(error)"])
+        }
+    }
+
+    /// `pusher:signin`: Usher verifies the user auth by subscribing the socket to `#server-to-user-<id>` with the
+    /// signed `user_data` (the relay API checks the `<socket_id>::user::<user_data>` signature and the id).
+    private func signin(_ message: ClientMessage) async {
+        guard let auth = message.field("auth"), let userData = message.field("user_data"),
+            let id = (try? JSONValue.parse(userData))?["id"]?.stringValue, !id.isEmpty,
+            let channel = try? ChannelName(validating: "#server-to-user-" + id, maxLength: 256)
+        else {
+            return refuseSignin("Invalid pusher:signin: needs auth and user_data with a string id")
+        }
+        connection.markKnownToUsher()
+        await services.gate.subscription {
+            let outcome: UsherAPI.SubscribeOutcome
+            do {
+                outcome = try await services.usher.subscribe(
+                    app: app.id, socketID: socket, channel: channel.name, auth: auth, channelData: nil, userData: userData)
+            } catch {
+                services.logger.warning("usher unreachable on signin", metadata: ["usher.error": "\(error)"])
+                return connection.send(PusherFrame.error(code: nil, message: "Authorization service unavailable"))
+            }
+            guard case .subscribed = outcome else { return refuseSignin("Invalid signature for pusher:signin") }
+            connection.signedInUser = id
+            hub.subscribe(
+                connection, to: channel.name, LocalSubscription(channelData: nil, userID: nil), frame: PusherFrame.signinSuccess(userData: userData),
+                members: nil)
+        }
+    }
+
+    private func refuseSignin(_ message: String) {
+        connection.send(PusherFrame.error(code: 4009, message: message))
+        connection.close(code: 4009, reason: "Connection is unauthorized")
+    }
+
+    /// `client-*` events: only on private and presence channels the socket is subscribed to, relayed to every other
+    /// subscriber (on this node and the peers), with `user_id` on presence channels.
+    private func clientEvent(_ message: ClientMessage) async {
+        guard let name = message.channel, let subscription = hub.subscription(connection, to: name) else {
+            return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: not subscribed to the channel"))
+        }
+        let kind = (try? ChannelName(validating: name, maxLength: services.configuration.channelNameMaxLength))?.kind
+        guard kind == .private || kind == .presence else {
+            return connection.send(PusherFrame.error(code: 4301, message: "Client events are only allowed on private and presence channels"))
+        }
+        let data = message.data?.jsonText ?? "null"
+        guard message.event.utf8.count <= 200, data.utf8.count <= services.configuration.maxMessageBytes else {
+            return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: event name or data too large"))
+        }
+        let frame = PusherFrame.event(message.event, channel: name, dataJSON: data, userID: kind == .presence ? subscription.userID : nil)
+        await services.publish(app: app.id, channels: [name], frame: frame, exceptSocket: socket)
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import UsherCore
+import UsherCrypto
+
+/// The Pusher trigger API (`POST /apps/{id}/events` and `/batch_events`), signed like the HTTP API
+/// (PUSHER-PROTOCOL.md §7), so app servers publish with the official SDKs; and the internal route peers forward on.
+struct TriggerController: Sendable {
+    let services: RelayServices
+    let signature = APIRequestSignature()
+
+    func register(with router: Router<some RequestContext>) {
+        router.post("/apps/{app}/events") { request, context in
+            try await respond { try await trigger(request, appID: try context.parameters.require("app")) }
+        }
+        router.post("/apps/{app}/batch_events") { request, context in
+            try await respond { try await batch(request, appID: try context.parameters.require("app")) }
+        }
+        router.post(RouterPath(stringLiteral: PeerForwarder.path)) { request, _ in try await respond { try await forwarded(request) } }
+        router.get("/healthz") { _, _ in
+            Self.json(.ok, #"{"status":"ok","node":"# + JSON.quoted(services.configuration.node.description) + #","connections":"#
+                + String(services.hub.allConnections.count) + "}")
+        }
+    }
+
+    /// One event to many channels: `{"name","data","channels"|"channel","socket_id"?}`.
+    func trigger(_ request: Request, appID: String) async throws -> Response {
+        let (app, body) = try await verify(request, appID: appID)
+        let event = try parse(body)
+        let channels: [String]
+        if case .array(let list)? = event["channels"] {
+            channels = list.compactMap(\.stringValue)
+            guard channels.count == list.count else { throw TriggerRefusal(.badRequest, "channels must be strings") }
+        } else if let channel = event["channel"]?.stringValue {
+            channels = [channel]
+        } else {
+            throw TriggerRefusal(.badRequest, "missing channels")
+        }
+        guard !channels.isEmpty, channels.count <= services.configuration.maxChannelsPerTrigger else {
+            throw TriggerRefusal(.badRequest, "between 1 and \(services.configuration.maxChannelsPerTrigger) channels per event")
+        }
+        try await publish(event, app: app, channels: channels)
+        return Self.json(.ok, "{}")
+    }
+
+    /// Up to ``RelayConfiguration/maxBatchSize`` events: `{"batch":[{"name","channel","data","socket_id"?}]}`.
+    func batch(_ request: Request, appID: String) async throws -> Response {
+        let (app, body) = try await verify(request, appID: appID)
+        guard case .array(let events)? = try parse(body)["batch"] else { throw TriggerRefusal(.badRequest, "missing batch") }
+        guard events.count <= services.configuration.maxBatchSize else {
+            throw TriggerRefusal(.badRequest, "at most \(services.configuration.maxBatchSize) events per batch")
+        }
+        // Validate all before publishing any, so a bad entry never leaves a half-sent batch.
+        for event in events { _ = try frame(for: event, channel: try channel(of: event)) }
+        for event in events { try await publish(event, app: app, channels: [try channel(of: event)]) }
+        return Self.json(.ok, "{}")
+    }
+
+    private func channel(of event: JSONValue) throws -> String {
+        guard let channel = event["channel"]?.stringValue else { throw TriggerRefusal(.badRequest, "missing channel") }
+        return channel
+    }
+
+    private func publish(_ event: JSONValue, app: App, channels: [String]) async throws {
+        var frames: [(String, String)] = []
+        for channel in channels { frames.append((channel, try frame(for: event, channel: channel))) }
+        let exceptSocket = event["socket_id"]?.stringValue
+        if let exceptSocket, (try? SocketID(validating: exceptSocket)) == nil { throw TriggerRefusal(.badRequest, "invalid socket_id") }
+        for (channel, frame) in frames {
+            await services.publish(app: app.id, channels: [channel], frame: frame, exceptSocket: exceptSocket)
+        }
+    }
+
+    /// The frame clients receive; `data` is relayed as the string the SDK sent.
+    private func frame(for event: JSONValue, channel: String) throws -> String {
+        guard let name = event["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 200 else {
+            throw TriggerRefusal(.badRequest, "name must be a string of 1 to 200 characters")
+        }
+        guard let data = event["data"]?.stringValue else { throw TriggerRefusal(.badRequest, "data must be a string") }
+        guard data.utf8.count <= services.configuration.maxMessageBytes else {
+            throw TriggerRefusal(.contentTooLarge, "data is larger than \(services.configuration.maxMessageBytes) bytes")
+        }
+        guard (try? ChannelName(validating: channel, maxLength: services.configuration.channelNameMaxLength)) != nil else {
+            throw TriggerRefusal(.badRequest, "invalid channel name")
+        }
+        return PusherFrame.event(name, channel: channel, dataJSON: JSON.quoted(data))
+    }
+
+    private func parse(_ body: [UInt8]) throws -> JSONValue {
+        guard let value = try? JSONValue.parse(bytes: body), case .object = value else {
+            throw TriggerRefusal(.badRequest, "body must be a JSON object")
+        }
+        return value
+    }
+
+    /// Checks the signature against the app named in the URL; the body is returned exactly as signed.
+    private func verify(_ request: Request, appID: String) async throws -> (App, [UInt8]) {
+        let body = Array(buffer: try await request.body.collect(upTo: bodyLimit))
+        guard let app = services.appsByID[appID] else { throw TriggerRefusal(.notFound, "unknown app") }
+        let target = request.head.path ?? "/"
+        let (path, query) = Self.split(target)
+        do {
+            try signature.verify(.init(method: request.method.rawValue, path: path, query: query, body: body), app: app, now: Date())
+        } catch {
+            throw TriggerRefusal(error.isMalformed ? .badRequest : .unauthorized, error.description)
+        }
+        return (app, body)
+    }
+
+    private var bodyLimit: Int { services.configuration.maxMessageBytes * (services.configuration.maxBatchSize + 2) + 64 * 1024 }
+
+    /// The path as sent and the percent-decoded query pairs (duplicates kept: the verifier refuses them).
+    static func split(_ target: String) -> (String, [(name: String, value: String)]) {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return (target, []) }
+        let pairs = parts[1].split(separator: "&").map { pair in
+            let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in String(text).removingPercentEncoding ?? String(text) }
+            return (name: decode(field[0]), value: field.count > 1 ? decode(field[1]) : "")
+        }
+        return (String(parts[0]), pairs)
+    }
+
+    /// A frame another relay node forwarded (authenticated with the shared relay token): delivered locally only.
+    func forwarded(_ request: Request) async throws -> Response {
+        let header = request.headers[.authorization] ?? ""
+        guard header.hasPrefix("Bearer "),
+            ConstantTime.equals(Array(header.dropFirst(7).utf8), Array(services.configuration.relayToken.utf8))
+        else { throw TriggerRefusal(.unauthorized, "relay token required") }
+        let body = try parse(Array(buffer: try await request.body.collect(upTo: bodyLimit)))
+        guard let appID = body["app"]?.stringValue, let frame = body["frame"]?.stringValue, case .array(let channels)? = body["channels"] else {
+            throw TriggerRefusal(.badRequest, "expected app, channels and frame")
+        }
+        for channel in channels.compactMap(\.stringValue) {
+            services.hub.deliver(frame, to: ChannelKey(app: appID, channel: channel), exceptSocket: body["socket_id"]?.stringValue)
+        }
+        return Self.json(.ok, "{}")
+    }
+
+    private func respond(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let refusal as TriggerRefusal {
+            return Self.json(refusal.status, #"{"error":"# + JSON.quoted(refusal.message) + "}")
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// A refused trigger request: the status and a message naming what was wrong (never a secret).
+struct TriggerRefusal: Error {
+    let status: HTTPResponse.Status
+    let message: String
+
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}

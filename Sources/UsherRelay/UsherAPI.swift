@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import UsherCore
+import UsherCrypto
+
+/// The relay API of Usher (DESIGN.md, Relay contract), called with the relay token. The relay keeps no copy of the
+/// authorization or presence rules: every decision comes back from these calls.
+struct UsherAPI: Sendable {
+    let client: HTTPClient
+    let baseURL: String
+    let token: String
+    let node: NodeID
+    /// Per-call deadline; a relay must never hang a client's subscribe on a stuck Usher.
+    var timeout: TimeAmount = .seconds(10)
+
+    /// What Usher answered to a subscription.
+    enum SubscribeOutcome: Sendable {
+        /// Accepted; for presence channels with the member list and whether this socket's user is new.
+        case subscribed(presence: JSONValue?)
+        /// Refused with the HTTP status and, for 403/409, the Pusher code (4009, 4100, 4301).
+        case refused(status: Int, code: Int?, message: String)
+    }
+
+    /// `POST /relay/v1/apps/{app}/subscriptions`.
+    func subscribe(
+        app: String, socketID: String, channel: String, auth: String?, channelData: String?, userData: String? = nil
+    ) async throws -> SubscribeOutcome {
+        var body: [String: JSONValue] = [
+            "node": .string(node.description), "socket_id": .string(socketID), "channel": .string(channel),
+        ]
+        if let auth { body["auth"] = .string(auth) }
+        if let channelData { body["channel_data"] = .string(channelData) }
+        if let userData { body["user_data"] = .string(userData) }
+        let (status, json) = try await call(.POST, "/relay/v1/apps/\(escape(app))/subscriptions", body: JSONValue.object(body).jsonText)
+        guard status == 200 else {
+            let code = json?["code"].flatMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
+            return .refused(status: status, code: code, message: json?["error"]?.stringValue ?? "refused by Usher (\(status))")
+        }
+        return .subscribed(presence: json?["presence"])
+    }
+
+    /// `DELETE /relay/v1/apps/{app}/subscriptions`.
+    func unsubscribe(app: String, socketID: String, channel: String) async throws {
+        let body = JSONValue.object(["node": .string(node.description), "socket_id": .string(socketID), "channel": .string(channel)])
+        try await expectOK(.DELETE, "/relay/v1/apps/\(escape(app))/subscriptions", body: body.jsonText)
+    }
+
+    /// `DELETE /relay/v1/apps/{app}/sockets/{socket_id}`: the socket closed; Usher starts the leave grace.
+    func disconnect(app: String, socketID: String) async throws {
+        try await expectOK(.DELETE, "/relay/v1/apps/\(escape(app))/sockets/\(socketID)", body: nil)
+    }
+
+    /// The node lease Usher answers to heartbeats and snapshots.
+    struct Lease: Sendable, Equatable {
+        let epoch: String
+        let resync: Bool
+    }
+
+    /// `PUT /relay/v1/nodes/{node}`.
+    func heartbeat() async throws -> Lease {
+        try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)", body: nil))
+    }
+
+    /// `PUT /relay/v1/nodes/{node}/sockets` with every subscription this node holds.
+    func replaceSockets(_ entries: [(app: String, socketID: String, channel: String, channelData: String?)]) async throws -> Lease {
+        let list = entries.map { entry -> JSONValue in
+            var object: [String: JSONValue] = [
+                "app": .string(entry.app), "socket_id": .string(entry.socketID), "channel": .string(entry.channel),
+            ]
+            if let data = entry.channelData { object["channel_data"] = .string(data) }
+            return .object(object)
+        }
+        return try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)/sockets", body: JSONValue.object(["subscriptions": .array(list)]).jsonText))
+    }
+
+    /// `GET /relay/v1/apps/{app}/presence/{channel}`: `{"ids":…,"hash":…,"count":…}`.
+    func presence(app: String, channel: String) async throws -> JSONValue? {
+        try await expectOK(.GET, "/relay/v1/apps/\(escape(app))/presence/\(escape(channel))", body: nil)?["presence"]
+    }
+
+    /// Opens `GET /relay/v1/events`, resuming after `lastEventID`; the caller streams the body.
+    func events(after lastEventID: UInt64?) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + "/relay/v1/events")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
+        let response = try await client.execute(request, timeout: timeout)
+        guard response.status == .ok else { throw RelayError.usher("GET /relay/v1/events answered \(response.status.code)") }
+        return response
+    }
+
+    private func lease(_ json: JSONValue?) throws -> Lease {
+        guard let epoch = json?["epoch"]?.stringValue else { throw RelayError.usher("node lease without an epoch") }
+        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true))
+    }
+
+    @discardableResult
+    private func expectOK(_ method: HTTPMethod, _ path: String, body: String?) async throws -> JSONValue? {
+        let (status, json) = try await call(method, path, body: body)
+        guard status == 200 else {
+            throw RelayError.usher("\(method) \(path) answered \(status): \(json?["error"]?.stringValue ?? "-")")
+        }
+        return json
+    }
+
+    private func call(_ method: HTTPMethod, _ path: String, body: String?) async throws -> (Int, JSONValue?) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), try? JSONValue.parse(bytes: Array(buffer: bytes)))
+    }
+
+    /// Percent-escapes a path segment: `@ , ; =` may stay (RFC 3986 sub-delims), `#` may not.
+    private func escape(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~=@,;"))) ?? segment
+    }
+}

@@ -1,1 +1,0 @@
-// Tests for the reference relay over real WebSockets (issue #8).
