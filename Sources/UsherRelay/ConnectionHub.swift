@@ -60,15 +60,25 @@ final class ConnectionHub: Sendable {
     }
 
     /// Records a subscription and queues `frame` (the `subscription_succeeded`) in the same critical section.
+    ///
+    /// `members` (Usher's list in its answer) starts the channel's tracked member list only when the node tracks none
+    /// yet: an existing list is kept current by member events, and this answer may be older than the last of them.
     func subscribe(_ connection: RelayConnection, to channel: String, _ subscription: LocalSubscription, frame: String, members: [String: JSONValue]?) {
         let key = ChannelKey(app: connection.app.id, channel: channel)
         let socket = connection.socketID.description
         state.withLock { state in
-            guard state.connections[socket] != nil else { return }
+            guard state.connections[socket] != nil, !connection.isClosed else { return }
             state.subscriptions[socket, default: [:]][channel] = subscription
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
-            if let members { state.members[key] = members }
+            if let members, state.members[key] == nil { state.members[key] = members }
             connection.send(frame)
+        }
+    }
+
+    /// How many channels the socket is subscribed to through `pusher:subscribe` (its sign-in channel not counted).
+    func subscriptionCount(_ connection: RelayConnection) -> Int {
+        state.withLock { state in
+            (state.subscriptions[connection.socketID.description] ?? [:]).keys.count { !$0.hasPrefix("#") }
         }
     }
 
@@ -100,28 +110,36 @@ final class ConnectionHub: Sendable {
     /// Returns how many sockets it was queued for.
     @discardableResult
     func deliver(_ frame: String, to key: ChannelKey, exceptSocket: String? = nil, exceptUser: String? = nil) -> Int {
-        state.withLock { state in
-            var count = 0
-            for (socket, subscriber) in state.subscribers[key] ?? [:] where socket != exceptSocket {
-                if let exceptUser, subscriber.userID == exceptUser { continue }
-                subscriber.connection.send(frame)
-                count += 1
-            }
-            return count
+        state.withLock { Self.deliver(frame, to: key, exceptSocket: exceptSocket, exceptUser: exceptUser, in: $0) }
+    }
+
+    private static func deliver(_ frame: String, to key: ChannelKey, exceptSocket: String?, exceptUser: String?, in state: State) -> Int {
+        var count = 0
+        for (socket, subscriber) in state.subscribers[key] ?? [:] where socket != exceptSocket {
+            if let exceptUser, subscriber.userID == exceptUser { continue }
+            subscriber.connection.send(frame)
+            count += 1
         }
+        return count
     }
 
     /// Applies a member event from Usher to the tracked member list and fans its frame out to the channel.
+    ///
+    /// Events that change nothing are dropped: `member_added` for a user the list already has (the subscriber got it in
+    /// its `subscription_succeeded`, or a resync replays it), `member_removed` for one it does not have.
     func memberEvent(added: Bool, key: ChannelKey, userID: String, userInfo: JSONValue?) {
         let frame = added
             ? PusherFrame.memberAdded(channel: key.channel, userID: userID, userInfo: userInfo)
             : PusherFrame.memberRemoved(channel: key.channel, userID: userID)
         state.withLock { state in
             guard state.subscribers[key] != nil else { return }
-            if added { state.members[key]?[userID] = userInfo ?? .object([:]) } else { state.members[key]?[userID] = nil }
+            if let members = state.members[key] {
+                guard (members[userID] == nil) == added else { return }
+                state.members[key]?[userID] = added ? (userInfo ?? .object([:])) : nil
+            }
+            // A member's own sockets never hear about themselves (pusher-js would count the member twice).
+            _ = Self.deliver(frame, to: key, exceptSocket: nil, exceptUser: userID, in: state)
         }
-        // A member's own sockets never hear about themselves (pusher-js would count the member twice).
-        deliver(frame, to: key, exceptUser: userID)
     }
 
     /// Local presence channels and the members the node last knew of.

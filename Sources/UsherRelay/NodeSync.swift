@@ -3,7 +3,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// The node heartbeat: `PUT /relay/v1/nodes/{node}` every interval, and a full `PUT …/sockets` snapshot whenever
-/// Usher's epoch changes or it asks for a resync (it restarted and lost this node's sockets).
+/// Usher's epoch changes, it asks for a resync (it restarted and lost this node's sockets), or the relay asked for one
+/// (``RelayServices/requestResync()``: a call to Usher failed and the two may disagree).
 ///
 /// The first heartbeat always resyncs, which also clears what a previous run under the same node id left behind.
 final class NodeSync: Service, Sendable {
@@ -27,10 +28,17 @@ final class NodeSync: Service, Sendable {
         let usher = services.usher
         do {
             let lease = try await usher.heartbeat()
-            guard lease.resync || lease.epoch != epoch.withLock({ $0 }) else { return true }
-            let (after, count) = try await services.gate.resync {
-                let snapshot = services.hub.snapshot()
-                return (try await usher.replaceSockets(snapshot), snapshot.count)
+            let requested = services.resyncRequested.take()
+            guard requested || lease.resync || lease.epoch != epoch.withLock({ $0 }) else { return true }
+            let (after, count): (UsherAPI.Lease, Int)
+            do {
+                (after, count) = try await services.gate.resync {
+                    let snapshot = services.hub.snapshot()
+                    return (try await usher.replaceSockets(snapshot), snapshot.count)
+                }
+            } catch {
+                if requested { services.requestResync() }
+                throw error
             }
             epoch.withLock { $0 = after.epoch }
             services.logger.info("node resynced with usher", metadata: ["usher.node": "\(usher.node)", "usher.subscriptions": "\(count)"])

@@ -1,29 +1,31 @@
 import Synchronization
 import UsherCore
 
-/// What the connection's writer task does next.
-enum Outbound: Sendable {
-    case text(String)
-    case close(code: Int, reason: String)
-}
-
 /// One client WebSocket: its socket id and app, and a bounded outbox drained in order by the connection's writer.
 ///
 /// Anyone (the reader, the event stream, the trigger API) may `send`; a client too slow to take
 /// ``RelayConfiguration/outboxLimit`` queued frames is closed with 4100 instead of growing memory without bound.
+///
+/// A close is recorded here, not queued: a full outbox cannot drop it, and the reader sees ``isClosed`` and stops
+/// acting on what the client sends (a client ignoring the close must not keep using the socket).
 final class RelayConnection: Sendable {
     struct State {
         var lastActivity: ContinuousClock.Instant
         var pingSentAt: ContinuousClock.Instant?
         var signedInUser: String?
         var overflowed = false
-        var closed = false
+        /// The close the writer sends once the queued frames are out; set once.
+        var close: (code: Int, reason: String)?
     }
 
     let socketID: SocketID
     let app: App
-    let outbox: AsyncStream<Outbound>
-    private let continuation: AsyncStream<Outbound>.Continuation
+    /// Text frames in order; finishes when the connection is closed (the writer then sends ``closeFrame``).
+    let outbox: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    /// Finishes when the connection is closed (for the session's close watchdog).
+    let closed: AsyncStream<Never>
+    private let closedContinuation: AsyncStream<Never>.Continuation
     private let state: Mutex<State>
     /// Set once a subscription or sign-in was sent to Usher; only then is the close reported to it.
     let knownToUsher = Mutex(false)
@@ -31,28 +33,36 @@ final class RelayConnection: Sendable {
     init(socketID: SocketID, app: App, outboxLimit: Int) {
         self.socketID = socketID
         self.app = app
-        (outbox, continuation) = AsyncStream.makeStream(of: Outbound.self, bufferingPolicy: .bufferingOldest(outboxLimit))
+        (outbox, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(outboxLimit))
+        (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
         state = Mutex(State(lastActivity: .now))
     }
 
-    /// Queues a text frame; never blocks.
+    /// Queues a text frame; never blocks. Frames sent after the close are dropped.
     func send(_ frame: String) {
-        if case .dropped = continuation.yield(.text(frame)) {
+        if case .dropped = continuation.yield(frame) {
             state.withLock { $0.overflowed = true }
-            continuation.finish()
+            close(code: 4100, reason: "Over capacity: client too slow")
         }
     }
 
-    /// Queues a close with a Pusher close code; later frames are not sent.
+    /// Closes with a Pusher close code after the frames already queued; later frames are not sent. The first close wins.
     func close(code: Int, reason: String) {
         let first = state.withLock { state in
-            defer { state.closed = true }
-            return !state.closed
+            guard state.close == nil else { return false }
+            state.close = (code, reason)
+            return true
         }
         guard first else { return }
-        continuation.yield(.close(code: code, reason: reason))
         continuation.finish()
+        closedContinuation.finish()
     }
+
+    /// Whether the relay closed the connection (the client may not have answered yet).
+    var isClosed: Bool { state.withLock { $0.close != nil } }
+
+    /// The close the relay decided on, if any.
+    var closeFrame: (code: Int, reason: String)? { state.withLock { $0.close } }
 
     /// Whether the outbox overflowed (the writer then closes with 4100).
     var overflowed: Bool { state.withLock { $0.overflowed } }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import UsherCore
 
 /// What every part of a running relay shares.
@@ -7,8 +8,10 @@ struct RelayServices: Sendable {
     let hub: ConnectionHub
     let usher: UsherAPI
     let peers: PeerForwarder
-    /// Orders node snapshots against subscriptions in flight.
+    /// Orders node snapshots against subscription changes in flight.
     let gate = ResyncGate()
+    /// Set when a call to Usher failed or its outcome is unknown: the next heartbeat sends a full snapshot.
+    let resyncRequested = ResyncRequest()
     let appsByKey: [String: App]
     let appsByID: [String: App]
     let logger: Logger
@@ -23,6 +26,12 @@ struct RelayServices: Sendable {
         appsByID = Dictionary(configuration.apps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Asks the node heartbeat to send a full snapshot next time, because Usher may hold something the hub does not
+    /// (a DELETE that failed, a subscribe that timed out here but may have succeeded there) or the reverse.
+    func requestResync() {
+        resyncRequested.request()
+    }
+
     /// Delivers `frame` to this node's subscribers of each channel and forwards it to the peer nodes.
     func publish(app: String, channels: [String], frame: String, exceptSocket: String?) async {
         for channel in channels {
@@ -30,4 +39,14 @@ struct RelayServices: Sendable {
         }
         await peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket)
     }
+}
+
+/// A "the node is dirty" flag the heartbeat consumes.
+final class ResyncRequest: Sendable {
+    private let flag = Atomic(false)
+
+    func request() { flag.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Whether a resync was requested since the last call; clears the request.
+    func take() -> Bool { flag.exchange(false, ordering: .sequentiallyConsistent) }
 }

@@ -5,7 +5,10 @@ import UsherCrypto
 /// The Pusher protocol for one connected socket: everything a client may send, answered in order.
 ///
 /// Authorization and presence are Usher's: subscriptions and sign-ins are forwarded to the relay API and its answer
-/// is relayed. Bad input gets an error frame; only a refused sign-in closes the socket (4009).
+/// is relayed. Bad input gets an error frame; only a sign-in Usher refuses (403) closes the socket (4009).
+///
+/// Every change of the socket's subscriptions runs in the resync gate; when a call to Usher fails, or its outcome is
+/// unknown (a timeout), the node asks for a full snapshot at its next heartbeat so Usher and the hub agree again.
 struct RelaySession: Sendable {
     let services: RelayServices
     let connection: RelayConnection
@@ -44,10 +47,14 @@ struct RelaySession: Sendable {
         if case .serverToUser = channel.kind {
             return refuse(name, type: "AuthError", error: "Server-to-user channels are joined by pusher:signin", status: 403)
         }
+        let limit = services.configuration.maxSubscriptionsPerConnection
+        if hub.subscription(connection, to: name) == nil, hub.subscriptionCount(connection) >= limit {
+            return refuse(name, type: "LimitReached", error: "Too many subscriptions", status: 4100)
+        }
         let channelData = message.field("channel_data")
         let auth = message.field("auth")
         connection.markKnownToUsher()
-        await services.gate.subscription { await join(channel, auth: auth, channelData: channelData) }
+        await services.gate.change { await join(channel, auth: auth, channelData: channelData) }
     }
 
     /// Asks Usher, then records the subscription and answers the client (inside the resync gate).
@@ -57,7 +64,9 @@ struct RelaySession: Sendable {
         do {
             outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
         } catch {
-            services.logger.warning("usher unreachable on subscribe", metadata: ["usher.error": "\(error)"])
+            // Usher may have recorded it (a timeout after the request went out): the snapshot settles it.
+            services.requestResync()
+            services.logger.warning("usher subscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
             return refuse(name, type: "ServerError", error: "Authorization service unavailable", status: 503)
         }
         switch outcome {
@@ -70,10 +79,14 @@ struct RelaySession: Sendable {
                 LocalSubscription(channelData: isPresence ? channelData : nil, userID: isPresence ? channelData.flatMap(Self.userID(of:)) : nil),
                 frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText), members: members)
         case .refused(let status, let code, let error):
-            if status == 409 {
-                refuse(name, type: "LimitReached", error: error, status: code ?? status)
-            } else {
-                refuse(name, type: "AuthError", error: error, status: status)
+            switch status {
+            case 403: refuse(name, type: "AuthError", error: error, status: status)
+            case 409: refuse(name, type: "LimitReached", error: error, status: code ?? status)
+            default:
+                // Not the client's fault (a relay token mismatch, Usher failing): say so, and log it for the operator.
+                services.logger.warning(
+                    "usher refused a subscribe unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
+                refuse(name, type: "ServerError", error: error, status: status)
             }
         }
     }
@@ -92,11 +105,15 @@ struct RelaySession: Sendable {
     }
 
     private func unsubscribe(_ message: ClientMessage) async {
-        guard let name = message.field("channel"), hub.unsubscribe(connection, from: name) else { return }
-        do {
-            try await services.usher.unsubscribe(app: app.id, socketID: socket, channel: name)
-        } catch {
-            services.logger.warning("usher unreachable on unsubscribe", metadata: ["usher.error": "\(error)"])
+        guard let name = message.field("channel") else { return }
+        await services.gate.change {
+            guard hub.unsubscribe(connection, from: name) else { return }
+            do {
+                try await services.usher.unsubscribe(app: app.id, socketID: socket, channel: name)
+            } catch {
+                services.requestResync()
+                services.logger.warning("usher unsubscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
+            }
         }
     }
 
@@ -110,16 +127,24 @@ struct RelaySession: Sendable {
             return refuseSignin("Invalid pusher:signin: needs auth and user_data with a string id")
         }
         connection.markKnownToUsher()
-        await services.gate.subscription {
+        await services.gate.change {
             let outcome: UsherAPI.SubscribeOutcome
             do {
                 outcome = try await services.usher.subscribe(
                     app: app.id, socketID: socket, channel: channel.name, auth: auth, channelData: nil, userData: userData)
             } catch {
-                services.logger.warning("usher unreachable on signin", metadata: ["usher.error": "\(error)"])
+                services.requestResync()
+                services.logger.warning("usher signin failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
                 return connection.send(PusherFrame.error(code: nil, message: "Authorization service unavailable"))
             }
-            guard case .subscribed = outcome else { return refuseSignin("Invalid signature for pusher:signin") }
+            switch outcome {
+            case .subscribed: break
+            case .refused(status: 403, _, _): return refuseSignin("Invalid signature for pusher:signin")
+            case .refused(let status, _, let error):
+                // Not the client's fault (a relay token mismatch, Usher failing): the socket stays open.
+                services.logger.warning("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
+                return connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: \(error)"))
+            }
             connection.signedInUser = id
             hub.subscribe(
                 connection, to: channel.name, LocalSubscription(channelData: nil, userID: nil), frame: PusherFrame.signinSuccess(userData: userData),

@@ -29,18 +29,26 @@ enum WebSocketSession {
             socketID: connection.socketID.description, activityTimeoutSeconds: Int(configuration.activityTimeout.components.seconds)))
         let session = RelaySession(services: services, connection: connection)
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await drain(connection, into: outbound) }
-                do {
-                    for try await message in inbound.messages(maxSize: configuration.maxMessageBytes * 2) {
-                        guard case .text(let text) = message else {
-                            connection.send(PusherFrame.error(code: nil, message: "Binary frames are not supported"))
-                            continue
-                        }
-                        await session.handle(text)
-                    }
-                } catch {
-                    services.logger.debug("websocket read ended", metadata: ["usher.socket_id": "\(connection.socketID)", "usher.error": "\(error)"])
+            await withTaskGroup(of: Role.self) { group in
+                group.addTask {
+                    await drain(connection, into: outbound)
+                    return .writer
+                }
+                group.addTask {
+                    await read(inbound, session: session, maxSize: configuration.maxMessageBytes * 2)
+                    return .reader
+                }
+                group.addTask {
+                    // A client that ignores our close must not keep the socket (and its subscriptions) alive.
+                    var closed = connection.closed.makeAsyncIterator()
+                    _ = await closed.next()
+                    try? await Task.sleep(for: configuration.closeGrace)
+                    return .watchdog
+                }
+                // The writer ends after sending the close and keeps nothing open; the reader (client gone, or its
+                // close answered) or the watchdog (no answer in time) ends the session.
+                while let role = await group.next() {
+                    if role != .writer { break }
                 }
                 group.cancelAll()
             }
@@ -48,29 +56,50 @@ enum WebSocketSession {
             // Pusher's "reconnect now" code: clients come back to another node (or this one, restarted).
             connection.close(code: 4200, reason: "Relay restarting")
         }
-        services.hub.disconnect(connection)
-        guard connection.knownToUsher.withLock({ $0 }) else { return }
-        do {
-            try await services.usher.disconnect(app: app.id, socketID: connection.socketID.description)
-        } catch {
-            services.logger.warning("usher unreachable on disconnect; the node lease will expire the socket", metadata: ["usher.error": "\(error)"])
+        connection.close(code: 1000, reason: "Closed")
+        await services.gate.change {
+            services.hub.disconnect(connection)
+            guard connection.knownToUsher.withLock({ $0 }) else { return }
+            do {
+                try await services.usher.disconnect(app: app.id, socketID: connection.socketID.description)
+            } catch {
+                services.requestResync()
+                services.logger.warning(
+                    "usher disconnect failed; the next heartbeat sends a full snapshot", metadata: ["usher.error": "\(error)"])
+            }
         }
     }
 
-    /// Sends the outbox in order; closes with the queued code, or 4100 when the client fell too far behind.
-    private static func drain(_ connection: RelayConnection, into outbound: WebSocketOutboundWriter) async {
-        for await item in connection.outbox {
-            switch item {
-            case .text(let text):
-                do { try await outbound.writeTextMessage(text) } catch { return }
-            case .close(let code, let reason):
-                try? await outbound.close(WebSocketErrorCode(codeNumber: code), reason: reason)
-                return
+    private enum Role {
+        case writer, reader, watchdog
+    }
+
+    /// Hands text messages to the session in order; once the relay closed the connection, messages are read (so the
+    /// client's close answer is seen) but no longer acted on.
+    private static func read(_ inbound: WebSocketInboundStream, session: RelaySession, maxSize: Int) async {
+        let connection = session.connection
+        do {
+            for try await message in inbound.messages(maxSize: maxSize) {
+                guard !connection.isClosed else { continue }
+                guard case .text(let text) = message else {
+                    connection.send(PusherFrame.error(code: nil, message: "Binary frames are not supported"))
+                    continue
+                }
+                await session.handle(text)
             }
+        } catch {
+            session.services.logger.debug(
+                "websocket read ended", metadata: ["usher.socket_id": "\(connection.socketID)", "usher.error": "\(error)"])
         }
-        if connection.overflowed, !Task.isCancelled {
-            try? await outbound.close(WebSocketErrorCode(codeNumber: 4100), reason: "Over capacity: client too slow")
+    }
+
+    /// Sends the outbox in order, then the close the connection recorded (4100 when the client fell too far behind).
+    private static func drain(_ connection: RelayConnection, into outbound: WebSocketOutboundWriter) async {
+        for await text in connection.outbox {
+            do { try await outbound.writeTextMessage(text) } catch { return }
         }
+        guard !Task.isCancelled, let close = connection.closeFrame else { return }
+        try? await outbound.close(WebSocketErrorCode(codeNumber: close.code), reason: close.reason)
     }
 
     /// A connection-level refusal: `pusher:error` with the code, then a close with the same code (§9).
