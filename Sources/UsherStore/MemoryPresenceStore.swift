@@ -13,6 +13,8 @@ public actor MemoryPresenceStore: PresenceStore {
     private let now: @Sendable () -> Int64
     private let leaseMillis: Int64
     private var leaseExpiries = 0
+    /// Delivery positions of webhook senders (one process: every claim is granted).
+    private var webhookPositions: [String: UInt64] = [:]
 
     /// - Parameters:
     ///   - configuration: Grace and lease durations.
@@ -104,6 +106,15 @@ public actor MemoryPresenceStore: PresenceStore {
     public nonisolated func oldestRetainedSequence() -> UInt64 { log.oldestRetained }
 
     public func statistics() -> StoreStatistics { StoreStatistics(presence: registry.statistics, leaseExpiries: leaseExpiries, eventsByKind: log.countsByKind) }
+
+    public func claimWebhooks(app: String, owner: String, leaseMillis: Int64) -> WebhookClaim? {
+        WebhookClaim(deliveredThrough: webhookPositions[app])
+    }
+
+    public func recordWebhooks(app: String, owner: String, deliveredThrough sequence: UInt64, leaseMillis: Int64) -> Bool {
+        webhookPositions[app] = sequence
+        return true
+    }
 
     private func record(_ events: [PresenceEvent]) {
         log.append(events) { StreamEvent(sequence: $0, $1) }

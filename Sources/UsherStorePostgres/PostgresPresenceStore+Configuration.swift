@@ -33,6 +33,8 @@ extension PostgresPresenceStore {
             let database = String(parts.path.drop(while: { $0 == "/" }))
             let password = parts.percentEncodedPassword?.removingPercentEncoding
             let query = Dictionary((parts.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { _, last in last }
+            // Anything else (a libpq-style `?password=`, say) is refused: silently ignored it would end up in logs.
+            guard query.keys.allSatisfy({ ["host", "sslmode"].contains($0) }) else { throw .invalidURL }
             let host = parts.host ?? ""
             if host.isEmpty, let socket = query["host"], socket.hasPrefix("/") {
                 connection = .init(
@@ -52,6 +54,13 @@ extension PostgresPresenceStore {
                     database: database.isEmpty ? nil : database, tls: tls)
             }
             connection.options.connectTimeout = .seconds(2)
+            // Server-side limits, because queries already sent ignore task cancellation: a transaction left open by an
+            // instance that lost its network (no reset) is ended by the server instead of holding the write lock
+            // until TCP gives up, lock waits are bounded, and dead peers are noticed by keepalives.
+            connection.options.additionalStartupParameters = [
+                ("idle_in_transaction_session_timeout", "10000"), ("lock_timeout", "10000"),
+                ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+            ]
             var redacted = parts
             if redacted.password != nil { redacted.password = "***" }
             redactedURL = redacted.string ?? "postgres://…"

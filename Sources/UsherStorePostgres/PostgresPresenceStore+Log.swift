@@ -14,12 +14,15 @@ extension PostgresPresenceStore {
             let after = Int64(clamping: sequence)
             guard after <= latest, after + 1 >= (oldest ?? latest + 1) else { return .gap(latest: UInt64(latest)) }
             guard after < latest, limit > 0 else { return .events([]) }
-            return .events(
-                try await connection.rows(
-                    """
-                    SELECT sequence, kind, app, channel, user_id, user_info FROM usher_events
-                    WHERE sequence > \(after) ORDER BY sequence LIMIT \(limit)
-                    """, logger: logger, Self.event))
+            let page = try await connection.rows(
+                """
+                SELECT sequence, kind, app, channel, user_id, user_info FROM usher_events
+                WHERE sequence > \(after) ORDER BY sequence LIMIT \(limit)
+                """, logger: logger, Self.event)
+            // Retention may trim rows between the two statements: a page that does not start right after `after`
+            // skipped events, which readers must learn as a gap, not silently.
+            if let first = page.first, first.sequence != UInt64(after) + 1 { return .gap(latest: UInt64(latest)) }
+            return .events(page)
         }
     }
 

@@ -37,14 +37,22 @@ extension PostgresPresenceStore {
     }
 
     public func heartbeat(node: NodeID) async throws -> NodeLease {
-        let known = try await write(renewing: node) { transaction in transaction.nodeWasKnown }
+        let known = try await write(renewing: node, newNodeMustResync: false) { transaction in
+            // A node first seen through a join (after its lease lapsed) still owes its snapshot.
+            let owed = try await transaction.connection.returnsRow(
+                "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description) AND must_resync RETURNING 1",
+                logger: transaction.logger)
+            return transaction.nodeWasKnown && !owed
+        }
         return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known)
     }
 
     /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does: new subscriptions join in
     /// snapshot order (never refused), then the node's unreported ones leave through grace, by app and socket id.
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws {
-        try await write(renewing: node) { transaction in
+        try await write(renewing: node, newNodeMustResync: false) { transaction in
+            try await transaction.connection.query(
+                "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description)", logger: transaction.logger)
             var reported = Set<[String]>()
             for subscription in subscriptions {
                 reported.insert([subscription.app, subscription.socketID.description, subscription.channel.name])

@@ -66,17 +66,22 @@ extension PostgresPresenceStore {
 
     /// Runs `body` in a transaction holding the write lock (renewing `node`'s lease in the same statement), logs the events it collected plus `extra`, and wakes this
     /// instance's readers after the commit.
+    /// `newNodeMustResync`: a node this call makes known owes a full snapshot at its next heartbeat (joins; not
+    /// heartbeats and snapshots themselves).
     func write<Result: Sendable>(
-        renewing node: NodeID? = nil, extra: [PendingEvent] = [],
+        renewing node: NodeID? = nil, newNodeMustResync: Bool = true, extra: [PendingEvent] = [],
         _ body: @escaping @Sendable (inout PresenceTransaction) async throws -> Result
     ) async throws(PostgresStoreError) -> Result {
         let (result, latest) = try await available { [self] in
             try await client.withTransaction(logger: logger) { connection in
-                let (now, known) = try await lock(connection, renewing: node)
+                let (now, known) = try await lock(connection, renewing: node, newNodeMustResync: newNodeMustResync)
                 var transaction = PresenceTransaction(
                     connection: connection, logger: logger, now: now, configuration: configuration.presence,
                     nodeWasKnown: known)
                 let result = try await body(&transaction)
+                // Past the operation timeout the caller already answered 503: roll back so that 503 always means
+                // "not applied" (a query already answered would otherwise let COMMIT run).
+                try Task.checkCancellation()
                 let latest = try await append(transaction.events.map(PendingEvent.init) + extra, on: connection)
                 return (result, latest)
             }
@@ -87,7 +92,7 @@ extension PostgresPresenceStore {
 
     /// Takes the write lock for the rest of the transaction, reads the shared clock and renews `node`'s lease, in one
     /// round trip; returns the clock and whether the node already held a lease (live, or lapsed but not yet swept).
-    private func lock(_ connection: PostgresConnection, renewing node: NodeID?) async throws -> (Int64, Bool) {
+    private func lock(_ connection: PostgresConnection, renewing node: NodeID?, newNodeMustResync: Bool) async throws -> (Int64, Bool) {
         let injected = now?()
         let rows = try await connection.rows(
             """
@@ -95,8 +100,8 @@ extension PostgresPresenceStore {
                 SELECT coalesce(\(injected)::bigint, \(unescaped: Self.databaseClock)) AS now
                 FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS lock),
             renewed AS (
-                INSERT INTO usher_nodes (node, lease_deadline)
-                SELECT \(node?.description)::text, now + \(configuration.presence.leaseMillis) FROM locked
+                INSERT INTO usher_nodes (node, lease_deadline, must_resync)
+                SELECT \(node?.description)::text, now + \(configuration.presence.leaseMillis), \(newNodeMustResync) FROM locked
                 WHERE \(node?.description)::text IS NOT NULL
                 ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline
                 RETURNING xmax = 0 AS inserted)

@@ -52,7 +52,17 @@ struct SchemaMigrator {
                 user_info text, logged_at timestamptz NOT NULL DEFAULT now())
             """,
             "CREATE TABLE usher_event_counts (kind text PRIMARY KEY, count bigint NOT NULL)",
-        ]
+        ],
+        // 2: one webhook sender per app across instances, resuming where the previous owner got to; nodes that
+        // became known through a join owe a snapshot at their next heartbeat.
+        [
+            #"""
+            CREATE TABLE usher_webhook_claims (
+                app text COLLATE "C" PRIMARY KEY, delivered_through bigint, owner text NOT NULL,
+                lease_deadline bigint NOT NULL)
+            """#,
+            "ALTER TABLE usher_nodes ADD COLUMN must_resync boolean NOT NULL DEFAULT false",
+        ],
     ]
 
     let logger: Logger

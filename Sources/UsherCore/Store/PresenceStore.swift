@@ -40,6 +40,24 @@ public protocol PresenceStore: Sendable {
     func latestSequence() async throws -> UInt64
     /// The oldest sequence number still retained (latest + 1 when the log is empty).
     func oldestRetainedSequence() async throws -> UInt64
+
+    /// Claims, or renews, the right to deliver `app`'s webhooks for `leaseMillis`, so that of several instances
+    /// sharing a store exactly one sends them. `nil` while another owner holds a live claim.
+    func claimWebhooks(app: String, owner: String, leaseMillis: Int64) async throws -> WebhookClaim?
+    /// Records that `app`'s webhooks are delivered up to `sequence` and renews the claim; `false` when `owner` no
+    /// longer holds it (it lapsed and another instance took over).
+    func recordWebhooks(app: String, owner: String, deliveredThrough sequence: UInt64, leaseMillis: Int64) async throws -> Bool
+}
+
+/// A granted webhook claim.
+public struct WebhookClaim: Sendable, Hashable {
+    /// Where the previous owner got to (every event up to it was delivered or skipped); `nil` when no owner ever
+    /// recorded a position, so delivery starts with new events.
+    public let deliveredThrough: UInt64?
+
+    public init(deliveredThrough: UInt64?) {
+        self.deliveredThrough = deliveredThrough
+    }
 }
 
 /// What a join did.

@@ -4,6 +4,9 @@
 struct Ledger {
     /// Each known node's lease deadline.
     var leases: [NodeID: Int64] = [:]
+    /// Nodes that became known through a join rather than a heartbeat or snapshot (a relay whose lease lapsed and
+    /// that retried a join first): their next heartbeat must still ask for a full snapshot.
+    var mustResync: Set<NodeID> = []
     var grace = GraceQueue()
     private(set) var nextTicket: UInt64 = 1
     /// Set when a rejoin cancelled a grace whose entry may be at the top of the queue; the registry then prunes.

@@ -5,7 +5,8 @@ extension PresenceRegistry {
     ///   so the node must send a full snapshot.
     @discardableResult
     public mutating func heartbeat(node: NodeID, now: Int64) -> Bool {
-        ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) != nil
+        let known = ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) != nil
+        return ledger.mustResync.remove(node) == nil && known
     }
 
     /// Replaces everything `node` owns with a full snapshot of its subscriptions, and renews its lease.
@@ -19,6 +20,7 @@ extension PresenceRegistry {
     public mutating func replaceNode(_ node: NodeID, with subscriptions: [Subscription], now: Int64) -> [PresenceEvent]
     {
         ledger.leases[node] = now + configuration.leaseMillis
+        ledger.mustResync.remove(node)
         var events: [PresenceEvent] = []
         var reported = Set<SubscriptionKey>(minimumCapacity: subscriptions.count)
         for subscription in subscriptions {
@@ -52,6 +54,7 @@ extension PresenceRegistry {
     /// Drops every socket of a node whose lease lapsed, at once and without grace, and forgets the node.
     mutating func expireLease(of node: NodeID, events: inout [PresenceEvent]) {
         ledger.leases[node] = nil
+        ledger.mustResync.remove(node)
         for app in apps.keys.sorted() {
             apps[app]?.dropSockets(of: node, ledger: &ledger, events: &events)
         }

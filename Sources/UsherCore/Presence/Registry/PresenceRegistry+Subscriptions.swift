@@ -14,7 +14,7 @@ extension PresenceRegistry {
     public mutating func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64)
         -> JoinOutcome
     {
-        ledger.leases[node] = now + configuration.leaseMillis
+        if ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) == nil { ledger.mustResync.insert(node) }
         let outcome = apps[subscription.app, default: AppState(id: subscription.app)]
             .subscribe(subscription, node: node, limits: limits, ledger: &ledger)
         pruneGrace()
