@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 swift build --build-tests
-eval "$(scripts/postgres.sh start)"
-trap 'scripts/postgres.sh stop "$USHER_TEST_POSTGRES_DIR"' EXIT
+# Not `eval "$(…)"`: that would hide a failed start (and skip every Postgres test while staying green).
+pg_env=$(scripts/postgres.sh start)
+eval "$pg_env"
+: "${USHER_TEST_POSTGRES_URL:?PostgreSQL did not start}"
+trap 'scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
 export USHER_TEST_POSTGRES_URL USHER_TEST_POSTGRES_DIR
 swift test --skip-build --parallel --num-workers 2
 USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat

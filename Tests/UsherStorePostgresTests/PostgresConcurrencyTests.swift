@@ -139,8 +139,9 @@ import UsherStorePostgres
         #expect(configuration.connection.unixSocketPath == "/tmp/pg/.s.PGSQL.5432")
     }
 
-    @Test("malformed store URLs are refused", arguments: [
+    @Test("malformed store URLs are refused, also unknown parameters such as a libpq-style password", arguments: [
         "mysql://u@h/db", "postgres://h/db", "postgres://u@/db", "not a url", "postgres://u@h/db?sslmode=maybe",
+        "postgres://u@h/db?password=hunter2", "postgres://u@h/db?sslmode=require&application_name=x",
     ])
     func malformed(url: String) {
         #expect(throws: PostgresStoreError.invalidURL) { try PostgresPresenceStore.Configuration(url: url) }

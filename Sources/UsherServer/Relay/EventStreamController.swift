@@ -68,7 +68,9 @@ struct EventStreamController: Sendable {
                 if events.isEmpty {
                     try await store.waitForEvents(after: cursor, timeout: min(keepAlive, Self.shutdownCheck))
                 } else {
-                    metrics.sseLag.record(Int64(try await store.latestSequence() - cursor))
+                    // Saturating: a store replaced under a running server (a restored database) may be behind the cursor.
+                    let latest = try await store.latestSequence()
+                    metrics.sseLag.record(Int64(latest > cursor ? latest - cursor : 0))
                 }
             }
         }

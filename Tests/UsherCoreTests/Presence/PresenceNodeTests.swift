@@ -53,6 +53,22 @@ private typealias F = PresenceFixture
         #expect(registry.statistics.nodes == 1)
     }
 
+    @Test("a node that lapsed and joins again before heartbeating is still told to resync, once")
+    func joinAfterLapseStillResyncs() throws {
+        var registry = PresenceRegistry(configuration: .init(leaseMillis: 1000))
+        #expect(!registry.heartbeat(node: try F.node("n1"), now: 0))  // new node: resync
+        #expect(registry.heartbeat(node: try F.node("n1"), now: 500))
+        _ = registry.advance(now: 1600)  // lapsed: its sockets are gone
+        _ = try registry.join(F.subscription("1.2", "news"), node: "n1", now: 1700)  // a retried join comes first
+        #expect(!registry.heartbeat(node: try F.node("n1"), now: 1800), "the other sockets are still unknown")
+        #expect(registry.heartbeat(node: try F.node("n1"), now: 1900))
+        // A snapshot settles the debt as well.
+        _ = registry.advance(now: 3000)
+        _ = try registry.join(F.subscription("1.3", "news"), node: "n1", now: 3100)
+        _ = registry.replaceNode(try F.node("n1"), with: [], now: 3200)
+        #expect(registry.heartbeat(node: try F.node("n1"), now: 3300))
+    }
+
     @Test("a socket belongs to the last node that reported it")
     func socketMoves() throws {
         var registry = PresenceRegistry(configuration: .init(leaseMillis: 1000))
