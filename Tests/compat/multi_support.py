@@ -42,7 +42,7 @@ store:
   timeout_ms: 1500
 apps:
   - id: "{app_id}"
-"""
+{app_extra}"""
 
 requires_postgres = pytest.mark.skipif(
     not PG_URL, reason="USHER_TEST_POSTGRES_URL is not set: run scripts/test.sh, or eval \"$(scripts/postgres.sh start)\"")
@@ -203,9 +203,12 @@ class Pair:
 def pair(request):
     """Two fresh `usher serve --store <url>` instances on a fresh database; stopped and checked after the test.
 
-    The relay lease is LEASE_MS unless the test parametrizes the fixture indirectly with another value.
+    The relay lease is LEASE_MS unless the test parametrizes the fixture indirectly with another value, or with a
+    dict {"lease_ms": …, "app_extra": "<YAML lines under the app>"} (e.g. webhooks).
     """
-    lease_ms = getattr(request, "param", LEASE_MS)
+    param = getattr(request, "param", LEASE_MS)
+    lease_ms = param.get("lease_ms", LEASE_MS) if isinstance(param, dict) else param
+    app_extra = param.get("app_extra", "") if isinstance(param, dict) else ""
     if not PG_URL:
         pytest.skip("USHER_TEST_POSTGRES_URL is not set")
     binary = _usher_binary()
@@ -216,7 +219,7 @@ def pair(request):
         subprocess.run([binary, "apps", "create", "--id", APP_ID, "--key", APP_KEY, "--secret", secret,
                         "--keys", str(keys)], check=True, capture_output=True, timeout=30)
         config = workdir / "usher.yaml"
-        config.write_text(MULTI_YAML.format(lease_ms=lease_ms, app_id=APP_ID))
+        config.write_text(MULTI_YAML.format(lease_ms=lease_ms, app_id=APP_ID, app_extra=app_extra))
         url = create_database()
         # One after the other: the first creates keys/relay.token, which both then share.
         for name in ("a", "b"):

@@ -12,7 +12,10 @@ import time
 import pytest
 import requests
 
-from multi_support import (LEASE_MS, Instance, assert_one_global_order, member_events, postgres, requires_postgres)
+import pusher
+
+from multi_support import (APP_ID, APP_KEY, LEASE_MS, Instance, assert_one_global_order, member_events, postgres,
+                           requires_postgres)
 from multi_support import pair  # noqa: F401  (the fixture)
 
 pytestmark = requires_postgres
@@ -170,3 +173,39 @@ def test_bad_store_url_fails_at_start_without_echoing_the_password(tmp_path):
                              "--store", "postgres://user:hunter2secret@/nodb"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "store" in result.stderr and "hunter2secret" not in result.stderr + result.stdout
+
+
+HOOKS = None  # the webhook test's receiver: started at collection, so its port can go into the pair's config
+
+
+def _hook_receiver():
+    global HOOKS
+    if HOOKS is None:
+        from api_support import WebhookReceiver
+        HOOKS = WebhookReceiver(APP_KEY, "secret set by the test")
+    return HOOKS
+
+
+@pytest.mark.parametrize("pair", [{"app_extra": "    webhooks:\n      url: \"http://127.0.0.1:{port}/hook\"\n"
+                                   "      batch_ms: 50\n".format(port=_hook_receiver().port)}], indirect=True)
+def test_webhooks_are_sent_once_by_one_instance_and_survive_its_death(pair):
+    receiver = _hook_receiver()
+    receiver.client = pusher.Pusher(app_id=APP_ID, key=APP_KEY, secret=pair.a.secret)  # the pair's app secret
+    hook_room = "presence-hooks"
+    for n in range(6):
+        assert (pair.a if n % 2 else pair.b).join(f"3.{n}", hook_room, f"hooked{n}").status_code == 200
+    events = receiver.wait_for(hook_room, 7, timeout=15)
+    time.sleep(1.0)  # a second sender would deliver its copies within this time
+    events = receiver.events(hook_room)
+    added = [user for name, user in events if name == "member_added"]
+    assert sorted(added) == [f"hooked{n}" for n in range(6)], events
+    assert len(events) == 7, "every event exactly once although both instances have webhooks configured"
+    assert all(d.validated is not None for d in receiver.snapshot()), "every delivery verifies with the SDK"
+    # Whichever instance holds the claim, after A dies the survivor delivers what follows.
+    pair.a.kill9()
+    for n in range(6, 9):
+        assert pair.b.join(f"3.{n}", hook_room, f"hooked{n}").status_code == 200
+    # The claim lease is 10 s: the survivor takes over within it and resumes where the dead sender got to.
+    events = receiver.wait_for(hook_room, 10, timeout=30)
+    added = [user for name, user in events if name == "member_added"]
+    assert set(added) == {f"hooked{n}" for n in range(9)}, events
