@@ -9,7 +9,7 @@ import UsherCrypto
 /// The relay contract end to end over real sockets: `buildApplication` with a key directory, two relays, leases
 /// driven by the real ticker, and an SSE consumer that disconnects, resumes and falls behind the retained log.
 @Suite struct RelayLiveTests {
-    static let lease: Int64 = 1500
+    static let lease: Int64 = 3000  // long enough for r1's 200 ms heartbeats to keep it alive on a loaded machine
 
     /// An application as `usher serve` builds it, over a fresh key directory holding the §11 app and a known relay token.
     func withServer(_ test: @Sendable (Int, RelayClient) async throws -> Void) async throws {
