@@ -40,12 +40,17 @@ struct Testbed: Sendable {
 
     var usherPort: Int { usher.configuration.port }
 
-    /// Short timings so grace, leases and pings happen within a test's patience.
+    /// Short timings so grace, leases and pings happen within a test's patience (and the few relay settings a test
+    /// changes).
     struct Timings: Sendable {
         var graceMillis: Int64 = 200
         var leaseMillis: Int64 = 3000
         var activityTimeout: Duration = .seconds(60)
         var pongTimeout: Duration = .seconds(30)
+        var closeGrace: Duration = .seconds(1)
+        var maxSubscriptionsPerConnection = 100
+        /// The token the relays present to Usher; a wrong one makes Usher answer 401.
+        var relayToken = TestApp.relayToken
     }
 
     /// Starts Usher and `relays` relay nodes (each the others' peer), runs `body`, then stops everything.
@@ -71,11 +76,13 @@ struct Testbed: Sendable {
                     var relay = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
                     relay.port = port
                     relay.usherURL = "http://127.0.0.1:\(configuration.port)"
-                    relay.relayToken = TestApp.relayToken
+                    relay.relayToken = timings.relayToken
                     relay.apps = try RelayKeys.loadApps(from: keys)
                     relay.peers = ports.filter { $0 != port }.map { "http://127.0.0.1:\($0)" }
                     relay.activityTimeout = timings.activityTimeout
                     relay.pongTimeout = timings.pongTimeout
+                    relay.closeGrace = timings.closeGrace
+                    relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
                     relay.heartbeatInterval = .milliseconds(500)
                     let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
                     let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
