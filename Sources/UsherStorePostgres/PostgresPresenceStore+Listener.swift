@@ -23,7 +23,11 @@ extension PostgresPresenceStore {
                 }
             } catch {
                 if !Task.isCancelled {
-                    logger.debug("presence listener failed", metadata: ["usher.error": "\(String(reflecting: error))"])
+                    // The first failure of an outage says why (no privilege, wrong database, a failed migration…);
+                    // the retries every 250 ms after it stay at debug.
+                    logger.log(
+                        level: health == .down ? .debug : .warning, "presence listener failed",
+                        metadata: ["usher.error": "\(String(reflecting: error))"])
                 }
             }
             guard !Task.isCancelled else { return }
@@ -63,7 +67,14 @@ extension PostgresPresenceStore {
         }
         guard let row else { throw PostgresStoreError.corruptRow }
         setEpoch(row.0)
-        notifier.advance(to: UInt64(row.1))
+        let latest = UInt64(row.1)
+        // Sequences never go back in one database, so a lower reading than the last probe's means another one
+        // (restored or replaced): readers must be able to wait again from the lower position.
+        if let previous = probed.withLock({ value in defer { value = latest }; return value }), latest < previous {
+            logger.warning("the presence database's event sequence went back; readers reset", metadata: ["usher.latest": "\(latest)"])
+            notifier.lower(to: latest)
+        }
+        notifier.advance(to: latest)
     }
 }
 

@@ -39,6 +39,8 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     let client: PostgresClient
     let logger: Logger
     let notifier = SequenceSignal()
+    /// The newest sequence the last probe read; a lower reading means the database went back (restored, replaced).
+    let probed = Mutex<UInt64?>(nil)
     /// Milliseconds to use instead of the database clock (tests); nil in production.
     let now: (@Sendable () -> Int64)?
     private let state = Mutex<(health: Health, epoch: String)>((.starting, ""))

@@ -28,6 +28,14 @@ public final class SequenceSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Lowers the known latest sequence when the log itself went back (a database restored or replaced under a
+    /// running server); otherwise readers whose cursor restarted below the old value would never wait again.
+    public func lower(to sequence: UInt64) {
+        state.withLock { state in
+            if sequence < state.latest { state.latest = sequence }
+        }
+    }
+
     /// Returns once a sequence after `sequence` is known, after `timeout`, or on cancellation.
     public func wait(after sequence: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
