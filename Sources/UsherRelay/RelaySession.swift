@@ -86,7 +86,7 @@ struct RelaySession: Sendable {
                 // Not the client's fault (a relay token mismatch, Usher failing): say so, and log it for the operator.
                 services.logger.warning(
                     "usher refused a subscribe unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
-                refuse(name, type: "ServerError", error: error, status: status)
+                refuse(name, type: "ServerError", error: "Authorization service error", status: status)
             }
         }
     }
@@ -143,7 +143,7 @@ struct RelaySession: Sendable {
             case .refused(let status, _, let error):
                 // Not the client's fault (a relay token mismatch, Usher failing): the socket stays open.
                 services.logger.warning("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
-                return connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: \(error)"))
+                return connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: authorization service error"))
             }
             connection.signedInUser = id
             hub.subscribe(

@@ -56,6 +56,7 @@ enum WebSocketSession {
             // Pusher's "reconnect now" code: clients come back to another node (or this one, restarted).
             connection.close(code: 4200, reason: "Relay restarting")
         }
+        // Whoever still holds the connection (the event stream, a trigger) now queues into a finished outbox.
         connection.close(code: 1000, reason: "Closed")
         await services.gate.change {
             services.hub.disconnect(connection)
