@@ -10,12 +10,8 @@ import UsherCrypto
     @Test("after requestResync the next heartbeat sends a full snapshot, removing a socket Usher holds and the node does not")
     func requestedResync() async throws {
         try await Testbed.run(relays: 0) { bed in
-            var configuration = RelayConfiguration(node: try NodeID(validating: "test-ghost-node"))
-            configuration.apps = [try TestApp.app()]
-            let usher = UsherAPI(client: .shared, baseURL: "http://127.0.0.1:\(bed.usherPort)", token: TestApp.relayToken, node: configuration.node)
-            let services = RelayServices(
-                configuration: configuration, hub: ConnectionHub(), usher: usher,
-                peers: PeerForwarder(client: .shared, peers: [], token: TestApp.relayToken, logger: TestApp.quietLogger), logger: TestApp.quietLogger)
+            let services = try Self.services(bed, node: "test-ghost-node")
+            let usher = services.usher
             let node = NodeSync(services: services)
             #expect(await node.sync())
 
@@ -25,22 +21,72 @@ import UsherCrypto
                 socketID: SocketID(validating: "9.9"), channel: ChannelName(validating: "presence-room"), channelData: channelData).auth
             let outcome = try await usher.subscribe(app: TestApp.id, socketID: "9.9", channel: "presence-room", auth: auth, channelData: channelData)
             guard case .subscribed = outcome else { throw TestbedError("Usher refused the ghost: \(outcome)") }
-            let path = "/relay/v1/apps/\(TestApp.id)/presence/presence-room"
 
             // Heartbeats alone keep it: the epoch did not change.
             #expect(await node.sync())
             try await Task.sleep(for: .milliseconds(400))
-            #expect(try await bed.usherGET(path)?["presence"]?["count"] == .integer(1))
+            #expect(try await bed.usherGET("/relay/v1/apps/\(TestApp.id)/presence/presence-room")?["presence"]?["count"] == .integer(1))
 
             services.requestResync()
             #expect(await node.sync())
-            var count: JSONValue?
-            for _ in 0..<50 {
-                count = try await bed.usherGET(path)?["presence"]?["count"] ?? .integer(0)
-                if count == .integer(0) { break }
-                try await Task.sleep(for: .milliseconds(100))
+            #expect(try await Self.presenceCount(bed, channel: "presence-room", reaching: 0) == .integer(0), "the ghost survived the requested resync")
+        }
+    }
+
+    /// A relay's shared parts against the testbed's Usher, without a server: the test drives them directly.
+    static func services(_ bed: Testbed, node: String) throws -> RelayServices {
+        var configuration = RelayConfiguration(node: try NodeID(validating: node))
+        configuration.apps = [try TestApp.app()]
+        let usher = UsherAPI(client: .shared, baseURL: "http://127.0.0.1:\(bed.usherPort)", token: TestApp.relayToken, node: configuration.node)
+        return RelayServices(
+            configuration: configuration, hub: ConnectionHub(), usher: usher,
+            peers: PeerForwarder(client: .shared, peers: [], token: TestApp.relayToken, logger: TestApp.quietLogger), logger: TestApp.quietLogger)
+    }
+
+    /// The presence count Usher reports once it reaches `expected` (or the last one seen after about 2 s).
+    static func presenceCount(_ bed: Testbed, channel: String, reaching expected: Int) async throws -> JSONValue? {
+        var count: JSONValue?
+        for _ in 0..<20 {
+            count = try await bed.usherGET("/relay/v1/apps/\(TestApp.id)/presence/\(channel)")?["presence"]?["count"] ?? .integer(0)
+            if count == .integer(Int64(expected)) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return count
+    }
+
+    @Test("an unsubscribe waits for a snapshot in flight, so the snapshot cannot put the socket back in Usher")
+    func unsubscribeVersusSnapshot() async throws {
+        try await Testbed.run(relays: 0) { bed in
+            let services = try Self.services(bed, node: "test-gate-node")
+            #expect(await NodeSync(services: services).sync())
+            let connection = services.hub.connect(app: try TestApp.app(), outboxLimit: 100)
+            let session = RelaySession(services: services, connection: connection)
+            let channelData = #"{"user_id":"gina"}"#
+            let auth = try TestApp.authorizer.authorizePresence(
+                socketID: connection.socketID, channel: ChannelName(validating: "presence-room"), channelData: channelData).auth
+            let subscribe = JSONValue.object([
+                "event": .string("pusher:subscribe"),
+                "data": .object(["channel": .string("presence-room"), "auth": .string(auth), "channel_data": .string(channelData)]),
+            ])
+            await session.handle(subscribe.jsonText)
+            #expect(try await Self.presenceCount(bed, channel: "presence-room", reaching: 1) == .integer(1))
+
+            // A resync takes its snapshot (still listing the subscription), then is slow to send it.
+            let (taken, tookIt) = AsyncStream.makeStream(of: Void.self)
+            let resync = Task {
+                try await services.gate.resync {
+                    let snapshot = services.hub.snapshot()
+                    tookIt.yield()
+                    try await Task.sleep(for: .milliseconds(300))
+                    return try await services.usher.replaceSockets(snapshot)
+                }
             }
-            #expect(count == .integer(0), "the ghost survived the requested resync")
+            var iterator = taken.makeAsyncIterator()
+            _ = await iterator.next()
+            let unsubscribe = JSONValue.object(["event": .string("pusher:unsubscribe"), "data": .object(["channel": .string("presence-room")])])
+            await session.handle(unsubscribe.jsonText)
+            _ = try await resync.value
+            #expect(try await Self.presenceCount(bed, channel: "presence-room", reaching: 0) == .integer(0), "the snapshot re-added the socket")
         }
     }
 }
