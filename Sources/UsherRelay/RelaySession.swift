@@ -60,6 +60,8 @@ struct RelaySession: Sendable {
     /// Asks Usher, then records the subscription and answers the client (inside the resync gate).
     private func join(_ channel: ChannelName, auth: String?, channelData: String?) async {
         let name = channel.name
+        // Closed while waiting for a resync: nothing to ask Usher for (the disconnect follows).
+        guard !connection.isClosed else { return }
         let outcome: UsherAPI.SubscribeOutcome
         do {
             outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
@@ -128,6 +130,7 @@ struct RelaySession: Sendable {
         }
         connection.markKnownToUsher()
         await services.gate.change {
+            guard !connection.isClosed else { return }
             let outcome: UsherAPI.SubscribeOutcome
             do {
                 outcome = try await services.usher.subscribe(
