@@ -61,4 +61,24 @@ import UsherCrypto
             mallory.abort()
         }
     }
+
+    @Test("a client closed for not answering a ping (4201) is dropped and leaves presence even if it then carries on")
+    func ignoredPongTimeoutClose() async throws {
+        var settings = Testbed.Timings()
+        settings.activityTimeout = .seconds(1)
+        settings.pongTimeout = .milliseconds(500)
+        try await Testbed.run(timings: settings) { bed in
+            let pat = try await RawWebSocket.connect(port: bed.relayPorts[0])
+            let channelData = #"{"user_id":"pat"}"#
+            let auth = try TestApp.authorizer.authorizePresence(
+                socketID: SocketID(validating: pat.socketID), channel: ChannelName(validating: "presence-idle"), channelData: channelData).auth
+            pat.send("pusher:subscribe", data: .object(["channel": .string("presence-idle"), "auth": .string(auth), "channel_data": .string(channelData)]))
+            #expect(try await NodeSyncTests.presenceCount(bed, channel: "presence-idle", reaching: 1) == .integer(1))
+            #expect(try await pat.waitForCloseFrame(timeout: .seconds(5)) == 4201)
+            #expect(pat.received("pusher:ping"))
+            #expect(try await pat.waitForDisconnect(timeout: .seconds(10)), "the relay kept a socket that ignored its close")
+            #expect(try await NodeSyncTests.presenceCount(bed, channel: "presence-idle", reaching: 0) == .integer(0))
+            pat.abort()
+        }
+    }
 }
