@@ -21,6 +21,9 @@ extension PostgresPresenceStore {
         public var operationTimeout: Duration = .seconds(2)
         /// Grace and lease durations, in milliseconds of the deployment's shared clock (the database's).
         public var presence = PresenceRegistry.Configuration()
+        /// How often the LISTEN connection also reads the newest sequence: a health probe, and a catch-up in case a
+        /// notification was lost.
+        public var probeInterval: Duration = .seconds(1)
 
         /// Parses `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`; a unix socket
         /// directory goes in `?host=/path` with an empty host.

@@ -2,10 +2,6 @@ import Logging
 import PostgresNIO
 
 extension PostgresPresenceStore {
-    /// How often the LISTEN connection also reads the newest sequence: a health probe, and a catch-up in case a
-    /// notification was lost.
-    static let probeInterval: Duration = .seconds(1)
-
     /// Migrates once, then holds one connection in LISTEN, raising the notifier on every NOTIFY and catching up from
     /// the table after each (re)connect; reconnects after any failure until cancelled.
     func listen() async {
@@ -48,7 +44,7 @@ extension PostgresPresenceStore {
             }
             group.addTask {
                 while true {
-                    try await Task.sleep(for: Self.probeInterval)
+                    try await Task.sleep(for: self.configuration.probeInterval)
                     try await self.probe(connection)
                 }
             }

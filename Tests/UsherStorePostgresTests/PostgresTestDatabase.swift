@@ -39,6 +39,7 @@ enum PostgresTestDatabase {
     static func withStores<Result>(
         _ count: Int, presence: PresenceRegistry.Configuration = .init(graceMillis: 0, leaseMillis: 60_000),
         retainedEvents: Int64 = 10_000, url: String? = nil, now: (@Sendable () -> Int64)? = nil,
+        probeInterval: Duration = .seconds(1),
         _ body: ([PostgresPresenceStore]) async throws -> Result
     ) async throws -> Result {
         let url = if let url { url } else { try await create() }
@@ -47,6 +48,7 @@ enum PostgresTestDatabase {
         configuration.presence = presence
         configuration.retainedEvents = retainedEvents
         configuration.operationTimeout = .seconds(10)
+        configuration.probeInterval = probeInterval
         let stores = (0..<count).map { _ in
             PostgresPresenceStore(configuration: configuration, logger: logger, now: now)
         }
