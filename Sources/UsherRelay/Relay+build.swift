@@ -66,6 +66,7 @@ public func buildRelay(
     // Services stop in reverse order, so the HTTP client (first) outlives the ones calling Usher.
     app.addServices(
         HTTPClientService(client: client),
+        peers,
         node,
         EventFollower(services: services, node: node),
         LivenessSweeper(hub: services.hub, activityTimeout: configuration.activityTimeout, pongTimeout: configuration.pongTimeout)

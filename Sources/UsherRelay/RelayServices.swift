@@ -33,11 +33,11 @@ struct RelayServices: Sendable {
     }
 
     /// Delivers `frame` to this node's subscribers of each channel and forwards it to the peer nodes.
-    func publish(app: String, channels: [String], frame: String, exceptSocket: String?) async {
+    func publish(app: String, channels: [String], frame: String, exceptSocket: String?) {
         for channel in channels {
             hub.deliver(frame, to: ChannelKey(app: app, channel: channel), exceptSocket: exceptSocket)
         }
-        await peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket)
+        peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket)
     }
 }
 

@@ -175,6 +175,6 @@ struct RelaySession: Sendable {
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: event name or data too large"))
         }
         let frame = PusherFrame.event(message.event, channel: name, dataJSON: data, userID: kind == .presence ? subscription.userID : nil)
-        await services.publish(app: app.id, channels: [name], frame: frame, exceptSocket: socket)
+        services.publish(app: app.id, channels: [name], frame: frame, exceptSocket: socket)
     }
 }

@@ -40,7 +40,7 @@ struct TriggerController: Sendable {
         guard !channels.isEmpty, channels.count <= services.configuration.maxChannelsPerTrigger else {
             throw TriggerRefusal(.badRequest, "between 1 and \(services.configuration.maxChannelsPerTrigger) channels per event")
         }
-        try await publish(event, app: app, channels: channels)
+        try publish(event, app: app, channels: channels)
         return Self.json(.ok, "{}")
     }
 
@@ -53,7 +53,7 @@ struct TriggerController: Sendable {
         }
         // Validate all before publishing any, so a bad entry never leaves a half-sent batch.
         for event in events { _ = try frame(for: event, channel: try channel(of: event)) }
-        for event in events { try await publish(event, app: app, channels: [try channel(of: event)]) }
+        for event in events { try publish(event, app: app, channels: [try channel(of: event)]) }
         return Self.json(.ok, "{}")
     }
 
@@ -62,13 +62,13 @@ struct TriggerController: Sendable {
         return channel
     }
 
-    private func publish(_ event: JSONValue, app: App, channels: [String]) async throws {
+    private func publish(_ event: JSONValue, app: App, channels: [String]) throws {
         var frames: [(String, String)] = []
         for channel in channels { frames.append((channel, try frame(for: event, channel: channel))) }
         let exceptSocket = event["socket_id"]?.stringValue
         if let exceptSocket, (try? SocketID(validating: exceptSocket)) == nil { throw TriggerRefusal(.badRequest, "invalid socket_id") }
         for (channel, frame) in frames {
-            await services.publish(app: app.id, channels: [channel], frame: frame, exceptSocket: exceptSocket)
+            services.publish(app: app.id, channels: [channel], frame: frame, exceptSocket: exceptSocket)
         }
     }
 
