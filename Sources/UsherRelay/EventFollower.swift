@@ -48,7 +48,12 @@ struct EventFollower: Service, CustomStringConvertible {
         case "reset":
             services.logger.notice("usher event stream reset; resyncing presence")
             await node.sync()
-            await resyncMembers()
+            // Other nodes put their sockets back at their own next heartbeat: diffing at once would tell local
+            // clients that every remote member left, then came back. The stream goes on meanwhile.
+            Task { [services] in
+                guard (try? await gracefulSleep(services.configuration.heartbeatInterval * 2)) != nil else { return }
+                await resyncMembers()
+            }
         default:
             break
         }

@@ -113,8 +113,12 @@ import UsherCrypto
                 if case .array(let list)? = presence?["presence"]?["ids"] { ids = list.compactMap(\.stringValue).sorted() }
             }
             #expect(ids == ["ann", "bo"])
-            // A reset may replay differences while the nodes resync one after the other; only what follows counts.
-            try await Task.sleep(for: .milliseconds(1500))
+            // Nobody left: no client may have been told a remote member left while the nodes resynced one by one.
+            try await Task.sleep(for: .milliseconds(2500))
+            for (socket, other) in [(ann, "bo"), (bo, "ann")] {
+                let flicker = socket.frames.filter { $0.contains("member_removed") && $0.contains(#"\"\#(other)\""#) }
+                #expect(flicker.isEmpty, "a remote member flickered out after the reset: \(flicker)")
+            }
             bo.discardReceived()
 
             // The event streams resumed (Usher answered the stale Last-Event-ID with reset): joins are seen again.
