@@ -83,8 +83,8 @@ func buildHTTPServer(
     configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, logger: Logger
 ) -> HTTPServerBuilder {
     let auth = AuthController(registry: components.registry, configuration: configuration)
-    return .usherHTTP1(idleTimeout: idleTimeout) { [registry = components.registry, metrics = components.metrics] in
-        AuthFastPathHandler(auth: auth, registry: registry, metrics: metrics, logger: logger)
+    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] in
+        AuthFastPathHandler(auth: auth, metrics: metrics, logger: logger)
     }
 }
 

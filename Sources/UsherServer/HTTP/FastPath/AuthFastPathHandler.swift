@@ -35,7 +35,6 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let auth: AuthController
-    private let registry: AppRegistryBox
     private let metrics: UsherMetrics
     private let logger: Logger
     private var state = State.idle
@@ -44,9 +43,8 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Router requests on this connection whose response has not ended yet.
     private var routerResponsesPending = 0
 
-    init(auth: AuthController, registry: AppRegistryBox, metrics: UsherMetrics, logger: Logger) {
+    init(auth: AuthController, metrics: UsherMetrics, logger: Logger) {
         self.auth = auth
-        self.registry = registry
         self.metrics = metrics
         self.logger = logger
     }
@@ -107,7 +105,7 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             text = refusal.body
         }
         if let origin = head.headerFields[.origin] {
-            CORSPolicyMiddleware<BasicRequestContext>.decorate(&headers, origin: origin, allowed: registry.current.corsOrigins.contains(origin))
+            CORSPolicyMiddleware<BasicRequestContext>.decorate(&headers, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
         }
         let buffer = context.channel.allocator.buffer(string: text)
         headers[.contentLength] = String(buffer.readableBytes)
