@@ -83,8 +83,8 @@ func buildHTTPServer(
     configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, logger: Logger
 ) -> HTTPServerBuilder {
     let auth = AuthController(registry: components.registry, configuration: configuration)
-    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] in
-        AuthFastPathHandler(auth: auth, metrics: metrics, logger: logger)
+    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] idleTimeout, installHTTP in
+        AuthFastPathHandler(auth: auth, metrics: metrics, logger: logger, idleTimeout: idleTimeout, installHTTP: installHTTP)
     }
 }
 

@@ -34,10 +34,16 @@ final class UsherMetrics: Sendable {
 
     /// Counts one HTTP response by route pattern and status.
     func request(route: String, status: Int) {
+        requestCounter(route: route, status: status).increment()
+    }
+
+    /// The counter behind `request(route:status:)`; the registry looks it up by its labels on every call, so a hot
+    /// path keeps the one it uses.
+    func requestCounter(route: String, status: Int) -> Counter {
         registry.makeCounter(
             descriptor: Self.name("http_requests", "total", "HTTP responses by route and status"),
             labels: [("route", route), ("status", String(status))]
-        ).increment()
+        )
     }
 
     /// Refreshes the presence gauges (at scrape time).

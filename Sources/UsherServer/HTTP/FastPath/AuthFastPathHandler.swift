@@ -1,134 +1,221 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import NIOHTTPTypes
+import Prometheus
 
-/// Answers `POST /pusher/auth` on the event loop that read it; every other request goes on to the router.
+/// Answers `POST /pusher/auth` straight from a connection's bytes; the first request of any other kind hands the
+/// connection, for good, to Hummingbird's HTTP/1.1 pipeline and router (see `UsherHTTP1Channel`).
 ///
-/// What it buys: the router path costs a hop from the event loop to the task pool and back, an async middleware
-/// chain and a `Response` per request; profiles of stock Hummingbird show that overhead (retain/release, scheduler
-/// wake-ups) dwarfing the auth work itself. Here the whole request is parsed, authorized and signed synchronously
-/// by the same `AuthController.channelAuth` the router uses, with the same CORS headers, error bodies and metrics.
+/// What it buys: a browser's auth requests skip llhttp, the NIOHTTP1 → HTTPTypes conversion both ways, four
+/// channel handlers, the hop to the task pool and the router; each answer is one preformatted buffer. Profiles of
+/// the previous design (a handler after the HTTPTypes codec) put the HTTP machinery at about half of user-space
+/// time, the auth work itself at 14% — README "Performance" has the figures.
 ///
-/// It sits after Hummingbird's `HTTPConnectionStateHandler`, so idle timeouts and `Connection: close` see every
-/// request. HTTP/1.1 answers must keep request order: while a router request on this connection still awaits its
-/// response, later auth requests are passed to the router too, behind it.
+/// Why this is safe: `AuthWireRequest` accepts only the canonical request shape. Anything else is handed over
+/// before any of its bytes are consumed, so NIO's parser decides every edge case of HTTP/1.1 exactly as it does for
+/// other routes. Requests are answered in order (one at a time, synchronously), so pipelining needs no bookkeeping:
+/// everything after a handover goes to the router, behind the answers already written. The work is the same
+/// `AuthController.channelAuth` the router route runs, with the same CORS rule, error bodies and metrics.
+///
+/// Until the handover this handler also does what the HTTP pipeline would: the idle timeout, `Connection: close`,
+/// graceful shutdown (`ChannelShouldQuiesceEvent`) and write backpressure (no reads while the socket is unwritable).
 final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     static let path = "/pusher/auth"
 
-    private enum State {
-        case idle
-        /// Reading an auth request's body.
-        case collecting(HTTPRequest, ByteBuffer)
-        /// The body passed the size limit: the rest is drained, then refused with 413.
-        case oversized(HTTPRequest)
-        /// The current request belongs to the router.
-        case forwarding
-    }
-
     private let auth: AuthController
     private let metrics: UsherMetrics
+    /// `usher_http_requests_total{route="/pusher/auth",status="200"}`, looked up once instead of per request.
+    private let okCounter: Counter
     private let logger: Logger
-    private var state = State.idle
-    /// The `Date` header, rebuilt at most once a second.
-    private var date = (second: 0, text: "")
-    /// Router requests on this connection whose response has not ended yet.
-    private var routerResponsesPending = 0
+    private let idleTimeout: TimeAmount?
+    private let limits: AuthWireRequest.Limits
+    /// Adds the HTTP/1.1 handlers right after this one (`UsherHTTP1Channel.addHTTPHandlers`).
+    private let installHTTP: (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void
 
-    init(auth: AuthController, metrics: UsherMetrics, logger: Logger) {
+    /// The start of a request whose bytes have not all arrived.
+    private var received: ByteBuffer?
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
+    /// The server is shutting down: close once no request is half-read.
+    private var quiescing = false
+    /// A read held back while the socket cannot take more writes.
+    private var readHeld = false
+    private var handedOver = false
+    /// An answer with `Connection: close` is on its way: read nothing more.
+    private var closing = false
+    private var date = HTTPDate.Cache()
+
+    init(
+        auth: AuthController, metrics: UsherMetrics, logger: Logger, idleTimeout: Duration?,
+        installHTTP: @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void
+    ) {
         self.auth = auth
         self.metrics = metrics
+        self.okCounter = metrics.requestCounter(route: Self.path, status: 200)
         self.logger = logger
+        self.idleTimeout = idleTimeout.map(TimeAmount.init)
+        self.limits = AuthWireRequest.Limits(maxBodyBytes: auth.configuration.maxBodyBytes)
+        self.installHTTP = installHTTP
+    }
+
+    // MARK: Inbound
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleIdleCheck(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        scheduleIdleCheck(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
-        case (.head(let head), .idle):
-            if routerResponsesPending == 0, head.method == .post, Self.isAuthPath(head.path) {
-                state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
-            } else {
-                routerResponsesPending += 1
-                state = .forwarding
-                context.fireChannelRead(data)
+        guard !handedOver else { return context.fireChannelRead(data) }
+        guard !closing else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = received.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        var answered = false
+        defer { if answered { context.flush() } }
+        while bytes.readableBytes > 0 {
+            switch bytes.withUnsafeReadableBytes({ AuthWireRequest.parse($0, limits: limits) }) {
+            case .incomplete:
+                bytes.discardReadBytes()
+                received = bytes
+                return
+            case .unsupported:
+                if answered { context.flush() }
+                answered = false
+                return handOver(context: context, bytes: bytes)
+            case .request(let request):
+                bytes.moveReaderIndex(forwardBy: request.length)
+                lastActivity = .now()
+                let close = request.close || (quiescing && bytes.readableBytes == 0)
+                let response = answer(request, close: close, context: context)
+                guard close else {
+                    context.write(wrapOutboundOut(response), promise: nil)
+                    answered = true
+                    continue
+                }
+                closing = true
+                answered = false
+                return context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
             }
-        case (.body(var part), .collecting(let head, var body)):
-            state = .idle  // so `body` is uniquely referenced and grows in place
-            if body.readableBytes + part.readableBytes <= auth.configuration.maxBodyBytes {
-                body.writeBuffer(&part)
-                state = .collecting(head, body)
-            } else {
-                state = .oversized(head)
-            }
-        case (.body, .oversized):
-            break
-        case (.end, .collecting(let head, let body)):
-            state = .idle
-            respond(context: context, head: head) {
-                try auth.channelAuth(
-                    headers: head.headerFields, query: URI(head.path ?? Self.path), body: Array(body.readableBytesView), logger: logger
-                )
-            }
-        case (.end, .oversized(let head)):
-            state = .idle
-            respond(context: context, head: head) { throw NIOTooManyBytesError(maxBytes: auth.configuration.maxBodyBytes) }
-        case (.end, .forwarding):
-            state = .idle
-            context.fireChannelRead(data)
-        default:
-            context.fireChannelRead(data)
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { routerResponsesPending -= 1 }
-        context.write(data, promise: promise)
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        // Between requests: close now. Half a request read: close after answering it.
+        if received == nil { context.close(promise: nil) } else { quiescing = true }
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequest, answer: () throws -> String) {
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        // Backpressure for clients that pipeline requests without reading the answers.
+        if context.channel.isWritable { context.read() } else { readHeld = true }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, readHeld {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Answering
+
+    private func answer(_ request: AuthWireRequest, close: Bool, context: ChannelHandlerContext) -> ByteBuffer {
         var status = HTTPResponse.Status.ok
-        var headers: HTTPFields = [.contentType: "application/json"]
-        var text: String
+        var extra = HTTPFields()
+        let text: String
         do {
-            text = try answer()
+            text = try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger)
         } catch {
             let refusal = ErrorAnswer(for: error, logger: logger)
             status = refusal.status
-            headers.append(contentsOf: refusal.headers)
+            extra = refusal.headers
             text = refusal.body
         }
-        if let origin = head.headerFields[.origin] {
-            CORSPolicyMiddleware<BasicRequestContext>.decorate(&headers, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
+        if let origin = request.fields[.origin] {
+            CORSPolicyMiddleware<BasicRequestContext>.decorate(&extra, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
         }
-        let buffer = context.channel.allocator.buffer(string: text)
-        headers[.contentLength] = String(buffer.readableBytes)
-        headers[.date] = currentDate()
-        headers[.server] = "usher"
-        metrics.request(route: Self.path, status: status.code)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(buffer)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if status == .ok { okCounter.increment() } else { metrics.request(route: Self.path, status: status.code) }
+
+        var buffer = context.channel.allocator.buffer(capacity: 160 + text.utf8.count)
+        if status == .ok {
+            buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        }
+        buffer.writeStaticString("Content-Type: application/json\r\nContent-Length: ")
+        buffer.writeString(String(text.utf8.count))
+        buffer.writeStaticString("\r\nDate: ")
+        buffer.writeString(date.current())
+        buffer.writeStaticString("\r\nServer: usher\r\n")
+        for field in extra {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        if close { buffer.writeStaticString("Connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(text)
+        return buffer
     }
 
-    private func currentDate() -> String {
-        var now = time(nil)
-        if now != date.second {
-            var parts = tm()
-            gmtime_r(&now, &parts)
-            date = (now, HTTPDate.format(parts))
+    // MARK: Connection state
+
+    /// Gives the connection to the HTTP/1.1 pipeline, starting with `bytes` (the unsupported request, unread).
+    private func handOver(context: ChannelHandlerContext, bytes: ByteBuffer) {
+        handedOver = true
+        idleTimer?.cancel()
+        idleTimer = nil
+        do {
+            try installHTTP(context.pipeline.syncOperations, self)
+        } catch {
+            logger.error("could not set up the HTTP/1.1 pipeline", metadata: ["error": "\(error)"])
+            return context.close(promise: nil)
         }
-        return date.text
+        context.fireChannelRead(wrapInboundOut(bytes))
+        if quiescing { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    private static func isAuthPath(_ path: String?) -> Bool {
-        guard let path else { return false }
-        return path == Self.path || path.hasPrefix(Self.path + "?")
+    /// Closes the connection once no complete request has arrived for `idleTimeout` (from the last answer, or from
+    /// the connection's start). One timer per timeout period, not one per request.
+    private func scheduleIdleCheck(context: ChannelHandlerContext) {
+        guard let idleTimeout, idleTimer == nil, !handedOver else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: lastActivity + idleTimeout) { [self] in
+            idleTimer = nil
+            if lastActivity + idleTimeout <= .now() {
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(context: context)
+            }
+        }
     }
 }

@@ -10,4 +10,20 @@ enum HTTPDate {
         return "\(days[Int(time.tm_wday)]), \(two(time.tm_mday)) \(months[Int(time.tm_mon)]) \(time.tm_year + 1900) "
             + "\(two(time.tm_hour)):\(two(time.tm_min)):\(two(time.tm_sec)) GMT"
     }
+
+    /// The current date, formatted at most once a second.
+    struct Cache {
+        private var second = 0
+        private var text = ""
+
+        mutating func current() -> String {
+            var now = time(nil)
+            if now != second {
+                var parts = tm()
+                gmtime_r(&now, &parts)
+                (second, text) = (now, HTTPDate.format(parts))
+            }
+            return text
+        }
+    }
 }

@@ -7,35 +7,26 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1.1 child channel with `AuthFastPathHandler` added *after* the connection state handler.
+/// Hummingbird's HTTP/1.1 child channel, starting with `AuthFastPathHandler` alone in front of the async channel.
 ///
-/// `HTTP1Channel.Configuration.additionalChannelHandlers` go before `HTTPConnectionStateHandler`, where a handler
-/// that answers requests itself would hide them from the idle timeout (a busy keep-alive connection would be closed
-/// as idle). The pipeline here is the same as `HTTP1Channel.setup` in hummingbird 2.28 otherwise.
+/// The first request the fast path does not serve installs the usual handlers behind it (`addHTTPHandlers`, the
+/// same pipeline as `HTTP1Channel.setup` in hummingbird 2.28) and removes it. Installing them late, rather than
+/// having them sit idle behind the fast path, keeps `HTTPConnectionStateHandler`'s idle timer from closing a busy
+/// fast-path connection (it would see no requests), and a connection that only ever asks for auth never allocates
+/// a parser.
 struct UsherHTTP1Channel: HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
     let responder: HTTPChannelHandler.Responder
     let idleTimeout: Duration?
-    let fastPath: @Sendable () -> AuthFastPathHandler
+    let fastPath: @Sendable (_ idleTimeout: Duration?, _ installHTTP: @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void) -> AuthFastPathHandler
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
-            limits.maxHeaderListSize = decoder.maxHeaderListSize
-            limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false,  // requests are pipelined by NIOAsyncChannel, as in HTTP1Channel
-                withErrorHandling: false,
-                withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(),
-                withDecoderLimitConfiguration: limits
-            )
-            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
-            try channel.pipeline.syncOperations.addHandler(fastPath())
+            let handler = fastPath(idleTimeout) { [idleTimeout] pipeline, handler in
+                try Self.addHTTPHandlers(to: pipeline, after: handler, idleTimeout: idleTimeout, logger: logger)
+            }
+            try channel.pipeline.syncOperations.addHandler(handler)
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }
@@ -43,11 +34,36 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
     func handle(value asyncChannel: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
+
+    /// The HTTP/1.1 handlers of `HTTP1Channel.setup`, placed right after `handler`.
+    static func addHTTPHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, idleTimeout: Duration?, logger: Logger
+    ) throws {
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
+        limits.maxHeaderListSize = decoder.maxHeaderListSize
+        limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
+        // Each goes in right after `handler`, so they are added last to first.
+        try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger), position: .after(handler))
+        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false), position: .after(handler))
+        try pipeline.configureHTTPServerPipeline(
+            position: .after(handler),
+            withPipeliningAssistance: false,  // requests are pipelined by NIOAsyncChannel, as in HTTP1Channel
+            withErrorHandling: false,
+            withOutboundHeaderValidation: false,
+            withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: limits
+        )
+    }
 }
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with `POST /pusher/auth` answered on the event loop (see `AuthFastPathHandler`).
-    static func usherHTTP1(idleTimeout: Duration?, fastPath: @escaping @Sendable () -> AuthFastPathHandler) -> HTTPServerBuilder {
+    static func usherHTTP1(
+        idleTimeout: Duration?,
+        fastPath: @escaping @Sendable (Duration?, @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void) -> AuthFastPathHandler
+    ) -> HTTPServerBuilder {
         .init { responder in UsherHTTP1Channel(responder: responder, idleTimeout: idleTimeout, fastPath: fastPath) }
     }
 }

@@ -1,0 +1,174 @@
+import HTTPTypes
+
+/// One `POST /pusher/auth` request read straight from a connection's bytes, for `AuthFastPathHandler`.
+///
+/// Only the canonical shape is accepted: `POST /pusher/auth[?query] HTTP/1.1`, CRLF line ends, header names made of
+/// token characters, values of visible characters, at most one `Content-Length` and no other framing. Anything else
+/// — another method, path or version, `Transfer-Encoding`, `Expect`, `Upgrade`, an unknown `Connection` option,
+/// obs-fold, a bare LF, control bytes, a head or body over the limits — is `.unsupported`, and the caller hands the
+/// bytes, unconsumed, to NIO's llhttp-based parser, which decides them (and answers errors) as for any other route.
+/// So this parser never has to get an edge case of HTTP/1.1 right: it only has to recognise the common case.
+struct AuthWireRequest {
+    /// The request target, e.g. `/pusher/auth?app_key=k`.
+    var target: String
+    var fields: HTTPFields
+    var body: [UInt8]
+    /// The client sent `Connection: close`.
+    var close: Bool
+    /// Bytes of head and body together.
+    var length: Int
+
+    struct Limits {
+        var maxHeadBytes = 8192
+        var maxFields = 64
+        var maxBodyBytes: Int
+    }
+
+    enum Outcome {
+        /// A prefix of an acceptable request: wait for more bytes.
+        case incomplete
+        /// Not the canonical shape: let the general HTTP/1.1 parser have it.
+        case unsupported
+        case request(AuthWireRequest)
+    }
+
+    private static let requestLinePrefix = Array("POST /pusher/auth".utf8)
+    private static let version = Array(" HTTP/1.1\r\n".utf8)
+    private static let crlf = Array("\r\n".utf8)
+    private static let host = HTTPField.Name("Host")!
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) -> Outcome {
+        var cursor = Cursor(bytes: bytes)
+        // Request line.
+        guard let isAuth = cursor.expect(requestLinePrefix) else { return .incomplete }
+        guard isAuth else { return .unsupported }
+        while let byte = cursor.peek(), byte != UInt8(ascii: " ") {
+            // Only a query may follow the path, and only visible ASCII (no "#", which never reaches a server).
+            guard cursor.offset > requestLinePrefix.count || byte == UInt8(ascii: "?") else { return .unsupported }
+            guard (0x21...0x7E).contains(byte), byte != UInt8(ascii: "#") else { return .unsupported }
+            cursor.offset += 1
+        }
+        let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<cursor.offset]).dropFirst(5), as: UTF8.self)
+        guard let isVersion = cursor.expect(version) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+        guard isVersion else { return .unsupported }
+        // Header fields, up to the empty line.
+        var fields = HTTPFields()
+        var contentLength: Int?
+        var close = false
+        while true {
+            guard cursor.offset <= limits.maxHeadBytes, fields.count < limits.maxFields else { return .unsupported }
+            guard let first = cursor.peek() else { return .incomplete }
+            if first == UInt8(ascii: "\r") {
+                guard let isEnd = cursor.expect(crlf) else { return .incomplete }
+                guard isEnd else { return .unsupported }
+                break  // the empty line: the head is complete
+            }
+            let nameStart = cursor.offset
+            while let byte = cursor.peek(), byte != UInt8(ascii: ":") {
+                guard Self.isTokenCharacter(byte) else { return .unsupported }  // also refuses obs-fold and bare LF
+                cursor.offset += 1
+            }
+            guard cursor.peek() != nil else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+            guard cursor.offset > nameStart else { return .unsupported }
+            let nameEnd = cursor.offset
+            cursor.offset += 1  // ":"
+            cursor.skipWhitespace()
+            let valueStart = cursor.offset
+            var valueEnd = valueStart
+            while let byte = cursor.peek(), byte != UInt8(ascii: "\r") {
+                guard byte == UInt8(ascii: "\t") || (0x20...0x7E).contains(byte) || byte >= 0x80 else { return .unsupported }
+                cursor.offset += 1
+                if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { valueEnd = cursor.offset }
+            }
+            guard let isLineEnd = cursor.expect(crlf) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+            guard isLineEnd else { return .unsupported }
+            let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd])
+            let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+            guard let name = HTTPField.Name(String(decoding: nameBytes, as: UTF8.self)) else { return .unsupported }
+            switch name {
+            case .contentLength:
+                guard contentLength == nil, let length = Self.decimal(value) else { return .unsupported }
+                contentLength = length
+            case .connection:
+                guard let closes = Self.connectionCloses(value) else { return .unsupported }
+                close = close || closes
+            case .transferEncoding, .expect, .upgrade:
+                return .unsupported
+            case Self.host:
+                continue  // NIO's HTTPTypes conversion turns it into the authority, so the router never sees it either
+            default:
+                break
+            }
+            fields.append(HTTPField(name: name, value: value))
+        }
+        let length = contentLength ?? 0
+        guard length <= limits.maxBodyBytes else { return .unsupported }
+        guard bytes.count - cursor.offset >= length else { return .incomplete }
+        let body = Array(UnsafeRawBufferPointer(rebasing: bytes[cursor.offset..<(cursor.offset + length)]))
+        return .request(AuthWireRequest(target: target, fields: fields, body: body, close: close, length: cursor.offset + length))
+    }
+
+    /// RFC 9110 `tchar`.
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// 1–9 digits, nothing else (a larger length is over any body limit anyway).
+    private static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard (1...9).contains(bytes.count) else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// Whether the `Connection` options ask to close; nil for any option other than `close` and `keep-alive`.
+    private static func connectionCloses(_ bytes: UnsafeRawBufferPointer) -> Bool? {
+        var closes = false
+        for option in bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let token = String(decoding: option, as: UTF8.self).trimmingASCIIWhitespace().lowercased()
+            switch token {
+            case "close": closes = true
+            case "keep-alive": break
+            default: return nil
+            }
+        }
+        return closes
+    }
+
+    private struct Cursor {
+        let bytes: UnsafeRawBufferPointer
+        var offset = 0
+
+        func peek() -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+        /// true when `expected` follows (and is consumed), false when something else does, nil when the bytes end first.
+        mutating func expect(_ expected: [UInt8]) -> Bool? {
+            for (index, byte) in expected.enumerated() {
+                guard offset + index < bytes.count else { return nil }
+                guard bytes[offset + index] == byte else { return false }
+            }
+            offset += expected.count
+            return true
+        }
+
+        mutating func skipWhitespace() {
+            while let byte = peek(), byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") { offset += 1 }
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingASCIIWhitespace() -> Substring {
+        let isSpace = { (c: Character) in c == " " || c == "\t" }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return self[start...end]
+    }
+}

@@ -1,0 +1,105 @@
+import HTTPTypes
+import Testing
+@testable import UsherServer
+
+/// The fast path's request recogniser: the canonical request is read exactly; every prefix of it waits for more;
+/// anything it was not written to decide is `.unsupported`, so NIO's parser gets it.
+@Suite struct AuthWireRequestTests {
+    static let limits = AuthWireRequest.Limits(maxBodyBytes: 64)
+    static let body = "socket_id=1.2&channel_name=private-a"
+    static let canonical =
+        "POST /pusher/auth?app_key=k HTTP/1.1\r\nHost: usher\r\nauthorization:   Bearer t  \r\n"
+        + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+
+    static func parse(_ text: String, limits: AuthWireRequest.Limits = limits) -> AuthWireRequest.Outcome {
+        Array(text.utf8).withUnsafeBytes { AuthWireRequest.parse($0, limits: limits) }
+    }
+
+    @Test("the canonical request is read exactly, and a following request is left alone")
+    func canonical() throws {
+        guard case .request(let request) = Self.parse(Self.canonical + "POST /pusher/auth HTTP/1.1\r\n") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(request.target == "/pusher/auth?app_key=k")
+        #expect(request.fields[.authorization] == "Bearer t")
+        #expect(request.fields[.contentType] == "application/x-www-form-urlencoded")
+        #expect(request.fields[HTTPField.Name("Host")!] == nil)  // the authority, as NIO's conversion leaves it
+        #expect(request.body == Array(Self.body.utf8))
+        #expect(request.length == Self.canonical.utf8.count)
+        #expect(!request.close)
+    }
+
+    @Test("every proper prefix of the canonical request is incomplete")
+    func prefixes() {
+        let bytes = Array(Self.canonical.utf8)
+        for end in 0..<bytes.count {
+            let outcome = bytes[..<end].withUnsafeBytes { AuthWireRequest.parse($0, limits: Self.limits) }
+            guard case .incomplete = outcome else {
+                Issue.record("prefix of \(end) bytes: \(outcome)")
+                return
+            }
+        }
+    }
+
+    @Test(
+        "requests it was not written to decide are unsupported",
+        arguments: [
+            "GET /pusher/auth HTTP/1.1\r\n\r\n",
+            "POST /pusher/user-auth HTTP/1.1\r\n\r\n",
+            "POST /pusher/authx HTTP/1.1\r\n\r\n",
+            "POST /pusher/auth#x HTTP/1.1\r\n\r\n",
+            "POST /pusher/auth HTTP/1.0\r\n\r\n",
+            "post /pusher/auth HTTP/1.1\r\n\r\n",
+            "POST /pusher/auth  HTTP/1.1\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\nHost: u\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nHost: u\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nHost: u\r\n X: folded\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nHost : u\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\n: u\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nX: a\u{0}b\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nX: a\u{7F}b\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nX: a\rb\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: +1\r\n\r\na",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 1 1\r\n\r\na",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: \r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 65\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\n\r\r\n",
+        ]
+    )
+    func unsupported(_ request: String) {
+        guard case .unsupported = Self.parse(request) else {
+            Issue.record("accepted: \(request.debugDescription)")
+            return
+        }
+    }
+
+    @Test("Connection: close is seen among options; keep-alive is fine; a missing length is an empty body")
+    func connectionOptions() throws {
+        for (value, closes) in [("close", true), ("Keep-Alive", false), ("keep-alive, Close", true)] {
+            guard case .request(let request) = Self.parse("POST /pusher/auth HTTP/1.1\r\nConnection: \(value)\r\n\r\n") else {
+                Issue.record("not parsed: \(value)")
+                continue
+            }
+            #expect(request.close == closes, "\(value)")
+            #expect(request.body.isEmpty)
+        }
+    }
+
+    @Test("a head over the limit, or too many fields, is unsupported rather than buffered without end")
+    func limits() {
+        let long = "POST /pusher/auth HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000)
+        if case .unsupported = Self.parse(long) {} else { Issue.record("a long unfinished head was not refused") }
+        let many = "POST /pusher/auth HTTP/1.1\r\n" + String(repeating: "X: a\r\n", count: 65) + "\r\n"
+        if case .unsupported = Self.parse(many) {} else { Issue.record("65 fields were accepted") }
+        let body = "POST /pusher/auth HTTP/1.1\r\nContent-Length: 64\r\n\r\n" + String(repeating: "a", count: 64)
+        if case .request = Self.parse(body) {} else { Issue.record("a body at the limit was not accepted") }
+    }
+}
