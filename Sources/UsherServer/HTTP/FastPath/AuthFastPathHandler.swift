@@ -76,6 +76,12 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()  // the task holds the context: let a closed connection go now, not at its timeout
+        idleTimer = nil
+        context.fireChannelInactive()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         idleTimer = nil
