@@ -149,7 +149,10 @@ let package = Package(
                 "UsherServer",
                 "UsherCore",
                 "UsherCrypto",
+                "UsherTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
@@ -160,7 +163,10 @@ let package = Package(
                 "UsherServer",
                 "UsherCore",
                 "UsherCrypto",
+                "UsherTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

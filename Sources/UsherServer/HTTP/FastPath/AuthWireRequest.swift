@@ -84,6 +84,9 @@ struct AuthWireRequest {
             guard isLineEnd else { return .unsupported }
             let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd])
             let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+            // Stored as llhttp hands it to the router (leading whitespace dropped, trailing kept), through the same
+            // `HTTPField` initialiser as NIO's HTTPTypes conversion, so both paths see identical fields.
+            let rawValue = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<(cursor.offset - 2)])
             guard let name = HTTPField.Name(String(decoding: nameBytes, as: UTF8.self)) else { return .unsupported }
             switch name {
             case .contentLength:
@@ -99,7 +102,7 @@ struct AuthWireRequest {
             default:
                 break
             }
-            fields.append(HTTPField(name: name, value: value))
+            fields.append(HTTPField(name: name, value: rawValue))
         }
         let length = contentLength ?? 0
         guard length <= limits.maxBodyBytes else { return .unsupported }
