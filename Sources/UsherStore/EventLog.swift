@@ -7,7 +7,8 @@ public import UsherCore
 /// A `Mutex` rather than an actor: SSE readers poll it without queueing behind presence mutations.
 public final class EventLog: Sendable {
     private struct State {
-        var entries: [StreamEvent?]
+        /// Grows to `capacity`, then wraps: memory follows use, not the configured size (up to 10 M events).
+        var entries: [StreamEvent] = []
         var head = 0  // index of the oldest entry
         var count = 0
         var latest: UInt64 = 0
@@ -22,7 +23,7 @@ public final class EventLog: Sendable {
     public init(capacity: Int = 10_000) {
         precondition(capacity > 0, "event log capacity must be positive")
         self.capacity = capacity
-        state = Mutex(State(entries: Array(repeating: nil, count: capacity)))
+        state = Mutex(State())
     }
 
     /// Appends events built by `make(sequence)` in order, and wakes every waiting reader.
@@ -38,7 +39,7 @@ public final class EventLog: Sendable {
                 logged.append(entry)
                 state.countsByKind[entry.kind, default: 0] += 1
                 let slot = (state.head + state.count) % capacity
-                state.entries[slot] = entry
+                if slot == state.entries.count { state.entries.append(entry) } else { state.entries[slot] = entry }
                 if state.count == capacity {
                     state.head = (state.head + 1) % capacity
                 } else {
@@ -73,7 +74,7 @@ public final class EventLog: Sendable {
             out.reserveCapacity(take)
             let start = state.count - available
             for offset in start..<(start + take) {
-                out.append(state.entries[(state.head + offset) % capacity]!)
+                out.append(state.entries[(state.head + offset) % capacity])
             }
             return .events(out)
         }
