@@ -8,6 +8,12 @@ struct ChannelKey: Hashable, Sendable {
     let channel: String
 }
 
+/// A presence subscribe waiting for Usher's answer; member events for its channel are recorded meanwhile.
+struct PendingJoin: Sendable {
+    fileprivate let key: ChannelKey
+    fileprivate let id: Int
+}
+
 /// One socket's subscription to a channel: the channel_data Usher verified (presence) and the member's user id.
 struct LocalSubscription: Sendable {
     let channelData: String?
@@ -30,6 +36,15 @@ final class ConnectionHub: Sendable {
         var subscriptions: [String: [String: LocalSubscription]] = [:]
         /// Members of each locally subscribed presence channel, as last told by Usher (for `reset` resyncs).
         var members: [ChannelKey: [String: JSONValue]] = [:]
+        /// Member events seen while presence subscribes wait for Usher (see `beginJoin`), by join.
+        var pendingJoins: [ChannelKey: [Int: [MemberChange]]] = [:]
+        var nextJoinID = 0
+    }
+
+    private struct MemberChange {
+        let added: Bool
+        let userID: String
+        let userInfo: JSONValue?
     }
 
     private let state = Mutex(State())
@@ -59,20 +74,69 @@ final class ConnectionHub: Sendable {
         }
     }
 
+    /// Starts recording member events for a presence channel before its subscribe goes to Usher.
+    ///
+    /// Usher's answer lists the members as of its own handling of the subscribe; a member event after that can reach
+    /// this node before the socket is registered, and would pass it by. `subscribe(…, join:)` applies the recorded
+    /// events to Usher's list: each sets one user present or absent, so replaying some that the list already
+    /// reflects changes nothing, and the ones it does not reflect bring it up to date. End with `subscribe` or
+    /// `cancelJoin`.
+    func beginJoin(app: String, channel: String) -> PendingJoin {
+        let key = ChannelKey(app: app, channel: channel)
+        return state.withLock { state in
+            state.nextJoinID += 1
+            state.pendingJoins[key, default: [:]][state.nextJoinID] = []
+            return PendingJoin(key: key, id: state.nextJoinID)
+        }
+    }
+
+    /// Stops recording for a join that will not subscribe (refused, failed, or the socket closed).
+    func cancelJoin(_ join: PendingJoin) {
+        state.withLock { _ = Self.takeChanges(of: join, in: &$0) }
+    }
+
+    private static func takeChanges(of join: PendingJoin, in state: inout State) -> [MemberChange] {
+        let changes = state.pendingJoins[join.key]?.removeValue(forKey: join.id) ?? []
+        if state.pendingJoins[join.key]?.isEmpty == true { state.pendingJoins[join.key] = nil }
+        return changes
+    }
+
     /// Records a subscription and queues `frame` (the `subscription_succeeded`) in the same critical section.
     ///
     /// `members` (Usher's list in its answer) starts the channel's tracked member list only when the node tracks none
     /// yet: an existing list is kept current by member events, and this answer may be older than the last of them.
-    func subscribe(_ connection: RelayConnection, to channel: String, _ subscription: LocalSubscription, frame: String, members: [String: JSONValue]?) {
+    /// With a `join`, the member events recorded since `beginJoin` are applied to `members` first, and a changed list
+    /// replaces the presence data in `frame`.
+    func subscribe(
+        _ connection: RelayConnection, to channel: String, _ subscription: LocalSubscription, frame: String, members: [String: JSONValue]?,
+        join: PendingJoin? = nil
+    ) {
         let key = ChannelKey(app: connection.app.id, channel: channel)
         let socket = connection.socketID.description
         state.withLock { state in
+            let changes = join.map { Self.takeChanges(of: $0, in: &state) } ?? []
             guard state.connections[socket] != nil, !connection.isClosed else { return }
+            var members = members
+            var frame = frame
+            if var updated = members, !changes.isEmpty {
+                for change in changes { updated[change.userID] = change.added ? (change.userInfo ?? .object([:])) : nil }
+                if updated != members {
+                    frame = PusherFrame.subscriptionSucceeded(channel: channel, presenceJSON: Self.presenceJSON(updated))
+                    members = updated
+                }
+            }
             state.subscriptions[socket, default: [:]][channel] = subscription
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
             if let members, state.members[key] == nil { state.members[key] = members }
             connection.send(frame)
         }
+    }
+
+    /// Pusher's presence data: `{"count":…,"ids":[…],"hash":{id: user_info}}`.
+    private static func presenceJSON(_ members: [String: JSONValue]) -> String {
+        JSONValue.object([
+            "count": .integer(Int64(members.count)), "ids": .array(members.keys.sorted().map(JSONValue.string)), "hash": .object(members),
+        ]).jsonText
     }
 
     /// How many channels the socket is subscribed to through `pusher:subscribe` (its sign-in channel not counted).
@@ -132,6 +196,10 @@ final class ConnectionHub: Sendable {
             ? PusherFrame.memberAdded(channel: key.channel, userID: userID, userInfo: userInfo)
             : PusherFrame.memberRemoved(channel: key.channel, userID: userID)
         state.withLock { state in
+            if var joins = state.pendingJoins[key] {
+                for id in joins.keys { joins[id]?.append(MemberChange(added: added, userID: userID, userInfo: userInfo)) }
+                state.pendingJoins[key] = joins
+            }
             guard state.subscribers[key] != nil else { return }
             if let members = state.members[key] {
                 guard (members[userID] == nil) == added else { return }

@@ -63,9 +63,12 @@ struct RelaySession: Sendable {
         // Closed while waiting for a resync: nothing to ask Usher for (the disconnect follows).
         guard !connection.isClosed else { return }
         let outcome: UsherAPI.SubscribeOutcome
+        // Member events for the channel are recorded from before Usher sees the subscribe (see `beginJoin`).
+        let pending = channel.kind == .presence ? hub.beginJoin(app: app.id, channel: name) : nil
         do {
             outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
         } catch {
+            pending.map(hub.cancelJoin)
             // Usher may have recorded it (a timeout after the request went out): the snapshot settles it.
             services.requestResync()
             services.logger.warning("usher subscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
@@ -79,8 +82,9 @@ struct RelaySession: Sendable {
             hub.subscribe(
                 connection, to: name,
                 LocalSubscription(channelData: isPresence ? channelData : nil, userID: isPresence ? channelData.flatMap(Self.userID(of:)) : nil),
-                frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText), members: members)
+                frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText), members: members, join: pending)
         case .refused(let status, let code, let error):
+            pending.map(hub.cancelJoin)
             switch status {
             case 403: refuse(name, type: "AuthError", error: error, status: status)
             case 409: refuse(name, type: "LimitReached", error: error, status: code ?? status)

@@ -45,6 +45,48 @@ import UsherCrypto
         #expect(await frames(bo) == ["bo-joined"])
     }
 
+    @Test("member events between Usher's answer and the socket's registration reach the new subscriber's member list")
+    func joinRace() async throws {
+        let hub = ConnectionHub()
+        let app = try TestApp.app()
+        let key = ChannelKey(app: app.id, channel: "presence-room")
+        let bo = hub.connect(app: app, outboxLimit: 100)
+        let join = hub.beginJoin(app: app.id, channel: "presence-room")
+        // Usher answers bo's subscribe with ann and cy; before bo is registered, the event stream brings cy leaving
+        // and dee joining (both after Usher's answer), and ann joining (before it, so already in the list).
+        hub.memberEvent(added: true, key: key, userID: "ann", userInfo: nil)
+        hub.memberEvent(added: false, key: key, userID: "cy", userInfo: nil)
+        hub.memberEvent(added: true, key: key, userID: "dee", userInfo: .object(["name": .string("Dee")]))
+        let answer: [String: JSONValue] = ["ann": .object([:]), "bo": .object([:]), "cy": .object([:])]
+        hub.subscribe(
+            bo, to: "presence-room", LocalSubscription(channelData: nil, userID: "bo"), frame: "stale", members: answer, join: join)
+        let expected: [String: JSONValue] = ["ann": .object([:]), "bo": .object([:]), "dee": .object(["name": .string("Dee")])]
+        #expect(hub.trackedMembers()[key] == expected)
+        let sent = await frames(bo)
+        #expect(sent.count == 1)
+        let frame = try JSONValue.parse(try #require(sent.first))
+        let data = try JSONValue.parse(try #require(frame["data"]?.stringValue))
+        let presence = try #require(data["presence"])
+        #expect(presence["hash"] == .object(expected))
+        #expect(presence["ids"] == .array(["ann", "bo", "dee"].map(JSONValue.string)))
+        #expect(presence["count"] == .integer(3))
+    }
+
+    @Test("a join with nothing recorded sends Usher's answer as it came; later events follow it")
+    func joinWithoutEvents() async throws {
+        let hub = ConnectionHub()
+        let app = try TestApp.app()
+        let key = ChannelKey(app: app.id, channel: "presence-room")
+        let bo = hub.connect(app: app, outboxLimit: 100)
+        let refused = hub.beginJoin(app: app.id, channel: "presence-room")
+        hub.cancelJoin(refused)
+        let join = hub.beginJoin(app: app.id, channel: "presence-room")
+        hub.subscribe(bo, to: "presence-room", LocalSubscription(channelData: nil, userID: "bo"), frame: "as-answered", members: ["bo": .object([:])], join: join)
+        hub.memberEvent(added: true, key: key, userID: "ann", userInfo: nil)
+        // ann's join came after the registration, so it is a member event, not part of the answer.
+        #expect(await frames(bo) == ["as-answered", PusherFrame.memberAdded(channel: "presence-room", userID: "ann", userInfo: nil)])
+    }
+
     @Test("a closed connection takes no new subscription")
     func closedConnection() async throws {
         let hub = ConnectionHub()
