@@ -125,14 +125,77 @@ struct PresenceTransaction {
     }
 
     /// Drops every socket `node` owns, without grace, by app then socket id (Core's `expireLease`), and forgets it.
+    ///
+    /// Set-based, so a dead node costs five round trips under the write lock whatever its size (one `dropSocket` per
+    /// socket held the lock for seconds with thousands). The first statement works out the events Core's loop
+    /// emits, in its order: rows are numbered as the loop visits them (app, socket id, join order); a member whose
+    /// sockets are all on the node is removed at its last row, and a channel whose sockets are all on it is vacated
+    /// at its last row, right after that row's member, when every one of its members (those in grace count) goes too.
     mutating func expireLease(of node: String) async throws {
         try await connection.query("DELETE FROM usher_nodes WHERE node = \(node)", logger: logger)
-        let sockets = try await connection.rows(
-            "SELECT app, socket_id FROM usher_sockets WHERE node = \(node) ORDER BY app, socket_id", logger: logger
-        ) { try $0.decode((String, String).self) }
-        for (app, socket) in sockets {
-            try await dropSocket(app: app, socket: socket, graceDeadline: nil)
+        let lost = try await connection.rows(
+            """
+            WITH dead AS (
+                SELECT s.app, s.channel, s.user_id, row_number() OVER (ORDER BY s.app, s.socket_id, s.position) AS ord
+                FROM usher_subscriptions s JOIN usher_sockets k ON k.app = s.app AND k.socket_id = s.socket_id
+                WHERE k.node = \(node)),
+            member_loss AS (
+                SELECT d.app, d.channel, d.user_id, max(d.ord) AS ord FROM dead d JOIN usher_members m
+                    ON m.app = d.app AND m.channel = d.channel AND m.user_id = d.user_id
+                GROUP BY d.app, d.channel, d.user_id, m.socket_count HAVING count(*) = m.socket_count),
+            channel_loss AS (
+                SELECT d.app, d.channel, max(d.ord) AS ord FROM dead d JOIN usher_channels c
+                    ON c.app = d.app AND c.channel = d.channel
+                GROUP BY d.app, d.channel, c.socket_count HAVING count(*) = c.socket_count)
+            SELECT ord, 0 AS step, app, channel, user_id FROM member_loss
+            UNION ALL
+            SELECT l.ord, 1, l.app, l.channel, NULL FROM channel_loss l
+            WHERE (SELECT count(*) FROM usher_members m WHERE m.app = l.app AND m.channel = l.channel)
+                = (SELECT count(*) FROM member_loss r WHERE r.app = l.app AND r.channel = l.channel)
+            ORDER BY 1, 2
+            """, logger: logger
+        ) { try $0.decode((Int64, Int32, String, String, String?).self) }
+        try await connection.query(
+            """
+            WITH gone AS (
+                DELETE FROM usher_subscriptions s USING usher_sockets k
+                WHERE k.node = \(node) AND s.app = k.app AND s.socket_id = k.socket_id
+                RETURNING s.app, s.channel, s.user_id),
+            channels AS (
+                UPDATE usher_channels c SET socket_count = c.socket_count - g.n
+                FROM (SELECT app, channel, count(*)::int AS n FROM gone GROUP BY app, channel) g
+                WHERE c.app = g.app AND c.channel = g.channel RETURNING 1),
+            members AS (
+                UPDATE usher_members m SET socket_count = m.socket_count - g.n
+                FROM (SELECT app, channel, user_id, count(*)::int AS n FROM gone WHERE user_id IS NOT NULL
+                    GROUP BY app, channel, user_id) g
+                WHERE m.app = g.app AND m.channel = g.channel AND m.user_id = g.user_id RETURNING 1)
+            DELETE FROM usher_sockets WHERE node = \(node)
+            """, logger: logger)
+        var removed: (apps: [String], channels: [String], users: [String]) = ([], [], [])
+        var vacated: (apps: [String], channels: [String]) = ([], [])
+        for (_, _, app, channel, userID) in lost {
+            if let userID {
+                removed.apps.append(app)
+                removed.channels.append(channel)
+                removed.users.append(userID)
+                events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
+            } else {
+                vacated.apps.append(app)
+                vacated.channels.append(channel)
+                events.append(PresenceEvent(kind: .channelVacated, app: app, channel: channel))
+            }
         }
+        try await connection.query(
+            """
+            DELETE FROM usher_members WHERE (app, channel, user_id) IN
+                (SELECT * FROM unnest(\(removed.apps)::text[], \(removed.channels)::text[], \(removed.users)::text[]))
+            """, logger: logger)
+        try await connection.query(
+            """
+            DELETE FROM usher_channels WHERE (app, channel) IN
+                (SELECT * FROM unnest(\(vacated.apps)::text[], \(vacated.channels)::text[]))
+            """, logger: logger)
     }
 
     /// Removes a member whose grace ran out, if it is still the grace `ticket` started.

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A relay node dies on the PostgreSQL store: how long until its members are gone, and what the other nodes' calls
+# wait meanwhile. Two `usher serve --store postgres://…` instances (lease_ms 3000, grace 0) on one local PostgreSQL:
+#  1. node "doomed" subscribes NODE_SOCKETS sockets (default 5000), one user each, over 50 presence channels, via A,
+#     then falls silent;
+#  2. node "alive" keeps joining and leaving through B, one call at a time, timing every call;
+#  3. B's /relay/v1/events stream is followed until every doomed member's member_removed has arrived.
+# Prints the time from the doomed lease's deadline to the last member_removed, and the alive node's call latency
+# (p50/p99/max) while the expiry ran. The lease sweep holds the store's one write lock, so every other write waits
+# for it: that wait is the figure to watch.
+# Uses the cluster named by USHER_TEST_POSTGRES_URL, or starts a throwaway one with scripts/postgres.sh.
+# USHER_BIN picks the binary (default: release build of this checkout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sockets=${NODE_SOCKETS:-5000}
+if [[ -z ${USHER_BIN:-} ]]; then
+  swift build -c release --product usher >/dev/null
+  USHER_BIN="$(swift build -c release --show-bin-path)/usher"
+fi
+work=$(mktemp -d); pids=(); own_cluster=
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [[ -z ${USHER_TEST_POSTGRES_URL:-} ]]; then
+  eval "$(scripts/postgres.sh start)"
+  own_cluster=$USHER_TEST_POSTGRES_DIR
+fi
+db="usher_bench_$RANDOM$RANDOM"
+psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
+url="${USHER_TEST_POSTGRES_URL%/*}/$db"
+"$USHER_BIN" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
+printf 'relay:\n  grace_ms: 0\n  lease_ms: 3000\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' >"$work/usher.yaml"
+ports=()
+for name in a b; do
+  port=$((20000 + RANDOM % 10000)); ports+=("$port")
+  "$USHER_BIN" serve --config "$work/usher.yaml" --keys "$work/keys" --port "$port" --threads 1 --store "$url" \
+    --log-level warning >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+done
+echo "== node death with $sockets sockets, two instances (usher --threads 1 each), PostgreSQL $(psql -tA "$url" -c 'SHOW server_version')"
+python3 - "$work" "${ports[0]}" "${ports[1]}" "$sockets" <<'PY'
+import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time
+work, port_a, port_b, sockets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+app = json.load(open(f"{work}/app.json")); token = open(f"{work}/keys/relay.token").read().strip()
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+lease = 3.0
+
+def subscribe_body(node, socket_id, channel, user):
+    data = json.dumps({"user_id": user})
+    signature = hmac.new(app["secret"].encode(), f"{socket_id}:{channel}:{data}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps({"node": node, "socket_id": socket_id, "channel": channel, "auth": f"{app['key']}:{signature}", "channel_data": data})
+
+def call(connection, method, path, body, expect_ok=True):
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse(); response.read()
+    assert response.status == 200 or not expect_ok, (response.status, path)
+    return response.status
+
+def doom(part):
+    connection = http.client.HTTPConnection("127.0.0.1", port_a)
+    for n in range(part, sockets, 4):
+        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body("doomed", f"7.{n}", f"presence-room-{n % 50}", f"d{n}"))
+    return time.monotonic()
+
+removed, lock = {}, threading.Lock()
+def follow():
+    connection = http.client.HTTPConnection("127.0.0.1", port_b)
+    connection.request("GET", "/relay/v1/events", headers=headers)
+    response = connection.getresponse(); event = None
+    while True:
+        line = response.fp.readline().decode().rstrip("\n")
+        if line.startswith("event: "): event = line[7:]
+        elif line.startswith("data: ") and event == "member_removed":
+            user = json.loads(line[6:])["user_id"]
+            if user.startswith("d"):
+                with lock: removed.setdefault(user, time.monotonic())
+threading.Thread(target=follow, daemon=True).start(); time.sleep(0.5)
+
+started = time.monotonic()
+with multiprocessing.Pool(4) as pool: last_call = max(pool.map(doom, range(4)))
+print(f"doomed node: {sockets} sockets subscribed in {last_call - started:.1f}s, then silent")
+
+calls, failures, n = [], 0, 0
+connection = http.client.HTTPConnection("127.0.0.1", port_b)
+stop = last_call + lease + 30
+while time.monotonic() < stop:
+    n += 1
+    socket_id, channel = f"8.{n}", f"presence-room-{n % 50}"
+    # A 503 is Usher's answer when a write waited past its 2 s timeout for the lock.
+    for method, body in (("POST", subscribe_body("alive", socket_id, channel, f"a{n}")),
+                         ("DELETE", json.dumps({"socket_id": socket_id, "channel": channel}))):
+        t0 = time.monotonic()
+        failures += call(connection, method, f"/relay/v1/apps/{app['id']}/subscriptions", body, False) != 200
+        calls.append((t0, (time.monotonic() - t0) * 1000))
+    with lock: done = len(removed) == sockets
+    if done and time.monotonic() > max(removed.values()) + 1: break
+with lock: seen = dict(removed)
+deadline = last_call + lease
+if len(seen) < sockets:
+    print(f"only {len(seen)}/{sockets} member_removed seen within 30 s of the lease deadline")
+else:
+    print(f"lease deadline -> last member_removed on B's stream: {max(seen.values()) - deadline:.2f} s "
+          f"(first after {min(seen.values()) - deadline:.2f} s)")
+window = sorted(ms for t, ms in calls if deadline - 0.5 <= t <= max(seen.values(), default=deadline) + 0.5)
+if window:
+    pick = lambda q: window[min(len(window) - 1, int(q * len(window)))]
+    print(f"alive node's join/leave calls through B meanwhile ({len(window)}): p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, "
+          f"max {window[-1]:.1f} ms; calls answered 503 (lock wait past 2 s): {failures}")
+PY
