@@ -8,6 +8,8 @@
 # Prints the time from the doomed lease's deadline to the last member_removed, and the alive node's call latency
 # (p50/p99/max) while the expiry ran. The lease sweep holds the store's one write lock, so every other write waits
 # for it: that wait is the figure to watch.
+#  4. node "steady" subscribes the same number of sockets, then resyncs with a full snapshot of them (what a relay
+#     sends after a failed call or a lapsed lease): prints how long the snapshot call took and its status.
 # Uses the cluster named by USHER_TEST_POSTGRES_URL, or starts a throwaway one with scripts/postgres.sh.
 # USHER_BIN picks the binary (default: release build of this checkout).
 set -euo pipefail
@@ -110,4 +112,17 @@ if window:
     pick = lambda q: window[min(len(window) - 1, int(q * len(window)))]
     print(f"alive node's join/leave calls through B meanwhile ({len(window)}): p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, "
           f"max {window[-1]:.1f} ms; calls answered 503 (lock wait past 2 s): {failures}")
+
+def steady(part):
+    connection = http.client.HTTPConnection("127.0.0.1", port_a)
+    for n in range(part, sockets, 4):
+        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body("steady", f"9.{n}", f"presence-room-{n % 50}", f"s{n}"))
+with multiprocessing.Pool(4) as pool: pool.map(steady, range(4))
+snapshot = json.dumps({"subscriptions": [
+    {"app": app["id"], "socket_id": f"9.{n}", "channel": f"presence-room-{n % 50}", "channel_data": json.dumps({"user_id": f"s{n}"})}
+    for n in range(sockets)]})
+connection = http.client.HTTPConnection("127.0.0.1", port_b, timeout=120)
+t0 = time.monotonic()
+status = call(connection, "PUT", "/relay/v1/nodes/steady/sockets", snapshot, False)
+print(f"full snapshot of {sockets} known subscriptions: {(time.monotonic() - t0) * 1000:.0f} ms, status {status}")
 PY

@@ -53,9 +53,19 @@ extension PostgresPresenceStore {
         try await write(renewing: node, newNodeMustResync: false) { transaction in
             try await transaction.connection.query(
                 "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description)", logger: transaction.logger)
-            var reported = Set<[String]>()
-            for subscription in subscriptions {
-                reported.insert([subscription.app, subscription.socketID.description, subscription.channel.name])
+            let reported = Set(subscriptions.map { [$0.app, $0.socketID.description, $0.channel.name] })
+            // Most of a snapshot is usually known already: those only need the node to own their sockets, which two
+            // set-based statements do; the rest join one by one, in snapshot order. (One round trip per reported
+            // subscription held the write lock past the request timeout for a node of a few thousand sockets.)
+            let known = try await Self.knownSubscriptions(among: subscriptions, transaction: transaction)
+            try await transaction.connection.query(
+                """
+                INSERT INTO usher_sockets (app, socket_id, node)
+                SELECT DISTINCT app, socket_id, \(node.description) FROM unnest(\(known.map { $0[0] })::text[], \(known.map { $0[1] })::text[])
+                    AS r(app, socket_id)
+                ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node WHERE usher_sockets.node <> excluded.node
+                """, logger: transaction.logger)
+            for subscription in subscriptions where !known.contains([subscription.app, subscription.socketID.description, subscription.channel.name]) {
                 _ = try await transaction.subscribe(subscription, node: node, limits: nil)
             }
             let owned = try await transaction.connection.rows(
@@ -70,6 +80,20 @@ extension PostgresPresenceStore {
                 try await transaction.unsubscribe(app: app, socket: socket, channel: channel, graceDeadline: deadline)
             }
         }
+    }
+
+    /// Which of `subscriptions` exist already, as `[app, socket id, channel]`.
+    private static func knownSubscriptions(among subscriptions: [Subscription], transaction: PresenceTransaction) async throws -> Set<[String]> {
+        guard !subscriptions.isEmpty else { return [] }
+        let rows = try await transaction.connection.rows(
+            """
+            SELECT u.app, u.socket_id, u.channel FROM usher_subscriptions u
+            JOIN unnest(\(subscriptions.map(\.app))::text[], \(subscriptions.map(\.socketID.description))::text[],
+                \(subscriptions.map(\.channel.name))::text[]) AS r(app, socket_id, channel)
+                ON u.app = r.app AND u.socket_id = r.socket_id AND u.channel = r.channel
+            """, logger: transaction.logger
+        ) { try $0.decode((String, String, String).self) }
+        return Set(rows.map { [$0.0, $0.1, $0.2] })
     }
 
     /// Sweeps due grace periods and lapsed leases in deadline order (graces first at equal deadlines), then trims
