@@ -163,6 +163,35 @@ import Glibc
         #expect(try await connection.isClosedByPeer())
     }
 
+    @Test("graceful shutdown does not wait for a request whose head has not arrived", .timeLimit(.minutes(1)))
+    func shutdownWithPartialHead() async throws {
+        let server = try TestServer.pusher()  // no idle timeout: waiting for the rest of the head would never end
+        let kept = Mutex<RawConnection?>(nil)
+        try await server.run { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            kept.withLock { $0 = connection }
+            try await connection.send("POST /pusher/au")
+            try await Task.sleep(for: .milliseconds(300))  // so the server holds the half head when it shuts down
+        }
+        let connection = try #require(kept.withLock { $0 })
+        defer { connection.close() }
+        #expect(try await connection.isClosedByPeer())
+    }
+
+    @Test("a client that half-closes after pipelining gets every answer, then the close")
+    func halfClose() async throws {
+        let token = try Fixtures.token()
+        try await TestServer.pusher().run { client in
+            let connection = try RawConnection(port: try #require(client.port))
+            defer { connection.close() }
+            try await connection.send(String(repeating: Self.post(Self.auth, token: token), count: 10))
+            connection.shutdownWrite()
+            let answers = try await connection.readResponses(count: 10)
+            #expect(answers.map(\.status) == Array(repeating: 200, count: 10))
+            #expect(try await connection.isClosedByPeer())
+        }
+    }
+
     @Test("an oversized body is drained and refused with 413, and the connection keeps serving")
     func oversizedBody() async throws {
         let token = try Fixtures.token()
@@ -215,9 +244,12 @@ final class RawConnection: @unchecked Sendable {
         try await Self.offPool { try self.readResponsesBlocking(count: count) }
     }
 
-    /// True when the server has closed its side (a read returns end of file).
+    /// True when the server has closed the connection: a read returns end of file, or a reset (the kernel resets
+    /// instead when the server closes with bytes it had not read yet).
     func isClosedByPeer() async throws -> Bool {
-        try await Self.offPool { (try? self.receive()) == false }
+        try await Self.offPool {
+            do { return try !self.receive() } catch let error as POSIXError where error.code == .ECONNRESET { return true }
+        }
     }
 
     private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -249,10 +281,13 @@ final class RawConnection: @unchecked Sendable {
 
     func close() { _ = Glibc.close(fd) }
 
+    /// Tells the server this side sends nothing more (TCP half-close).
+    func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
+
     private func receive() throws -> Bool {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let count = recv(fd, &buffer, buffer.count, 0)
-        guard count >= 0 else { throw POSIXError(.ETIMEDOUT) }
+        guard count >= 0 else { throw POSIXError(errno == ECONNRESET ? .ECONNRESET : .ETIMEDOUT) }
         pending += buffer[..<count]
         return count > 0
     }

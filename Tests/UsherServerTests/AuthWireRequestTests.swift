@@ -25,6 +25,11 @@ import Testing
         #expect(request.fields[.authorization] == "Bearer t")
         #expect(request.fields[.contentType] == "application/x-www-form-urlencoded")
         #expect(request.fields[HTTPField.Name("Host")!] == nil)  // the authority, as NIO's conversion leaves it
+        guard case .request(let twoHosts) = Self.parse("POST /pusher/auth HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") else {
+            Issue.record("two hosts not parsed")
+            return
+        }
+        #expect(twoHosts.fields[values: HTTPField.Name("Host")!] == ["b"])  // only the first becomes the authority
         #expect(request.body == Array(Self.body.utf8))
         #expect(request.length == Self.canonical.utf8.count)
         #expect(!request.close)
@@ -72,6 +77,10 @@ import Testing
             "POST /pusher/auth HTTP/1.1\r\nContent-Length: 65\r\n\r\n",
             "POST /pusher/auth HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
             "POST /pusher/auth HTTP/1.1\r\n\r\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 1\t\r\n\r\na",
+            "POST /pusher/auth HTTP/1.1\r\nContent-Length: 1 \r\n\r\na",
+            "POST /pusher/auth HTTP/1.1\r\nConnection: close\t\r\n\r\n",
+            "POST /pusher/auth HTTP/1.1\r\nProxy-Connection: close\r\n\r\n",
         ]
     )
     func unsupported(_ request: String) {

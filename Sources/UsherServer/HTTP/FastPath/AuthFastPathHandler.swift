@@ -28,6 +28,8 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     static let path = "/pusher/auth"
+    /// Requests answered per read before a pipelining connection is handed to the router (browsers send one).
+    static let maxAnswersPerRead = 16
 
     private let auth: AuthController
     private let metrics: UsherMetrics
@@ -41,6 +43,8 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The start of a request whose bytes have not all arrived.
     private var received: ByteBuffer?
+    /// The whole length of the request in `received`, once its head is in: nothing to parse until then.
+    private var receivedNeeds: Int?
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
     /// The server is shutting down: close once no request is half-read.
@@ -96,44 +100,72 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
         if var earlier = received.take() {
+            // Parse again only when it can change the outcome: the body is complete, or a new line of the head
+            // came in (or the head outgrew its limit). Re-parsing on every segment would cost quadratic CPU for a
+            // request sent a byte at a time.
+            let mayChange =
+                receivedNeeds.map { earlier.readableBytes + bytes.readableBytes >= $0 }
+                ?? (bytes.readableBytesView.contains(UInt8(ascii: "\n")) || earlier.readableBytes + bytes.readableBytes > limits.maxHeadBytes)
             earlier.writeBuffer(&bytes)
             bytes = earlier
-        }
-        var answered = false
-        defer { if answered { context.flush() } }
-        while bytes.readableBytes > 0 {
-            switch bytes.withUnsafeReadableBytes({ AuthWireRequest.parse($0, limits: limits) }) {
-            case .incomplete:
-                bytes.discardReadBytes()
+            guard mayChange else {
                 received = bytes
                 return
+            }
+        }
+        receivedNeeds = nil
+        var answered = 0
+        defer { if answered > 0 { context.flush() } }
+        while bytes.readableBytes > 0 {
+            // A client pipelining more than this per read is served by the router from here on: its work runs on
+            // the task pool, behind NIOAsyncChannel's backpressure, instead of holding this event loop (and every
+            // other connection on it) for a long batch of, say, forged ES256 tokens.
+            guard answered < Self.maxAnswersPerRead else {
+                context.flush()
+                answered = 0
+                return handOver(context: context, bytes: bytes)
+            }
+            switch bytes.withUnsafeReadableBytes({ AuthWireRequest.parse($0, limits: limits) }) {
+            case .incomplete(let length):
+                bytes.discardReadBytes()
+                received = bytes
+                receivedNeeds = length
+                return
             case .unsupported:
-                if answered { context.flush() }
-                answered = false
+                if answered > 0 { context.flush() }
+                answered = 0
                 return handOver(context: context, bytes: bytes)
             case .request(let request):
                 bytes.moveReaderIndex(forwardBy: request.length)
                 lastActivity = .now()
-                let close = request.close || (quiescing && bytes.readableBytes == 0)
+                // Once the server is shutting down, this answer is the connection's last.
+                let close = request.close || quiescing
                 let response = answer(request, close: close, context: context)
                 guard close else {
                     context.write(wrapOutboundOut(response), promise: nil)
-                    answered = true
+                    answered += 1
                     continue
                 }
-                closing = true
-                answered = false
-                return context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
-                    context.close(promise: nil)
-                }
+                answered = 0
+                return closeAfter(response, context: context)
             }
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
-        // Between requests: close now. Half a request read: close after answering it.
-        if received == nil { context.close(promise: nil) } else { quiescing = true }
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            // Close now unless a request's head is in (then close after answering it), as Hummingbird does.
+            if receivedNeeds == nil { context.close(promise: nil) } else { quiescing = true }
+        case let event as ChannelEvent where event == .inputClosed:
+            // The client sends nothing more: close once the answers already written are out. (Passed on, the event
+            // would end the async channel, whose closing fails writes still queued.)
+            guard !closing else { return }
+            received = nil
+            closeAfter(context.channel.allocator.buffer(capacity: 0), context: context)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     // MARK: Outbound
@@ -194,6 +226,12 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     // MARK: Connection state
+
+    /// Writes `last` (after everything written before it), reads nothing more, and closes once it is sent.
+    private func closeAfter(_ last: ByteBuffer, context: ChannelHandlerContext) {
+        closing = true
+        context.writeAndFlush(wrapOutboundOut(last)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
 
     /// Gives the connection to the HTTP/1.1 pipeline, starting with `bytes` (the unsupported request, unread).
     private func handOver(context: ChannelHandlerContext, bytes: ByteBuffer) {

@@ -25,8 +25,9 @@ struct AuthWireRequest {
     }
 
     enum Outcome {
-        /// A prefix of an acceptable request: wait for more bytes.
-        case incomplete
+        /// A prefix of an acceptable request: wait for more bytes; `length` is the whole request's once its head is
+        /// complete (so the caller need not parse again before that many bytes are in).
+        case incomplete(length: Int?)
         /// Not the canonical shape: let the general HTTP/1.1 parser have it.
         case unsupported
         case request(AuthWireRequest)
@@ -36,11 +37,13 @@ struct AuthWireRequest {
     private static let version = Array(" HTTP/1.1\r\n".utf8)
     private static let crlf = Array("\r\n".utf8)
     private static let host = HTTPField.Name("Host")!
+    /// llhttp honours it like `Connection`.
+    private static let proxyConnection = HTTPField.Name("Proxy-Connection")!
 
     static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) -> Outcome {
         var cursor = Cursor(bytes: bytes)
         // Request line.
-        guard let isAuth = cursor.expect(requestLinePrefix) else { return .incomplete }
+        guard let isAuth = cursor.expect(requestLinePrefix) else { return .incomplete(length: nil) }
         guard isAuth else { return .unsupported }
         while let byte = cursor.peek(), byte != UInt8(ascii: " ") {
             // Only a query may follow the path, and only visible ASCII (no "#", which never reaches a server).
@@ -49,17 +52,18 @@ struct AuthWireRequest {
             cursor.offset += 1
         }
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<cursor.offset]).dropFirst(5), as: UTF8.self)
-        guard let isVersion = cursor.expect(version) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+        guard let isVersion = cursor.expect(version) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete(length: nil) }
         guard isVersion else { return .unsupported }
         // Header fields, up to the empty line.
         var fields = HTTPFields()
         var contentLength: Int?
         var close = false
+        var sawHost = false
         while true {
             guard cursor.offset <= limits.maxHeadBytes, fields.count < limits.maxFields else { return .unsupported }
-            guard let first = cursor.peek() else { return .incomplete }
+            guard let first = cursor.peek() else { return .incomplete(length: nil) }
             if first == UInt8(ascii: "\r") {
-                guard let isEnd = cursor.expect(crlf) else { return .incomplete }
+                guard let isEnd = cursor.expect(crlf) else { return .incomplete(length: nil) }
                 guard isEnd else { return .unsupported }
                 break  // the empty line: the head is complete
             }
@@ -68,7 +72,7 @@ struct AuthWireRequest {
                 guard Self.isTokenCharacter(byte) else { return .unsupported }  // also refuses obs-fold and bare LF
                 cursor.offset += 1
             }
-            guard cursor.peek() != nil else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+            guard cursor.peek() != nil else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete(length: nil) }
             guard cursor.offset > nameStart else { return .unsupported }
             let nameEnd = cursor.offset
             cursor.offset += 1  // ":"
@@ -80,7 +84,7 @@ struct AuthWireRequest {
                 cursor.offset += 1
                 if byte != UInt8(ascii: " "), byte != UInt8(ascii: "\t") { valueEnd = cursor.offset }
             }
-            guard let isLineEnd = cursor.expect(crlf) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete }
+            guard let isLineEnd = cursor.expect(crlf) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete(length: nil) }
             guard isLineEnd else { return .unsupported }
             let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd])
             let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
@@ -89,16 +93,19 @@ struct AuthWireRequest {
             let rawValue = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<(cursor.offset - 2)])
             guard let name = HTTPField.Name(String(decoding: nameBytes, as: UTF8.self)) else { return .unsupported }
             switch name {
+            // Framing and connection fields: no trailing whitespace (llhttp refuses a tab after a length).
             case .contentLength:
-                guard contentLength == nil, let length = Self.decimal(value) else { return .unsupported }
+                guard contentLength == nil, rawValue.count == value.count, let length = Self.decimal(value) else { return .unsupported }
                 contentLength = length
             case .connection:
-                guard let closes = Self.connectionCloses(value) else { return .unsupported }
+                guard rawValue.count == value.count, let closes = Self.connectionCloses(value) else { return .unsupported }
                 close = close || closes
-            case .transferEncoding, .expect, .upgrade:
+            case .transferEncoding, .expect, .upgrade, Self.proxyConnection:
                 return .unsupported
-            case Self.host:
-                continue  // NIO's HTTPTypes conversion turns it into the authority, so the router never sees it either
+            case Self.host where !sawHost:
+                // NIO's HTTPTypes conversion turns the first into the authority, so the router never sees it either.
+                sawHost = true
+                continue
             default:
                 break
             }
@@ -106,7 +113,7 @@ struct AuthWireRequest {
         }
         let length = contentLength ?? 0
         guard length <= limits.maxBodyBytes else { return .unsupported }
-        guard bytes.count - cursor.offset >= length else { return .incomplete }
+        guard bytes.count - cursor.offset >= length else { return .incomplete(length: cursor.offset + length) }
         let body = Array(UnsafeRawBufferPointer(rebasing: bytes[cursor.offset..<(cursor.offset + length)]))
         return .request(AuthWireRequest(target: target, fields: fields, body: body, close: close, length: cursor.offset + length))
     }
