@@ -15,34 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sockets=${NODE_SOCKETS:-5000}
-if [[ -z ${USHER_BIN:-} ]]; then
+usher=${USHER_BIN:-}
+if [[ -z $usher ]]; then
   swift build -c release --product usher >/dev/null
-  USHER_BIN="$(swift build -c release --show-bin-path)/usher"
+  usher="$(swift build -c release --show-bin-path)/usher"
 fi
-work=$(mktemp -d); pids=(); own_cluster=
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [[ -z ${USHER_TEST_POSTGRES_URL:-} ]]; then
-  eval "$(scripts/postgres.sh start)"
-  own_cluster=$USHER_TEST_POSTGRES_DIR
-fi
-db="usher_bench_$RANDOM$RANDOM"
-psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
-url="${USHER_TEST_POSTGRES_URL%/*}/$db"
-"$USHER_BIN" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
-printf 'relay:\n  grace_ms: 0\n  lease_ms: 3000\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' >"$work/usher.yaml"
-ports=()
-for name in a b; do
-  port=$((20000 + RANDOM % 10000)); ports+=("$port")
-  "$USHER_BIN" serve --config "$work/usher.yaml" --keys "$work/keys" --port "$port" --threads 1 --store "$url" \
-    --log-level warning >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
-done
+source scripts/lib/postgres-bench.sh
+pg_bench_start "grace_ms: 0, lease_ms: 3000"
 echo "== node death with $sockets sockets, two instances (usher --threads 1 each), PostgreSQL $(psql -tA "$url" -c 'SHOW server_version')"
 python3 - "$work" "${ports[0]}" "${ports[1]}" "$sockets" <<'PY'
 import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time

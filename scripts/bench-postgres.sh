@@ -11,30 +11,8 @@ cd "$(dirname "$0")/.."
 duration=${DURATION:-8}; workers=${WORKERS:-8}; joins=${JOINS:-1000}; build=${BUILD:-release}
 [[ -n ${SKIP_BUILD:-} ]] || swift build -c "$build" --product usher >/dev/null
 usher=".build/$build/usher"
-work=$(mktemp -d); pids=(); own_cluster=
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [[ -z ${USHER_TEST_POSTGRES_URL:-} ]]; then
-  eval "$(scripts/postgres.sh start)"
-  own_cluster=$USHER_TEST_POSTGRES_DIR
-fi
-db="usher_bench_$RANDOM$RANDOM"
-psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
-url="${USHER_TEST_POSTGRES_URL%/*}/$db"
-"$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
-printf 'relay:\n  grace_ms: 0\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' >"$work/usher.yaml"
-ports=()
-for name in a b; do
-  port=$((20000 + RANDOM % 10000)); ports+=("$port")
-  "$usher" serve --config "$work/usher.yaml" --keys "$work/keys" --port "$port" --threads 1 --store "$url" \
-    --log-level warning >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
-done
+source scripts/lib/postgres-bench.sh
+pg_bench_start "grace_ms: 0"
 echo "== two instances (usher --threads 1 each) on PostgreSQL $(psql -tA "$url" -c 'SHOW server_version'), $workers workers, ${duration}s"
 python3 - "$work" "${ports[0]}" "${ports[1]}" "$duration" "$workers" "$joins" <<'PY'
 import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time

@@ -1,0 +1,35 @@
+# Shared set-up for the benchmarks of two `usher serve --store postgres://…` instances (source it from the
+# repository root after setting $usher to the binary).
+# pg_bench_start RELAY_YAML: a throwaway cluster unless USHER_TEST_POSTGRES_URL names one, a fresh database ($url),
+#   app 4712 in $work/keys ($work/app.json has its credentials), and instances A and B on ports ${ports[0]} and
+#   ${ports[1]} (`--threads 1`), with the `relay:` settings RELAY_YAML (e.g. "grace_ms: 0"), a pool of 8 and room for
+#   a million members. Everything is stopped and removed on exit.
+
+pg_bench_start() {
+  work=$(mktemp -d); pids=(); own_cluster=
+  trap pg_bench_cleanup EXIT
+  if [[ -z ${USHER_TEST_POSTGRES_URL:-} ]]; then
+    eval "$(scripts/postgres.sh start)"
+    own_cluster=$USHER_TEST_POSTGRES_DIR
+  fi
+  local db="usher_bench_$RANDOM$RANDOM"
+  psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
+  url="${USHER_TEST_POSTGRES_URL%/*}/$db"
+  "$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
+  printf 'relay: { %s }\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' "$1" >"$work/usher.yaml"
+  ports=()
+  local name port
+  for name in a b; do
+    port=$((20000 + RANDOM % 10000)); ports+=("$port")
+    "$usher" serve --config "$work/usher.yaml" --keys "$work/keys" --port "$port" --threads 1 --store "$url" \
+      --log-level warning >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+  done
+}
+
+pg_bench_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
+  rm -rf "$work"
+}
