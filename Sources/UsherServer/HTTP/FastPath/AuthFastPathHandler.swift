@@ -20,7 +20,9 @@ import Prometheus
 /// `AuthController.channelAuth` the router route runs, with the same CORS rule, error bodies and metrics.
 ///
 /// Until the handover this handler also does what the HTTP pipeline would: the idle timeout, `Connection: close`,
-/// graceful shutdown (`ChannelShouldQuiesceEvent`) and write backpressure (no reads while the socket is unwritable).
+/// graceful shutdown (`ChannelShouldQuiesceEvent`), the client's half-close and write backpressure (no reads while
+/// the socket is unwritable). A client pipelining more than `maxAnswersPerRead` requests in one read is handed over
+/// too, so long batches run on the task pool rather than on the event loop.
 final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
