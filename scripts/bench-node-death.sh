@@ -24,42 +24,20 @@ source scripts/lib/postgres-bench.sh
 pg_bench_start "grace_ms: 0, lease_ms: 3000"
 echo "== node death with $sockets sockets, two instances (usher --threads 1 each), PostgreSQL $(psql -tA "$url" -c 'SHOW server_version')"
 python3 - "$work" "${ports[0]}" "${ports[1]}" "$sockets" <<'PY'
-import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time
+import http.client, json, multiprocessing, sys, threading, time
+sys.path.insert(0, "scripts/lib"); from relay_bench import Relay
 work, port_a, port_b, sockets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-app = json.load(open(f"{work}/app.json")); token = open(f"{work}/keys/relay.token").read().strip()
-headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+relay = Relay(work)
 lease = 3.0
-
-def subscribe_body(node, socket_id, channel, user):
-    data = json.dumps({"user_id": user})
-    signature = hmac.new(app["secret"].encode(), f"{socket_id}:{channel}:{data}".encode(), hashlib.sha256).hexdigest()
-    return json.dumps({"node": node, "socket_id": socket_id, "channel": channel, "auth": f"{app['key']}:{signature}", "channel_data": data})
-
-def call(connection, method, path, body, expect_ok=True):
-    connection.request(method, path, body=body, headers=headers)
-    response = connection.getresponse(); response.read()
-    assert response.status == 200 or not expect_ok, (response.status, path)
-    return response.status
 
 def doom(part):
     connection = http.client.HTTPConnection("127.0.0.1", port_a)
     for n in range(part, sockets, 4):
-        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body("doomed", f"7.{n}", f"presence-room-{n % 50}", f"d{n}"))
+        relay.join(connection, "doomed", f"7.{n}", f"presence-room-{n % 50}", f"d{n}")
     return time.monotonic()
 
 removed, lock = {}, threading.Lock()
-def follow():
-    connection = http.client.HTTPConnection("127.0.0.1", port_b)
-    connection.request("GET", "/relay/v1/events", headers=headers)
-    response = connection.getresponse(); event = None
-    while True:
-        line = response.fp.readline().decode().rstrip("\n")
-        if line.startswith("event: "): event = line[7:]
-        elif line.startswith("data: ") and event == "member_removed":
-            user = json.loads(line[6:])["user_id"]
-            if user.startswith("d"):
-                with lock: removed.setdefault(user, time.monotonic())
-threading.Thread(target=follow, daemon=True).start(); time.sleep(0.5)
+relay.follow(port_b, "member_removed", removed, lock, prefix="d")  # the doomed node's users are d<n>
 
 started = time.monotonic()
 with multiprocessing.Pool(4) as pool: last_call = max(pool.map(doom, range(4)))
@@ -72,10 +50,10 @@ while time.monotonic() < stop:
     n += 1
     socket_id, channel = f"8.{n}", f"presence-room-{n % 50}"
     # A 503 is Usher's answer when a write waited past its 2 s timeout for the lock.
-    for method, body in (("POST", subscribe_body("alive", socket_id, channel, f"a{n}")),
-                         ("DELETE", json.dumps({"socket_id": socket_id, "channel": channel}))):
+    for step in (lambda: relay.join(connection, "alive", socket_id, channel, f"a{n}", False),
+                 lambda: relay.leave(connection, socket_id, channel, False)):
         t0 = time.monotonic()
-        failures += call(connection, method, f"/relay/v1/apps/{app['id']}/subscriptions", body, False) != 200
+        failures += step() != 200
         calls.append((t0, (time.monotonic() - t0) * 1000))
     with lock: done = len(removed) == sockets
     if done and time.monotonic() > max(removed.values()) + 1: break
@@ -95,13 +73,13 @@ if window:
 def steady(part):
     connection = http.client.HTTPConnection("127.0.0.1", port_a)
     for n in range(part, sockets, 4):
-        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body("steady", f"9.{n}", f"presence-room-{n % 50}", f"s{n}"))
+        relay.join(connection, "steady", f"9.{n}", f"presence-room-{n % 50}", f"s{n}")
 with multiprocessing.Pool(4) as pool: pool.map(steady, range(4))
 snapshot = json.dumps({"subscriptions": [
-    {"app": app["id"], "socket_id": f"9.{n}", "channel": f"presence-room-{n % 50}", "channel_data": json.dumps({"user_id": f"s{n}"})}
+    {"app": relay.app["id"], "socket_id": f"9.{n}", "channel": f"presence-room-{n % 50}", "channel_data": json.dumps({"user_id": f"s{n}"})}
     for n in range(sockets)]})
 connection = http.client.HTTPConnection("127.0.0.1", port_b, timeout=120)
 t0 = time.monotonic()
-status = call(connection, "PUT", "/relay/v1/nodes/steady/sockets", snapshot, False)
+status = relay.call(connection, "PUT", "/relay/v1/nodes/steady/sockets", snapshot, False)
 print(f"full snapshot of {sockets} known subscriptions: {(time.monotonic() - t0) * 1000:.0f} ms, status {status}")
 PY

@@ -15,21 +15,10 @@ source scripts/lib/postgres-bench.sh
 pg_bench_start "grace_ms: 0"
 echo "== two instances (usher --threads 1 each) on PostgreSQL $(psql -tA "$url" -c 'SHOW server_version'), $workers workers, ${duration}s"
 python3 - "$work" "${ports[0]}" "${ports[1]}" "$duration" "$workers" "$joins" <<'PY'
-import hashlib, hmac, http.client, json, multiprocessing, sys, threading, time
+import http.client, multiprocessing, sys, threading, time
+sys.path.insert(0, "scripts/lib"); from relay_bench import Relay
 work, port_a, port_b, duration, workers, joins = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-app = json.load(open(f"{work}/app.json")); token = open(f"{work}/keys/relay.token").read().strip()
-headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-def subscribe_body(socket_id, channel, user):
-    data = json.dumps({"user_id": user})
-    signature = hmac.new(app["secret"].encode(), f"{socket_id}:{channel}:{data}".encode(), hashlib.sha256).hexdigest()
-    return json.dumps({"node": "bench", "socket_id": socket_id, "channel": channel,
-                       "auth": f"{app['key']}:{signature}", "channel_data": data})
-
-def call(connection, method, path, body):
-    connection.request(method, path, body=body, headers=headers)
-    response = connection.getresponse(); response.read()
-    assert response.status == 200, (response.status, path)
+relay = Relay(work)
 
 def worker(index):
     connection = http.client.HTTPConnection("127.0.0.1", port_a if index % 2 == 0 else port_b)
@@ -37,8 +26,8 @@ def worker(index):
     while time.monotonic() < stop:
         n += 1
         socket_id, channel = f"{index + 1}.{n}", f"presence-bench-{n % 50}"
-        call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body(socket_id, channel, f"w{index}-{n}"))
-        call(connection, "DELETE", f"/relay/v1/apps/{app['id']}/subscriptions", json.dumps({"socket_id": socket_id, "channel": channel}))
+        relay.join(connection, "bench", socket_id, channel, f"w{index}-{n}")
+        relay.leave(connection, socket_id, channel)
         count += 2
     return count
 
@@ -48,21 +37,11 @@ print(f"join+leave through A and B: {sum(counts) / elapsed:,.0f} relay calls/s (
 
 # Latency: follow B's stream, join on A.
 seen, lock = {}, threading.Lock()
-def follow():
-    connection = http.client.HTTPConnection("127.0.0.1", port_b)
-    connection.request("GET", "/relay/v1/events", headers=headers)
-    response = connection.getresponse(); event = None
-    while True:
-        line = response.fp.readline().decode().rstrip("\n")
-        if line.startswith("event: "): event = line[7:]
-        elif line.startswith("data: ") and event == "member_added":
-            user = json.loads(line[6:])["user_id"]
-            with lock: seen.setdefault(user, time.monotonic())
-threading.Thread(target=follow, daemon=True).start(); time.sleep(0.5)
+relay.follow(port_b, "member_added", seen, lock)
 connection, sent = http.client.HTTPConnection("127.0.0.1", port_a), {}
 for n in range(joins):
     user = f"lat{n}"; sent[user] = time.monotonic()
-    call(connection, "POST", f"/relay/v1/apps/{app['id']}/subscriptions", subscribe_body(f"99.{n}", "presence-latency", user))
+    relay.join(connection, "bench", f"99.{n}", "presence-latency", user)
     time.sleep(0.005)
 deadline = time.monotonic() + 10
 while time.monotonic() < deadline and len(seen) < joins: time.sleep(0.05)
