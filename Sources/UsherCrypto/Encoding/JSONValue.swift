@@ -1,5 +1,3 @@
-import Foundation
-
 /// A JSON value: the model for JWT claims, presence `user_info` and policy inputs.
 ///
 /// Integers and doubles are kept apart so a numeric presence `user_id` keeps its JSON text (`10`, not `10.0`).
@@ -12,19 +10,50 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses JSON text. Throws on anything that is not one complete JSON value.
+    /// Parses JSON text: exactly one RFC 8259 value, with no trailing commas and no duplicate member names.
+    ///
+    /// ```swift
+    /// let claims = try JSONValue.parse(#"{"sub":"42","exp":1700000000}"#)
+    /// ```
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` for anything else; the message gives a byte offset, never the input.
     public static func parse(_ text: some StringProtocol) throws -> JSONValue {
-        try parse(bytes: Array(text.utf8))
-    }
-
-    /// Parses UTF-8 JSON bytes. Trailing commas and duplicate member names are refused (see `JSONStrictness`).
-    public static func parse(bytes: [UInt8]) throws -> JSONValue {
-        if let violation = JSONStrictness.violation(in: bytes) {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: violation))
+        if let value = try text.utf8.withContiguousStorageIfAvailable({ try parse(buffer: UnsafeRawBufferPointer($0)) }) {
+            return value
         }
-        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        return try parse(bytes: Array(text.utf8))
     }
 
+    /// Parses UTF-8 JSON bytes, as ``parse(_:)`` does.
+    public static func parse(bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try parse(buffer: $0) }
+    }
+
+    /// Parses UTF-8 JSON bytes from any collection (an `ArraySlice`, `Data`, a NIO `ByteBufferView`), as ``parse(_:)``
+    /// does; contiguous storage is read in place.
+    public static func parse(bytes: some Collection<UInt8>) throws -> JSONValue {
+        if let value = try bytes.withContiguousStorageIfAvailable({ try parse(buffer: UnsafeRawBufferPointer($0)) }) {
+            return value
+        }
+        return try parse(bytes: Array(bytes))
+    }
+
+    /// Parses UTF-8 JSON bytes in place, as ``parse(_:)`` does: the entry point for a NIO `ByteBuffer`
+    /// (`try buffer.withUnsafeReadableBytes { try JSONValue.parse(buffer: $0) }`).
+    ///
+    /// Rules beyond RFC 8259: a leading UTF-8 byte order mark is skipped; other encodings are refused; at most 512
+    /// arrays and objects may nest; member names that are canonically equivalent strings count as duplicates.
+    /// A number is `.integer` when its value is integral and fits `Int64` (`10`, `10.0`, `1e1`; from 2⁵³ up, a
+    /// fraction is truncated, as `JSONDecoder` did), `.double` otherwise, and refused beyond `Double`'s range.
+    public static func parse(buffer: UnsafeRawBufferPointer) throws -> JSONValue {
+        try buffer.withMemoryRebound(to: UInt8.self) { bytes in
+            var parser = JSONParser(bytes: bytes)
+            return try parser.parseDocument()
+        }
+    }
+
+    /// Decodes through any `Decoder` (the `Codable` path, not ``parse(_:)``): tries each kind in turn, integers before
+    /// doubles, so integral numbers stay integers.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {

@@ -1,10 +1,38 @@
 import Foundation
+@testable import UsherCrypto
 
-/// What Foundation's JSON decoder lets through and `JSONValue` must not: trailing commas (`[1,]`, which
-/// RFC 8259 forbids) and duplicate member names, of which Foundation keeps the *first* while jansson (libjwt's
-/// parser), JavaScript and Python keep the last. RFC 7519 §4 requires a JWT parser to reject duplicates or keep
-/// the last; rejecting them keeps every parser in the process agreeing on what a token says.
-enum JSONStrictness {
+/// How `JSONValue.parse` decided before `JSONParser` replaced it, kept as the reference the differential test
+/// compares against: Foundation's `JSONDecoder` through `JSONValue.init(from:)`, after this structural pre-scan.
+enum LegacyJSONParse {
+    /// The value the old `JSONValue.parse(bytes:)` returned, or `nil` where it threw.
+    ///
+    /// Never give it a number whose `Double` is an integer from 2⁵³ to 2⁶³ written with an exponent beyond what
+    /// `Decimal` holds (e.g. 200 zeros then `e-200`): `JSONDecoder` fails a precondition on those and kills the process.
+    static func value(of bytes: [UInt8]) -> JSONValue? {
+        if LegacyJSONStrictness.violation(in: bytes) != nil { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    }
+
+    /// Whether `JSONDecoder` would read `bytes` as UTF-16 or UTF-32 (by byte order mark or by where the zero bytes
+    /// fall), as it did and `JSONValue.parse` no longer does: RFC 8259 §8.1 requires UTF-8.
+    static func readsAsUTF16OrUTF32(_ bytes: [UInt8]) -> Bool {
+        let head = (0..<4).map { $0 < bytes.count ? bytes[$0] : nil } as [UInt8?]
+        switch (head[0], head[1], head[2], head[3]) {
+        case (0xFE, 0xFF, _, _), (0xFF, 0xFE, _, _): return true
+        case (0, 0, 0, let last?) where last != 0: return true
+        case (0, let second?, 0, let last?) where second != 0 && last != 0: return true
+        case (let first?, 0, 0, 0) where first != 0: return true
+        case (let first?, 0, let third?, 0) where first != 0 && third != 0: return true
+        case (0, let second?, nil, nil) where second != 0: return true
+        case (let first?, 0, nil, nil) where first != 0: return true
+        default: return false
+        }
+    }
+}
+
+/// The pre-scan the old `JSONValue.parse` ran before `JSONDecoder`, unchanged: it refused what Foundation's decoder
+/// lets through and `JSONValue` must not, trailing commas and duplicate member names.
+enum LegacyJSONStrictness {
     /// Why `bytes` must be refused, or `nil`. A structural pre-scan only: everything else is the decoder's job.
     static func violation(in bytes: [UInt8]) -> String? {
         // One frame per open container: the member names seen so far, or `nil` for an array.

@@ -1,0 +1,145 @@
+extension JSONParser {
+    /// Reads the string literal whose opening quote is at `index`.
+    ///
+    /// Refused, as JSONDecoder refused them: unescaped control characters (U+0000–U+001F), invalid UTF-8, unknown
+    /// escapes, `\u` without four hex digits, and surrogate escapes that do not form a pair (a lone `\uD800`, a lone
+    /// `\uDC00`, or a high surrogate followed by anything but a low one).
+    mutating func parseString() throws -> String {
+        index += 1
+        let start = index
+        let seen = skipPlainBytes()
+        guard index < bytes.count else { throw failure("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            guard let text = Self.string(UnsafeBufferPointer(rebasing: bytes[start..<index]), seen: seen) else {
+                throw failure("invalid UTF-8")
+            }
+            index += 1
+            return text
+        case UInt8(ascii: "\\"):
+            return try parseEscapedString(from: start, seen: seen)
+        default:
+            throw failure("control character in string")
+        }
+    }
+
+    /// The slow path, from the first backslash: the string is rebuilt in `unescaped`, then validated as a whole.
+    /// Validating once is equivalent to validating each run between escapes, since an escape always appends a whole
+    /// UTF-8 sequence: a run's broken sequence stays broken next to it.
+    private mutating func parseEscapedString(from start: Int, seen: UInt64) throws -> String {
+        var seen = seen
+        unescaped.removeAll(keepingCapacity: true)
+        unescaped.append(contentsOf: bytes[start..<index])
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                guard let text = unescaped.withUnsafeBufferPointer({ Self.string($0, seen: seen) }) else {
+                    throw failure("invalid UTF-8")
+                }
+                index += 1
+                return text
+            case UInt8(ascii: "\\"):
+                index += 1
+                try parseEscape()
+            default:
+                throw failure("control character in string")
+            }
+            let run = index
+            seen |= skipPlainBytes()
+            unescaped.append(contentsOf: bytes[run..<index])
+        }
+        throw failure("unterminated string")
+    }
+
+    /// A string of `content`, whose raw (unescaped) bytes OR to `seen`, or `nil` for invalid UTF-8. ASCII needs no
+    /// validation, and neither do escapes, which always make whole UTF-8 sequences.
+    private static func string(_ content: UnsafeBufferPointer<UInt8>, seen: UInt64) -> String? {
+        if seen & 0x8080_8080_8080_8080 == 0 { return String(decoding: content, as: UTF8.self) }
+        return String(validating: content, as: UTF8.self)
+    }
+
+    /// Advances over string bytes that are not a quote, a backslash or a control character, eight at a time where it
+    /// can; returns the bytes OR-ed together, so the caller knows whether any was non-ASCII.
+    private mutating func skipPlainBytes() -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var seen: UInt64 = 0
+        if let base = bytes.baseAddress {
+            while bytes.count - index >= 8 {
+                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+                let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+                // Nonzero exactly when some byte is zero (quote, backslash) or below 0x20 (control).
+                let special = ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes)
+                    | ((word &- ones &* 0x20) & ~word)
+                guard special & 0x8080_8080_8080_8080 == 0 else { break }
+                seen |= word
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+            seen |= UInt64(byte)
+            index += 1
+        }
+        return seen
+    }
+
+    /// Appends the character escaped by the sequence after a backslash.
+    private mutating func parseEscape() throws {
+        guard index < bytes.count else { throw failure("unterminated string") }
+        let escaped: UInt8
+        switch bytes[index] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): escaped = bytes[index]
+        case UInt8(ascii: "b"): escaped = 0x08
+        case UInt8(ascii: "f"): escaped = 0x0C
+        case UInt8(ascii: "n"): escaped = 0x0A
+        case UInt8(ascii: "r"): escaped = 0x0D
+        case UInt8(ascii: "t"): escaped = 0x09
+        case UInt8(ascii: "u"):
+            index += 1
+            try parseUnicodeEscape()
+            return
+        default:
+            throw failure("invalid escape")
+        }
+        unescaped.append(escaped)
+        index += 1
+    }
+
+    /// Appends the scalar of `XXXX` (just after `\u`), or of a `\uXXXX\uXXXX` surrogate pair.
+    private mutating func parseUnicodeEscape() throws {
+        let unit = try parseHexUnit()
+        let scalar: Unicode.Scalar?
+        if UTF16.isLeadSurrogate(unit) {
+            guard bytes.count - index >= 2, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw failure("unpaired surrogate escape") }
+            index += 2
+            let trail = try parseHexUnit()
+            guard UTF16.isTrailSurrogate(trail) else { throw failure("unpaired surrogate escape") }
+            scalar = UTF16.decode(UTF16.EncodedScalar([unit, trail]))
+        } else {
+            scalar = Unicode.Scalar(unit)  // nil for a lone trail surrogate
+        }
+        guard let scalar else { throw failure("unpaired surrogate escape") }
+        unescaped.append(contentsOf: scalar.utf8)
+    }
+
+    /// Four hex digits, either case.
+    private mutating func parseHexUnit() throws -> UInt16 {
+        guard bytes.count - index >= 4 else { throw failure("invalid \\u escape") }
+        var unit: UInt16 = 0
+        for byte in bytes[index..<index + 4] {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw failure("invalid \\u escape")
+            }
+            unit = unit << 4 | UInt16(digit)
+        }
+        index += 4
+        return unit
+    }
+}
