@@ -66,7 +66,7 @@ struct RelaySession: Sendable {
         // Member events for the channel are recorded from before Usher sees the subscribe (see `beginJoin`).
         let pending = channel.kind == .presence ? hub.beginJoin(app: app.id, channel: name) : nil
         do {
-            outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
+            outcome = try await services.batcher.join(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
         } catch {
             pending.map(hub.cancelJoin)
             // Usher may have recorded it (a timeout after the request went out): the snapshot settles it.
@@ -115,7 +115,7 @@ struct RelaySession: Sendable {
         await services.gate.change {
             guard hub.unsubscribe(connection, from: name) else { return }
             do {
-                try await services.usher.unsubscribe(app: app.id, socketID: socket, channel: name)
+                try await services.batcher.leave(app: app.id, socketID: socket, channel: name)
             } catch {
                 services.requestResync()
                 services.logger.warning("usher unsubscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
@@ -137,7 +137,7 @@ struct RelaySession: Sendable {
             guard !connection.isClosed else { return }
             let outcome: UsherAPI.SubscribeOutcome
             do {
-                outcome = try await services.usher.subscribe(
+                outcome = try await services.batcher.join(
                     app: app.id, socketID: socket, channel: channel.name, auth: auth, channelData: nil, userData: userData)
             } catch {
                 services.requestResync()
