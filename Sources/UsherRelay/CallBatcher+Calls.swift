@@ -3,8 +3,11 @@ import UsherCrypto
 /// The relay API calls a batch carries (DESIGN.md, Relay contract), each answered as its single call would be.
 extension CallBatcher {
     /// Joins a socket to a channel: the `POST /relay/v1/apps/{app}/subscriptions` call as a `join` op.
+    ///
+    /// - Parameter listMembers: For presence channels, whether Usher answers with the member list. `false` sends
+    ///   `"presence": false`, for a join whose list this node already tracks (``ConnectionHub/beginJoin(app:channel:mayUseLocalList:)``).
     func join(
-        app: String, socketID: String, channel: String, auth: String?, channelData: String?, userData: String? = nil
+        app: String, socketID: String, channel: String, auth: String?, channelData: String?, userData: String? = nil, listMembers: Bool = true
     ) async throws -> UsherAPI.SubscribeOutcome {
         var op: [String: JSONValue] = [
             "op": .string("join"), "app": .string(app), "socket_id": .string(socketID), "channel": .string(channel),
@@ -12,6 +15,7 @@ extension CallBatcher {
         if let auth { op["auth"] = .string(auth) }
         if let channelData { op["channel_data"] = .string(channelData) }
         if let userData { op["user_data"] = .string(userData) }
+        if !listMembers { op["presence"] = .bool(false) }
         let reply = try await submit(JSONValue.object(op).jsonText)
         guard reply.status == 200 else {
             let code = reply.body?["code"].flatMap { if case .integer(let code) = $0 { Int(code) } else { nil } }

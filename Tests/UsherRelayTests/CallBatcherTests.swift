@@ -121,7 +121,7 @@ import UsherCrypto
         }
         try await endpoint.withBatcher { batcher in
             let outcome = try await batcher.join(
-                app: "3", socketID: "1.2", channel: "presence-room", auth: "key:sig", channelData: #"{"user_id":"ann"}"#)
+                app: "3", socketID: "1.2", channel: "presence-room", auth: "key:sig", channelData: #"{"user_id":"ann"}"#, listMembers: false)
             guard case .refused(status: 409, code: 4100?, message: "full") = outcome else { throw TestbedError("unexpected \(outcome)") }
             try await batcher.leave(app: "3", socketID: "1.2", channel: "presence-room")
             await #expect(throws: RelayError.self) { try await batcher.disconnect(app: "3", socketID: "1.2") }
@@ -130,7 +130,7 @@ import UsherCrypto
         #expect(ops == [
             .object([
                 "op": .string("join"), "app": .string("3"), "socket_id": .string("1.2"), "channel": .string("presence-room"),
-                "auth": .string("key:sig"), "channel_data": .string(#"{"user_id":"ann"}"#),
+                "auth": .string("key:sig"), "channel_data": .string(#"{"user_id":"ann"}"#), "presence": .bool(false),
             ]),
             .object(["op": .string("leave"), "app": .string("3"), "socket_id": .string("1.2"), "channel": .string("presence-room")]),
             .object(["op": .string("disconnect"), "app": .string("3"), "socket_id": .string("1.2")]),

@@ -97,6 +97,88 @@ import UsherCrypto
         }
     }
 
+    @Test("a join into a channel the node tracks asks Usher for no member list; the client still gets every member and itself")
+    func localMemberList() async throws {
+        try await Testbed.run(relays: 0) { bed in
+            let sent = BatchLog()
+            try await NodeSyncTests.withServices(bed, node: "test-local-node", send: { usher, ops in
+                sent.append(ops)
+                return try await usher.batch(ops)
+            }) { services in
+                let node = NodeSync(services: services)
+                #expect(await node.sync())
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await EventFollower(services: services, node: node).run() }
+                    defer { group.cancelAll() }
+                    let app = try TestApp.app()
+                    let other = UsherAPI(client: .shared, baseURL: "http://127.0.0.1:\(bed.usherPort)", token: TestApp.relayToken, node: try NodeID(validating: "test-other-node"))
+
+                    // A member event seen locally proves the event stream follows; lists built from then on are trusted.
+                    let probe = services.hub.connect(app: app, outboxLimit: 100)
+                    let probeReader = OutboxReader(probe)
+                    await RelaySession(services: services, connection: probe).handle(try Self.subscribe(probe, to: "presence-probe", user: "probe"))
+                    _ = try await probeReader.next("pusher_internal:subscription_succeeded")
+                    try await Self.remoteJoin(other, socket: "7.1", to: "presence-probe", user: "echo")
+                    _ = try await probeReader.next("pusher_internal:member_added")
+
+                    let ann = services.hub.connect(app: app, outboxLimit: 100)
+                    let annReader = OutboxReader(ann)
+                    await RelaySession(services: services, connection: ann).handle(try Self.subscribe(ann, to: "presence-room", user: "ann", info: ["name": .string("Ann")]))
+                    _ = try await annReader.next("pusher_internal:subscription_succeeded")
+                    try await Self.remoteJoin(other, socket: "7.2", to: "presence-room", user: "bo", info: ["name": .string("Bo")])
+                    _ = try await annReader.next("pusher_internal:member_added")
+
+                    let cy = services.hub.connect(app: app, outboxLimit: 100)
+                    let cyReader = OutboxReader(cy)
+                    await RelaySession(services: services, connection: cy).handle(try Self.subscribe(cy, to: "presence-room", user: "cy", info: ["name": .string("Cy")]))
+                    let joined = PusherSocket.data(try await cyReader.next("pusher_internal:subscription_succeeded"))
+                    #expect(joined?["presence"] == .object([
+                        "count": .integer(3), "ids": .array(["ann", "bo", "cy"].map(JSONValue.string)),
+                        "hash": .object(["ann": .object(["name": .string("Ann")]), "bo": .object(["name": .string("Bo")]), "cy": .object(["name": .string("Cy")])]),
+                    ]))
+                    let cyJoin = sent.ops.last { $0["socket_id"]?.stringValue == cy.socketID.description }
+                    #expect(cyJoin?["presence"] == .bool(false), "the join asked for the member list: \(cyJoin?.jsonText ?? "-")")
+                    let annJoin = sent.ops.last { $0["socket_id"]?.stringValue == ann.socketID.description }
+                    #expect(annJoin?["presence"] == nil, "a channel's first local join must get Usher's list")
+
+                    // Usher announced cy as usual; cy hears of the next member, never of itself.
+                    #expect(PusherSocket.data(try await annReader.next("pusher_internal:member_added"))?["user_id"] == .string("cy"))
+                    try await Self.remoteJoin(other, socket: "7.3", to: "presence-room", user: "dee")
+                    let next = try await cyReader.next()
+                    #expect(next["event"] == .string("pusher_internal:member_added"))
+                    #expect(PusherSocket.data(next)?["user_id"] == .string("dee"))
+                }
+            }
+        }
+    }
+
+    @Test("a third member joining on a node that already has the channel gets every member and itself, and is announced on both nodes")
+    func thirdMemberAcrossNodes() async throws {
+        try await Testbed.run(relays: 2) { bed in
+            let ann = try await PusherSocket.connect(port: bed.relayPorts[0])
+            try ann.subscribe("presence-room", channelData: #"{"user_id":"ann","user_info":{"name":"Ann"}}"#)
+            _ = try await ann.next("pusher_internal:subscription_succeeded")
+            let bo = try await PusherSocket.connect(port: bed.relayPorts[1])
+            try bo.subscribe("presence-room", channelData: #"{"user_id":"bo"}"#)
+            _ = try await bo.next("pusher_internal:subscription_succeeded")
+            _ = try await ann.next("pusher_internal:member_added")
+
+            let cy = try await PusherSocket.connect(port: bed.relayPorts[0])
+            try cy.subscribe("presence-room", channelData: #"{"user_id":"cy","user_info":{"name":"Cy"}}"#)
+            let presence = PusherSocket.data(try await cy.next("pusher_internal:subscription_succeeded"))?["presence"]
+            #expect(presence?["count"] == .integer(3))
+            let ids: [String]? = if case .array(let list)? = presence?["ids"] { list.compactMap(\.stringValue).sorted() } else { nil }
+            #expect(ids == ["ann", "bo", "cy"])
+            #expect(presence?["hash"]?["ann"] == .object(["name": .string("Ann")]))
+            #expect(presence?["hash"]?["bo"] == .object([:]))
+            #expect(presence?["hash"]?["cy"] == .object(["name": .string("Cy")]))
+            for socket in [ann, bo] {
+                #expect(PusherSocket.data(try await socket.next("pusher_internal:member_added"))?["user_id"] == .string("cy"))
+            }
+            for socket in [ann, bo, cy] { socket.abort() }
+        }
+    }
+
     /// A `pusher:subscribe` to a presence channel as `connection`'s client sends it, signed with the app secret.
     static func subscribe(_ connection: RelayConnection, to channel: String, user: String, info: [String: JSONValue]? = nil) throws -> String {
         let channelData = try ChannelData.make(userID: user, userInfo: info.map(JSONValue.object))
@@ -105,6 +187,19 @@ import UsherCrypto
             "event": .string("pusher:subscribe"),
             "data": .object(["channel": .string(channel), "auth": .string(auth), "channel_data": .string(channelData)]),
         ]).jsonText
+    }
+
+    /// A presence join by another relay node, straight through Usher's batch endpoint.
+    static func remoteJoin(_ usher: UsherAPI, socket: String, to channel: String, user: String, info: [String: JSONValue]? = nil) async throws {
+        let channelData = try ChannelData.make(userID: user, userInfo: info.map(JSONValue.object))
+        let auth = try TestApp.authorizer.authorizePresence(
+            socketID: SocketID(validating: socket), channel: ChannelName(validating: channel), channelData: channelData).auth
+        let op = JSONValue.object([
+            "op": .string("join"), "app": .string(TestApp.id), "socket_id": .string(socket), "channel": .string(channel),
+            "auth": .string(auth), "channel_data": .string(channelData),
+        ])
+        let replies = try await usher.batch([op.jsonText])
+        guard replies.first?.status == 200 else { throw TestbedError("Usher refused \(user)'s join: \(replies)") }
     }
 }
 
@@ -142,4 +237,12 @@ final class Flag: Sendable {
 
     var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
     func set(_ on: Bool) { value.store(on, ordering: .sequentiallyConsistent) }
+}
+
+/// Every op the relay sent to Usher, parsed.
+final class BatchLog: Sendable {
+    private let sent = Mutex<[JSONValue]>([])
+
+    var ops: [JSONValue] { sent.withLock { $0 } }
+    func append(_ ops: [String]) { sent.withLock { $0 += ops.compactMap { try? JSONValue.parse($0) } } }
 }
