@@ -63,7 +63,6 @@ let package = Package(
             dependencies: [
                 "UsherCore",
                 "UsherCrypto",
-                "UsherTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -13,6 +13,8 @@ public actor MemoryPresenceStore: PresenceStore {
     private let now: @Sendable () -> Int64
     private let leaseMillis: Int64
     private var leaseExpiries = 0
+    /// Groups concurrent writes into one actor turn each.
+    private nonisolated let commit = GroupCommit<PresenceWrite, PresenceWriteResult>()
     /// Delivery positions of webhook senders (one process: every claim is granted).
     private var webhookPositions: [String: UInt64] = [:]
 
@@ -31,28 +33,41 @@ public actor MemoryPresenceStore: PresenceStore {
         leaseMillis = configuration.leaseMillis
     }
 
-    public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) -> JoinResult {
-        let outcome = registry.join(subscription, node: node, limits: limits, now: now())
-        let presence = { [registry] in
-            subscription.channel.kind == .presence ? registry.presence(app: subscription.app, channel: subscription.channel.name) : nil
-        }
-        switch outcome {
-        case .joined(let memberAdded, let events):
-            record(events)
-            return .joined(memberAdded: memberAdded, presence: presence())
-        case .alreadySubscribed:
-            return .alreadySubscribed(presence: presence())
-        case .refused(let refusal):
-            return .refused(refusal)
-        }
+    public nonisolated func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult] {
+        try await commit.submit(writes) { group in await self.applyGroup(group) }
     }
 
-    public func leave(app: String, socketID: SocketID, channel: ChannelName) {
-        record(registry.leave(app: app, socketID: socketID, channel: channel, now: now()))
-    }
-
-    public func disconnect(app: String, socketID: SocketID) {
-        record(registry.disconnect(app: app, socketID: socketID, now: now()))
+    /// Applies one group in one actor turn, logging its events together.
+    private func applyGroup(_ writes: [PresenceWrite]) -> [PresenceWriteResult] {
+        let now = now()
+        var events: [PresenceEvent] = []
+        let results = writes.map { write -> PresenceWriteResult in
+            switch write {
+            case .join(let subscription, let node, let limits, let wantsPresence):
+                let outcome = registry.join(subscription, node: node, limits: limits, now: now)
+                let presence =
+                    wantsPresence && subscription.channel.kind == .presence
+                    ? registry.cachedPresence(app: subscription.app, channel: subscription.channel.name) : nil
+                switch outcome {
+                case .joined(let memberAdded, let joined):
+                    events += joined
+                    return .joined(.joined(memberAdded: memberAdded, presence: presence))
+                case .alreadySubscribed:
+                    return .joined(.alreadySubscribed(presence: presence))
+                case .refused(let refusal):
+                    return .joined(.refused(refusal))
+                }
+            case .leave(let app, let socketID, let channel):
+                events += registry.leave(app: app, socketID: socketID, channel: channel, now: now)
+            case .disconnect(let app, let socketID):
+                events += registry.disconnect(app: app, socketID: socketID, now: now)
+            case .renew(let node):
+                registry.renew(node: node, now: now)
+            }
+            return .done
+        }
+        record(events)
+        return results
     }
 
     public func heartbeat(node: NodeID) -> NodeLease {

@@ -2,42 +2,32 @@ import PostgresNIO
 public import UsherCore
 
 extension PostgresPresenceStore {
-    public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult {
-        let (outcome, presence) = try await write(renewing: node) { transaction in
-            let outcome = try await transaction.subscribe(subscription, node: node, limits: limits)
-            let isPresence = subscription.channel.kind == .presence
-            let presence: PresenceSnapshot? =
-                if case .refused = outcome { nil } else if isPresence {
-                    try await Self.presence(
-                        app: subscription.app, channel: subscription.channel.name, on: transaction.connection,
-                        logger: transaction.logger)
-                } else { nil }
-            return (outcome, presence)
-        }
-        switch outcome {
-        case .joined(let memberAdded, _): return .joined(memberAdded: memberAdded, presence: presence)
-        case .alreadySubscribed: return .alreadySubscribed(presence: presence)
-        case .refused(let refusal): return .refused(refusal)
-        }
+    public func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult] {
+        try await commit.submit(writes) { group in try await self.applyGroup(group) }
     }
 
-    public func leave(app: String, socketID: SocketID, channel: ChannelName) async throws {
-        try await write { transaction in
-            try await transaction.unsubscribe(
-                app: app, socket: socketID.description, channel: channel.name,
-                graceDeadline: transaction.graceDeadline)
+    /// Applies one group in one transaction under the write lock, renewing every node the group names.
+    private func applyGroup(_ writes: [PresenceWrite]) async throws(PostgresStoreError) -> [PresenceWriteResult] {
+        var nodes: [NodeID] = []
+        for write in writes {
+            switch write {
+            case .join(_, let node, _, _), .renew(let node): nodes.append(node)
+            case .leave, .disconnect: break
+            }
         }
-    }
-
-    public func disconnect(app: String, socketID: SocketID) async throws {
-        try await write { transaction in
-            try await transaction.dropSocket(
-                app: app, socket: socketID.description, graceDeadline: transaction.graceDeadline)
+        return try await write(renewing: nodes) { transaction in
+            var group = try await PresenceGroup.load(
+                writes, graceDeadline: transaction.graceDeadline, connection: transaction.connection,
+                logger: transaction.logger)
+            let results = writes.map { group.apply($0) }
+            try await group.save(connection: transaction.connection, logger: transaction.logger)
+            transaction.record(group.events)
+            return results
         }
     }
 
     public func heartbeat(node: NodeID) async throws -> NodeLease {
-        let known = try await write(renewing: node, newNodeMustResync: false) { transaction in
+        let known = try await write(renewing: [node], newNodeMustResync: false) { transaction in
             // A node first seen through a join (after its lease lapsed) still owes its snapshot.
             let owed = try await transaction.connection.returnsRow(
                 "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description) AND must_resync RETURNING 1",
@@ -47,53 +37,20 @@ extension PostgresPresenceStore {
         return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known)
     }
 
-    /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does: new subscriptions join in
-    /// snapshot order (never refused), then the node's unreported ones leave through grace, by app and socket id.
+    /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does, in a fixed number of set-based
+    /// statements whatever its size (see ``PresenceGroup/replace(node:with:)``).
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws {
-        try await write(renewing: node, newNodeMustResync: false) { transaction in
+        try await write(renewing: [node], newNodeMustResync: false) { transaction in
             try await transaction.connection.query(
                 "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description)", logger: transaction.logger)
-            let reported = Set(subscriptions.map { [$0.app, $0.socketID.description, $0.channel.name] })
-            // Most of a snapshot is usually known already: those only need the node to own their sockets, which two
-            // set-based statements do; the rest join one by one, in snapshot order. (One round trip per reported
-            // subscription held the write lock past the request timeout for a node of a few thousand sockets.)
-            let known = try await Self.knownSubscriptions(among: subscriptions, transaction: transaction)
-            try await transaction.connection.query(
-                """
-                INSERT INTO usher_sockets (app, socket_id, node)
-                SELECT DISTINCT app, socket_id, \(node.description) FROM unnest(\(known.map { $0[0] })::text[], \(known.map { $0[1] })::text[])
-                    AS r(app, socket_id)
-                ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node WHERE usher_sockets.node <> excluded.node
-                """, logger: transaction.logger)
-            for subscription in subscriptions where !known.contains([subscription.app, subscription.socketID.description, subscription.channel.name]) {
-                _ = try await transaction.subscribe(subscription, node: node, limits: nil)
-            }
-            let owned = try await transaction.connection.rows(
-                """
-                SELECT s.app, s.socket_id, u.channel FROM usher_sockets s
-                JOIN usher_subscriptions u ON u.app = s.app AND u.socket_id = s.socket_id
-                WHERE s.node = \(node.description) ORDER BY s.app, s.socket_id, u.position
-                """, logger: transaction.logger
-            ) { try $0.decode((String, String, String).self) }
-            let deadline = transaction.graceDeadline
-            for (app, socket, channel) in owned where !reported.contains([app, socket, channel]) {
-                try await transaction.unsubscribe(app: app, socket: socket, channel: channel, graceDeadline: deadline)
-            }
+            var group = try await PresenceGroup.load(
+                subscriptions.map { .join($0, node: node, limits: PresenceLimits(), wantsPresence: false) }, socketsOf: node,
+                graceDeadline: transaction.graceDeadline, connection: transaction.connection,
+                logger: transaction.logger)
+            group.replace(node: node, with: subscriptions)
+            try await group.save(connection: transaction.connection, logger: transaction.logger)
+            transaction.record(group.events)
         }
-    }
-
-    /// Which of `subscriptions` exist already, as `[app, socket id, channel]`.
-    private static func knownSubscriptions(among subscriptions: [Subscription], transaction: PresenceTransaction) async throws -> Set<[String]> {
-        guard !subscriptions.isEmpty else { return [] }
-        let rows = try await transaction.connection.rows(
-            """
-            SELECT u.app, u.socket_id, u.channel FROM usher_subscriptions u
-            JOIN unnest(\(subscriptions.map(\.app))::text[], \(subscriptions.map(\.socketID.description))::text[],
-                \(subscriptions.map(\.channel.name))::text[]) AS r(app, socket_id, channel)
-                ON u.app = r.app AND u.socket_id = r.socket_id AND u.channel = r.channel
-            """, logger: transaction.logger
-        ) { try $0.decode((String, String, String).self) }
-        return Set(rows.map { [$0.0, $0.1, $0.2] })
     }
 
     /// Sweeps due grace periods and lapsed leases in deadline order (graces first at equal deadlines), then trims

@@ -64,17 +64,17 @@ extension PostgresPresenceStore {
         }
     }
 
-    /// Runs `body` in a transaction holding the write lock (renewing `node`'s lease in the same statement), logs the events it collected plus `extra`, and wakes this
-    /// instance's readers after the commit.
+    /// Runs `body` in a transaction holding the write lock (renewing the `nodes`' leases in the same statement), logs
+    /// the events it collected plus `extra`, and wakes this instance's readers after the commit.
     /// `newNodeMustResync`: a node this call makes known owes a full snapshot at its next heartbeat (joins; not
     /// heartbeats and snapshots themselves).
     func write<Result: Sendable>(
-        renewing node: NodeID? = nil, newNodeMustResync: Bool = true, extra: [PendingEvent] = [],
+        renewing nodes: [NodeID] = [], newNodeMustResync: Bool = true, extra: [PendingEvent] = [],
         _ body: @escaping @Sendable (inout PresenceTransaction) async throws -> Result
     ) async throws(PostgresStoreError) -> Result {
         let (result, latest) = try await available { [self] in
             try await client.withTransaction(logger: logger) { connection in
-                let (now, known) = try await lock(connection, renewing: node, newNodeMustResync: newNodeMustResync)
+                let (now, known) = try await lock(connection, renewing: nodes, newNodeMustResync: newNodeMustResync)
                 var transaction = PresenceTransaction(
                     connection: connection, logger: logger, now: now, configuration: configuration.presence,
                     nodeWasKnown: known)
@@ -90,10 +90,13 @@ extension PostgresPresenceStore {
         return result
     }
 
-    /// Takes the write lock for the rest of the transaction, reads the shared clock and renews `node`'s lease, in one
-    /// round trip; returns the clock and whether the node already held a lease (live, or lapsed but not yet swept).
-    private func lock(_ connection: PostgresConnection, renewing node: NodeID?, newNodeMustResync: Bool) async throws -> (Int64, Bool) {
+    /// Takes the write lock for the rest of the transaction, reads the shared clock and renews the `nodes`' leases, in
+    /// one round trip; returns the clock and whether every node already held a lease (live, or lapsed but not yet
+    /// swept; false when none was renewed).
+    private func lock(_ connection: PostgresConnection, renewing nodes: [NodeID], newNodeMustResync: Bool) async throws -> (Int64, Bool) {
         let injected = now?()
+        // Deduplicated: one statement may not update a row twice.
+        let names = Array(Set(nodes.map(\.description)))
         let rows = try await connection.rows(
             """
             WITH locked AS (
@@ -101,11 +104,11 @@ extension PostgresPresenceStore {
                 FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS lock),
             renewed AS (
                 INSERT INTO usher_nodes (node, lease_deadline, must_resync)
-                SELECT \(node?.description)::text, now + \(configuration.presence.leaseMillis), \(newNodeMustResync) FROM locked
-                WHERE \(node?.description)::text IS NOT NULL
+                SELECT n.node, now + \(configuration.presence.leaseMillis), \(newNodeMustResync)
+                FROM locked, unnest(\(names)::text[]) AS n(node)
                 ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline
                 RETURNING xmax = 0 AS inserted)
-            SELECT now, coalesce((SELECT NOT inserted FROM renewed), false) FROM locked
+            SELECT now, coalesce((SELECT bool_and(NOT inserted) FROM renewed), false) FROM locked
             """, logger: logger
         ) { try $0.decode((Int64, Bool).self) }
         guard let row = rows.first else { throw PostgresStoreError.corruptRow }

@@ -44,6 +44,8 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     /// Milliseconds to use instead of the database clock (tests); nil in production.
     let now: (@Sendable () -> Int64)?
     private let state = Mutex<(health: Health, epoch: String)>((.starting, ""))
+    /// Groups concurrent writes into one transaction each.
+    let commit = GroupCommit<PresenceWrite, PresenceWriteResult>()
 
     /// - Parameters:
     ///   - configuration: Database, pool size, retention and timing.

@@ -103,7 +103,7 @@ import UsherStore
     static func join(_ store: MemoryPresenceStore, _ user: String, socket: String, app: String = "3", channel: String = "presence-hook") async throws {
         let subscription = try Subscription(
             app: app, socketID: SocketID(validating: socket), channel: ChannelName(validating: channel), member: PresenceMember(userID: user))
-        _ = await store.join(subscription, node: try NodeID(validating: "r1"), limits: PresenceLimits())
+        _ = try await store.join(subscription, node: try NodeID(validating: "r1"), limits: PresenceLimits())
     }
 
     @Test("a join is delivered once, batched, with exact headers, a valid signature and a fresh time_ms")

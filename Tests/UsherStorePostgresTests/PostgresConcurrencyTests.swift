@@ -45,6 +45,53 @@ import UsherStorePostgres
         }
     }
 
+    @Test("concurrent single calls and batches on two instances, grouped as they arrive, add and remove each member once")
+    func groupedWrites() async throws {
+        try await PostgresTestDatabase.withStores(2) { stores in
+            let node = try NodeID(validating: "relay-1")
+            // 60 users with two sockets each: socket 1.<u> joins as a single call, 2.<u> in a batch of ten.
+            func join(_ socket: String, _ user: Int) throws -> PresenceWrite {
+                .join(
+                    try Subscription(
+                        app: "a", socketID: try SocketID(validating: socket), channel: Self.room,
+                        member: PresenceMember(userID: "u\(user)")),
+                    node: node, limits: PresenceLimits(maxMembers: 1000), wantsPresence: user % 2 == 0)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for user in 0..<60 {
+                    group.addTask { _ = try await stores[user % 2].apply([try join("1.\(user)", user)]) }
+                }
+                for first in stride(from: 0, to: 60, by: 10) {
+                    group.addTask {
+                        let results = try await stores[first / 10 % 2].apply(try (first..<first + 10).map { try join("2.\($0)", $0) })
+                        #expect(results.count == 10)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await stores[1].counts(app: "a", channel: Self.room.name) == (120, 60))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for user in 0..<60 {
+                    group.addTask {
+                        _ = try await stores[user % 2].apply([
+                            .leave(app: "a", socketID: try SocketID(validating: "1.\(user)"), channel: Self.room),
+                            .disconnect(app: "a", socketID: try SocketID(validating: "2.\(user)")),
+                        ])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let events = try await stores[0].presenceEvents(after: 0).events
+            #expect(events.first?.kind == .channelOccupied && events.last?.kind == .channelVacated)
+            for kind in [PresenceEventKind.memberAdded, .memberRemoved] {
+                let users = events.filter { $0.kind == kind }.compactMap(\.userID)
+                #expect(users.count == 60 && Set(users).count == 60, "\(kind): \(users)")
+            }
+            #expect(events.count == 122)
+            #expect(try await stores[0].counts(app: "a", channel: Self.room.name) == (0, 0))
+        }
+    }
+
     @Test("a lapsed lease is swept exactly once when every instance sweeps at the same time")
     func leaseSweptOnce() async throws {
         let clock = ManualClock()

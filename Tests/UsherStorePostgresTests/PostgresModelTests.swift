@@ -7,7 +7,8 @@ import UsherStorePostgres
 /// The randomized presence model test against PostgreSQL: two store instances (two pools, two LISTEN loops, as two
 /// `usher serve` processes would have) receive interleaved relay calls, and after every step the global event log and
 /// every member list must match Core's `PresenceRegistry` fed the same calls (itself checked against the naive model
-/// in UsherCoreTests).
+/// in UsherCoreTests). Some steps are batches (many writes in one group commit): each write's result, member list
+/// and events must be those of the registry applying the writes one by one.
 @Suite(PostgresTestDatabase.enabled) struct PostgresModelTests {
     static let apps = ["a1", "a2"]
     static let nodes = ["n1", "n2", "n3"]
@@ -57,7 +58,7 @@ import UsherStorePostgres
         _ store: PostgresPresenceStore, _ registry: inout PresenceRegistry, clock: ManualClock,
         _ rng: inout SplitMix64
     ) async throws -> (String, [PresenceEvent]) {
-        let roll = Int.random(in: 0..<100, using: &rng)
+        let roll = Int.random(in: 0..<112, using: &rng)
         switch roll {
         case 0..<45:
             let (subscription, node) = try randomSubscription(&rng)
@@ -90,6 +91,8 @@ import UsherStorePostgres
             clock.advance(by: 100 * (roll == 94 ? Int64.random(in: 30...90, using: &rng) : Int64.random(in: 0...7, using: &rng)))
             try await store.advance()
             return ("advance to \(clock.now)", registry.advance(now: clock.now))
+        case 100..<112:
+            return try await batch(store, &registry, clock: clock, &rng)
         default:
             let node = try NodeID(validating: nodes.randomElement(using: &rng)!)
             var snapshot: [Subscription] = []
@@ -98,6 +101,59 @@ import UsherStorePostgres
             let events = registry.replaceNode(node, with: snapshot, now: clock.now)
             return ("replace \(node) with \(snapshot.count)", events)
         }
+    }
+
+    /// A batch of 1–12 random joins (some without the member list), leaves, disconnects and renewals, applied as one
+    /// group; the registry applies the same writes one at a time.
+    static func batch(
+        _ store: PostgresPresenceStore, _ registry: inout PresenceRegistry, clock: ManualClock, _ rng: inout SplitMix64
+    ) async throws -> (String, [PresenceEvent]) {
+        var writes: [PresenceWrite] = []
+        for _ in 0..<Int.random(in: 1...12, using: &rng) {
+            let (subscription, node) = try randomSubscription(&rng)
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5: writes.append(.join(subscription, node: node, limits: limits, wantsPresence: Bool.random(using: &rng)))
+            case 5..<8: writes.append(.leave(app: subscription.app, socketID: subscription.socketID, channel: subscription.channel))
+            case 8: writes.append(.disconnect(app: subscription.app, socketID: subscription.socketID))
+            default: writes.append(.renew(node))
+            }
+        }
+        let label = "batch of \(writes.count): \(writes)"
+        let results = try await store.apply(writes)
+        var events: [PresenceEvent] = []
+        for (index, (write, result)) in zip(writes, results).enumerated() {
+            let now = clock.now
+            switch write {
+            case .join(let subscription, let node, let limits, let wantsPresence):
+                let expected = registry.join(subscription, node: node, limits: limits, now: now)
+                events += expected.events
+                let listed =
+                    wantsPresence && subscription.channel.kind == .presence
+                    ? registry.presence(app: subscription.app, channel: subscription.channel.name) : nil
+                let expectedMembers = listed.map(Self.members)
+                switch (result.join, expected) {
+                case (.joined(let added, let presence)?, .joined(let expectedAdded, _)) where added == expectedAdded:
+                    if presence.map(Self.members) != expectedMembers { Issue.record("\(label) op \(index): members \(String(describing: presence)) vs \(String(describing: listed))") }
+                case (.alreadySubscribed(let presence)?, .alreadySubscribed):
+                    if presence.map(Self.members) != expectedMembers { Issue.record("\(label) op \(index): members \(String(describing: presence)) vs \(String(describing: listed))") }
+                case (.refused(.membersFull)?, .refused(.membersFull)): break
+                default: Issue.record("\(label) op \(index): \(result) but the registry says \(expected)")
+                }
+            case .leave(let app, let socketID, let channel):
+                events += registry.leave(app: app, socketID: socketID, channel: channel, now: now)
+            case .disconnect(let app, let socketID):
+                events += registry.disconnect(app: app, socketID: socketID, now: now)
+            case .renew(let node):
+                registry.renew(node: node, now: now)
+            }
+        }
+        return (label, events)
+    }
+
+    /// A snapshot's members as user id → user_info text, order-free.
+    static func members(_ snapshot: PresenceSnapshot) -> [String: String] {
+        guard case .object(let hash)? = (try? JSONValue.parse(snapshot.jsonText))?["hash"] else { return [:] }
+        return hash.mapValues(\.jsonText)
     }
 
     static func randomSubscription(_ rng: inout SplitMix64) throws -> (Subscription, NodeID) {

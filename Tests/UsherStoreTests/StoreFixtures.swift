@@ -71,10 +71,10 @@ extension EventLog {
 
 extension MemoryPresenceStore {
     /// Joins with default limits (or `limits`) on node `node`.
-    func join(_ subscription: Subscription, node: String = "n1", limits: PresenceLimits = PresenceLimits()) throws
+    func join(_ subscription: Subscription, node: String = "n1", limits: PresenceLimits = PresenceLimits()) async throws
         -> JoinResult
     {
-        join(subscription, node: try StoreFixture.node(node), limits: limits)
+        try await join(subscription, node: try StoreFixture.node(node), limits: limits)
     }
 
     /// Events logged after `sequence`, as `kind user` strings (`kind channel` for channel events), for exact checks.
@@ -82,6 +82,20 @@ extension MemoryPresenceStore {
         (log.all(after: sequence) ?? []).map { event in
             "\(event.kind.rawValue) \(event.userID ?? event.channel ?? "-")"
         }
+    }
+}
+
+extension PresenceSnapshot {
+    /// The member ids, sorted.
+    var userIDs: [String] {
+        guard case .array(let ids)? = (try? JSONValue.parse(jsonText))?["ids"] else { return [] }
+        return ids.compactMap(\.stringValue).sorted()
+    }
+
+    /// The members as a user id → user_info JSON text map (order-free).
+    var members: [String: String] {
+        guard case .object(let hash)? = (try? JSONValue.parse(jsonText))?["hash"] else { return [:] }
+        return hash.mapValues(\.jsonText)
     }
 }
 
@@ -93,7 +107,6 @@ extension JoinResult {
         case .joined(_, let presence), .alreadySubscribed(let presence): snapshot = presence
         case .refused: return nil
         }
-        guard let snapshot else { return nil }
-        return Dictionary(uniqueKeysWithValues: snapshot.members.map { ($0.userID, $0.userInfo?.jsonText ?? "{}") })
+        return snapshot?.members
     }
 }

@@ -6,12 +6,13 @@ public protocol PresenceStore: Sendable {
     /// Identifies this store's lifetime; a relay that sees it change must resync its sockets.
     var epoch: String { get }
 
-    /// Subscribes a socket; for presence channels answers the member list including the new member.
-    func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult
-    /// Unsubscribes a socket from one channel (no-op when unknown).
-    func leave(app: String, socketID: SocketID, channel: ChannelName) async throws
-    /// Removes a socket from every channel (no-op when unknown).
-    func disconnect(app: String, socketID: SocketID) async throws
+    /// Applies joins, leaves, disconnects and lease renewals in order, in the store's next group commit (DESIGN.md,
+    /// Stores): writes submitted while the previous group is applied go together as one unit (one actor turn in
+    /// memory, one transaction in PostgreSQL). Each write's result and events are exactly those of applying it
+    /// alone after the writes before it; a refused join does not stop the others.
+    ///
+    /// - Returns: One result per write, in order.
+    func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult]
     /// Renews a node's lease.
     func heartbeat(node: NodeID) async throws -> NodeLease
     /// Replaces everything known about a node with its full list of subscriptions.
@@ -49,6 +50,23 @@ public protocol PresenceStore: Sendable {
     func recordWebhooks(app: String, owner: String, deliveredThrough sequence: UInt64, leaseMillis: Int64) async throws -> Bool
 }
 
+extension PresenceStore {
+    /// Subscribes a socket; for presence channels answers the member list including the new member.
+    public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult {
+        try await apply([.join(subscription, node: node, limits: limits)])[0].join ?? .alreadySubscribed(presence: nil)
+    }
+
+    /// Unsubscribes a socket from one channel (no-op when unknown).
+    public func leave(app: String, socketID: SocketID, channel: ChannelName) async throws {
+        _ = try await apply([.leave(app: app, socketID: socketID, channel: channel)])
+    }
+
+    /// Removes a socket from every channel (no-op when unknown).
+    public func disconnect(app: String, socketID: SocketID) async throws {
+        _ = try await apply([.disconnect(app: app, socketID: socketID)])
+    }
+}
+
 /// A granted webhook claim.
 public struct WebhookClaim: Sendable, Hashable {
     /// Where the previous owner got to (every event up to it was delivered or skipped); `nil` when no owner ever
@@ -61,7 +79,7 @@ public struct WebhookClaim: Sendable, Hashable {
 }
 
 /// What a join did.
-public enum JoinResult: Sendable {
+public enum JoinResult: Sendable, Hashable {
     /// Subscribed; `presence` holds the channel's members for presence channels.
     case joined(memberAdded: Bool, presence: PresenceSnapshot?)
     /// The same subscription already existed (a retry); `presence` is the current member list.

@@ -19,51 +19,81 @@ struct RelayController: Sendable {
         group.get("/apps/{app}/presence/{channel}") { _, context in try await presence(context: context) }
         group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
         group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
+        group.post("/nodes/{node}/batch") { request, context in try await batch(request, context: context) }
     }
 
     func subscribe(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
         let body = try await request.decodeJSON(SubscribeRequest.self, limit: configuration.maxBodyBytes)
-        let node = try NodeID(validating: body.node)
-        let socketID = try SocketID(validating: body.socketID)
-        let channel = try ChannelName(validating: body.channel, maxLength: configuration.channelNameMaxLength)
+        let write = try join(
+            app: app, node: body.node, socketID: body.socketID, channel: body.channel, auth: body.auth, token: body.token,
+            channelData: body.channelData, userData: body.userData, wantsPresence: true)
+        let result = try await store.apply([write])[0]
+        return .json(try Self.answer(result.join, isPresence: write.isPresenceJoin))
+    }
+
+    /// Verifies what the relay presents for a subscription (an auth string or a channel token) and makes the join.
+    ///
+    /// - Throws: 400 for malformed input, ``RelayRefusal`` (403 with 4009, 409 with 4301) for a refused subscription.
+    func join(
+        app: AppRuntime, node: String, socketID: String, channel: String, auth: String?, token: String?, channelData: String?,
+        userData: String?, wantsPresence: Bool
+    ) throws -> PresenceWrite {
+        let node = try NodeID(validating: node)
+        let socketID = try SocketID(validating: socketID)
+        let channel = try ChannelName(validating: channel, maxLength: configuration.channelNameMaxLength)
         let check = SubscriptionCheck(app: app, now: Date())
-        let member = if let token = body.token {
+        let member = if let token {
             try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
         } else {
-            try check.verify(socketID: socketID, channel: channel, auth: body.auth, channelData: body.channelData, userData: body.userData)
+            try check.verify(socketID: socketID, channel: channel, auth: auth, channelData: channelData, userData: userData)
         }
         let subscription = try Subscription(app: app.app.id, socketID: socketID, channel: channel, member: member)
-        switch try await store.join(subscription, node: node, limits: app.limits) {
-        case .joined(let memberAdded, let presence):
-            return .json(Self.subscribed(presence: presence, memberAdded: memberAdded))
-        case .alreadySubscribed(let presence):
-            return .json(Self.subscribed(presence: presence, memberAdded: false))
-        case .refused(.membersFull):
+        return .join(subscription, node: node, limits: app.limits, wantsPresence: wantsPresence)
+    }
+
+    /// The answer to a join: `{}` for other kinds, `{"presence":…,"member_added":…}` for presence channels (without
+    /// `presence` when the relay did not ask for the list).
+    ///
+    /// - Throws: ``RelayRefusal`` (409 with 4100 or 4301) when the store refused the join.
+    static func answer(_ result: JoinResult?, isPresence: Bool) throws -> String {
+        switch result {
+        case .joined(let memberAdded, let presence)?:
+            return subscribed(presence: presence, memberAdded: memberAdded, isPresence: isPresence)
+        case .alreadySubscribed(let presence)?:
+            return subscribed(presence: presence, memberAdded: false, isPresence: isPresence)
+        case .refused(.membersFull)?:
             throw RelayRefusal(status: .conflict, code: 4100, message: "presence channel is full")
-        case .refused(.userInfoTooLarge):
+        case .refused(.userInfoTooLarge)?:
             throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+        case nil:
+            return "{}"
         }
     }
 
-    static func subscribed(presence: PresenceSnapshot?, memberAdded: Bool) -> String {
-        guard let presence else { return "{}" }
-        return #"{"presence":"# + presence.jsonText + #","member_added":"# + (memberAdded ? "true" : "false") + "}"
+    static func subscribed(presence: PresenceSnapshot?, memberAdded: Bool, isPresence: Bool) -> String {
+        guard isPresence else { return "{}" }
+        let added = memberAdded ? "true}" : "false}"
+        guard let presence else { return #"{"member_added":"# + added }
+        return #"{"presence":"# + presence.jsonText + #","member_added":"# + added
     }
 
     func unsubscribe(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
         let body = try await request.decodeJSON(UnsubscribeRequest.self, limit: configuration.maxBodyBytes)
-        let socketID = try SocketID(validating: body.socketID)
-        let channel = try ChannelName(validating: body.channel, maxLength: configuration.channelNameMaxLength)
-        try await store.leave(app: app.app.id, socketID: socketID, channel: channel)
+        _ = try await store.apply([try leave(app: app, socketID: body.socketID, channel: body.channel)])
         return .json("{}")
+    }
+
+    func leave(app: AppRuntime, socketID: String, channel: String) throws -> PresenceWrite {
+        .leave(
+            app: app.app.id, socketID: try SocketID(validating: socketID),
+            channel: try ChannelName(validating: channel, maxLength: configuration.channelNameMaxLength))
     }
 
     func disconnect(context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
-        let socketID = try SocketID(validating: try context.parameters.require("socket"))
-        try await store.disconnect(app: app.app.id, socketID: socketID)
+        _ = try await store.apply([.disconnect(app: app.app.id, socketID: try SocketID(validating: try context.parameters.require("socket")))])
         return .json("{}")
     }
 
@@ -109,6 +139,14 @@ struct RelayController: Sendable {
     static func lease(_ lease: NodeLease) -> String {
         #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
             + (lease.resync ? "true" : "false") + "}"
+    }
+}
+
+extension PresenceWrite {
+    /// Whether this joins a presence channel (its answer carries `member_added`).
+    var isPresenceJoin: Bool {
+        if case .join(let subscription, _, _, _) = self { return subscription.channel.kind == .presence }
+        return false
     }
 }
 

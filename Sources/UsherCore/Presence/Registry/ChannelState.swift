@@ -36,6 +36,10 @@ struct ChannelState {
     private(set) var socketCount = 0
     /// Members, including those in grace; listing order is the dictionary's (none is promised).
     private(set) var members: [String: MemberState] = [:]
+    /// The member list as `subscription_succeeded` sends it, once asked for, kept up to date while members only
+    /// arrive (an arrival appends to it), dropped when one leaves. Every presence join answers the list, so without it
+    /// each join would cost a serialization of every member's user_info.
+    private var listing: PresenceListing?
 
     init(name: String, isPresence: Bool) {
         self.name = name
@@ -64,6 +68,7 @@ struct ChannelState {
         if let limits, members.count >= limits.maxMembers { return .refused(.membersFull) }
         socketCount += 1
         members[member.userID] = MemberState(userInfo: member.userInfo)
+        listing?.append(userID: member.userID, userInfoJSON: member.userInfo?.jsonText)
         return .admitted(name: name, occupied: occupied, member: .added(userID: member.userID))
     }
 
@@ -78,6 +83,7 @@ struct ChannelState {
             return .graceStarted(userID: members.keys[index], deadline: grace.deadline)
         }
         members.remove(at: index)
+        listing = nil
         return .memberRemoved(userID: userID)
     }
 
@@ -87,7 +93,19 @@ struct ChannelState {
             return false
         }
         members.remove(at: index)
+        listing = nil
         return true
+    }
+
+    /// The member list (built once, then kept up to date; see `listing`); nil when there are no members.
+    mutating func presence() -> PresenceSnapshot? {
+        guard !members.isEmpty else { return nil }
+        if listing == nil {
+            var built = PresenceListing()
+            for (userID, member) in members { built.append(userID: userID, userInfoJSON: member.userInfo?.jsonText) }
+            listing = built
+        }
+        return listing?.snapshot
     }
 
     /// Whether `userID` is in the grace that `ticket` started.

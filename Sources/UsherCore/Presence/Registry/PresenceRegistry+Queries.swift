@@ -6,6 +6,12 @@ extension PresenceRegistry {
         return members.isEmpty ? nil : PresenceSnapshot(members: members)
     }
 
+    /// ``presence(app:channel:)``, served from (and kept in) the channel's listing, which stays current while members
+    /// only arrive: a join into a channel of N members then costs no serialization of the N.
+    public mutating func cachedPresence(app: String, channel: String) -> PresenceSnapshot? {
+        apps[app]?.channels[channel]?.presence()
+    }
+
     /// A presence channel's members, including those in grace, in no promised order; empty when none.
     public func members(app: String, channel: String) -> [PresenceMember] {
         guard let state = apps[app]?.channels[channel] else { return [] }

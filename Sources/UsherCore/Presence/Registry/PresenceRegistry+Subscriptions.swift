@@ -14,11 +14,17 @@ extension PresenceRegistry {
     public mutating func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64)
         -> JoinOutcome
     {
-        if ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) == nil { ledger.mustResync.insert(node) }
+        renew(node: node, now: now)
         let outcome = apps[subscription.app, default: AppState(id: subscription.app)]
             .subscribe(subscription, node: node, limits: limits, ledger: &ledger)
         pruneGrace()
         return outcome
+    }
+
+    /// Renews a node's lease until `now + leaseMillis` as a join or a batch does: a node unknown until now owes a full
+    /// snapshot at its next heartbeat (unlike ``heartbeat(node:now:)``, which asks for it at once).
+    public mutating func renew(node: NodeID, now: Int64) {
+        if ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) == nil { ledger.mustResync.insert(node) }
     }
 
     /// Unsubscribes a socket from a channel.

@@ -1,33 +1,54 @@
 import UsherCrypto
 
 /// The members of one presence channel, as sent in `pusher_internal:subscription_succeeded`.
+///
+/// Kept as the JSON text it is sent as: stores build it straight from what they hold (a member's stored user_info
+/// text, in PostgreSQL) without a value per member in between.
 public struct PresenceSnapshot: Sendable, Hashable {
-    /// The members, each once, in the registry's listing order (no particular order is promised).
-    public let members: [PresenceMember]
-
-    /// Wraps a member list; stores that keep members elsewhere build snapshots with this.
-    public init(members: [PresenceMember]) {
-        self.members = members
-    }
-
     /// The number of members.
-    public var count: Int { members.count }
-
+    public let count: Int
     /// The presence object `{"ids":[…],"hash":{"<id>":<user_info>},"count":N}`, compact.
     ///
     /// Ids are JSON strings; a member without user_info maps to `{}`, as pusher-js expects a key per member.
-    public var jsonText: String {
-        var ids = ""
-        var hash = ""
-        for (position, member) in members.enumerated() {
-            let quoted = JSON.quoted(member.userID)
-            if position > 0 {
-                ids += ","
-                hash += ","
-            }
-            ids += quoted
-            hash += quoted + ":" + (member.userInfo?.jsonText ?? "{}")
+    public let jsonText: String
+
+    /// The snapshot of `members`, each once, in the given order (no particular order is promised to clients).
+    public init(members: [PresenceMember]) {
+        self.init(entries: members.lazy.map { ($0.userID, $0.userInfo?.jsonText) })
+    }
+
+    /// The snapshot of members given as user id and compact user_info JSON text (nil for none), each once.
+    public init(entries: some Sequence<(userID: String, userInfoJSON: String?)>) {
+        var listing = PresenceListing()
+        for (userID, info) in entries { listing.append(userID: userID, userInfoJSON: info) }
+        self = listing.snapshot
+    }
+
+    init(count: Int, jsonText: String) {
+        self.count = count
+        self.jsonText = jsonText
+    }
+}
+
+/// A presence object's text in two growing parts (the ids and the hash), so members can be appended cheaply.
+struct PresenceListing {
+    private var ids = ""
+    private var hash = ""
+    private(set) var count = 0
+
+    mutating func append(userID: String, userInfoJSON: String?) {
+        if count > 0 {
+            ids += ","
+            hash += ","
         }
-        return #"{"ids":["# + ids + #"],"hash":{"# + hash + #"},"count":"# + String(members.count) + "}"
+        JSON.appendQuoted(userID, to: &ids)
+        JSON.appendQuoted(userID, to: &hash)
+        hash += ":"
+        hash += userInfoJSON ?? "{}"
+        count += 1
+    }
+
+    var snapshot: PresenceSnapshot {
+        PresenceSnapshot(count: count, jsonText: #"{"ids":["# + ids + #"],"hash":{"# + hash + #"},"count":"# + String(count) + "}")
     }
 }

@@ -1,0 +1,118 @@
+import Hummingbird
+import Logging
+import NIOCore
+import UsherCore
+import UsherCrypto
+
+/// `POST /relay/v1/nodes/{node}/batch` (DESIGN.md, Relay contract): many joins, leaves and disconnects of one node in
+/// one request, for reconnect storms and busy nodes.
+///
+/// Ops are checked one by one (a malformed or refused op answers its own error and the others go on), then every
+/// valid op goes to the store in one submission, so they are applied in order within one group commit, after a
+/// renewal of the node's lease. Each op's result is what the single call would have answered, with its status:
+/// `{"status":200,…}` or `{"status":403,"error":…,"code":4009}`.
+extension RelayController {
+    /// Ops in one batch, at most.
+    static let maxBatchOps = 1000
+    /// A batch body's size, at most.
+    static let maxBatchBytes = 1 << 20
+
+    func batch(_ request: Request, context: some RequestContext) async throws -> Response {
+        let node = try NodeID(validating: try context.parameters.require("node"))
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxBatchBytes)
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "batch body over \(Self.maxBatchBytes) bytes")
+        }
+        let parsed = try? body.withUnsafeReadableBytes { try JSONValue.parse(bytes: Array($0)) }
+        guard case .object(let root)? = parsed, case .array(let ops)? = root["ops"] else {
+            throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#)
+        }
+        guard ops.count <= Self.maxBatchOps else {
+            throw HTTPError(.contentTooLarge, message: "batch of \(ops.count) ops; at most \(Self.maxBatchOps)")
+        }
+        let apps = registry.current
+        var planned: [Planned] = []
+        planned.reserveCapacity(ops.count)
+        var writes: [PresenceWrite] = [.renew(node)]
+        writes.reserveCapacity(ops.count + 1)
+        for (index, op) in ops.enumerated() {
+            do {
+                let write = try self.write(for: op, index: index, node: node, apps: apps)
+                planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
+                writes.append(write)
+            } catch {
+                planned.append(.failed(ErrorAnswer(for: error, logger: context.logger)))
+            }
+        }
+        let results = try await store.apply(writes)
+        var out = #"{"results":["#
+        out.reserveCapacity(ops.count * 24)
+        for (index, plan) in planned.enumerated() {
+            if index > 0 { out += "," }
+            switch plan {
+            case .failed(let answer):
+                out += Self.result(answer)
+            case .write(let position, let isPresence):
+                do {
+                    let answer = try Self.answer(results[position].join, isPresence: isPresence)
+                    // `{}` or `{"presence":…}`: the status goes first.
+                    out += answer.utf8.count == 2 ? #"{"status":200}"# : #"{"status":200,"# + answer.dropFirst()
+                } catch {
+                    out += Self.result(ErrorAnswer(for: error, logger: context.logger))
+                }
+            }
+        }
+        out += "]}"
+        return .json(out)
+    }
+
+    /// What one op turned into: a write at its position in the submission, or the error it answers.
+    private enum Planned {
+        case write(Int, isPresence: Bool)
+        case failed(ErrorAnswer)
+    }
+
+    /// An error answer as a batch result: the single call's body with its status first.
+    private static func result(_ answer: ErrorAnswer) -> String {
+        #"{"status":"# + String(answer.status.code) + "," + answer.body.dropFirst()
+    }
+
+    private func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry) throws -> PresenceWrite {
+        guard case .object(let fields) = op else { throw ServerError.malformedRequest("ops[\(index)] is not an object") }
+        func field(_ name: String) throws -> String {
+            guard let value = fields[name] else { throw ServerError.malformedRequest("missing field ops[\(index)].\(name)") }
+            guard case .string(let text) = value else { throw ServerError.malformedRequest("wrong type at ops[\(index)].\(name)") }
+            return text
+        }
+        func optional(_ name: String) throws -> String? {
+            switch fields[name] {
+            case nil, .null?: nil
+            case .string(let text)?: text
+            default: throw ServerError.malformedRequest("wrong type at ops[\(index)].\(name)")
+            }
+        }
+        let kind = try field("op")
+        let app = try apps.select(key: nil, id: try field("app"))
+        switch kind {
+        case "join":
+            let wantsPresence: Bool
+            switch fields["presence"] {
+            case nil, .null?: wantsPresence = true
+            case .bool(let value)?: wantsPresence = value
+            default: throw ServerError.malformedRequest("wrong type at ops[\(index)].presence")
+            }
+            return try join(
+                app: app, node: node.description, socketID: try field("socket_id"), channel: try field("channel"),
+                auth: try optional("auth"), token: try optional("token"), channelData: try optional("channel_data"),
+                userData: try optional("user_data"), wantsPresence: wantsPresence)
+        case "leave":
+            return try leave(app: app, socketID: try field("socket_id"), channel: try field("channel"))
+        case "disconnect":
+            return .disconnect(app: app.app.id, socketID: try SocketID(validating: try field("socket_id")))
+        default:
+            throw ServerError.malformedRequest(#"ops[\#(index)].op must be "join", "leave" or "disconnect""#)
+        }
+    }
+}
