@@ -80,7 +80,9 @@ import UsherCrypto
         let join = hub.beginJoin(app: app.id, channel: "presence-room", mayUseLocalList: true)
         hub.eventStreamClosed()
         hub.eventStreamOpened(resumed: false)
-        hub.subscribe(connection, to: "presence-room", LocalSubscription(channelData: nil, userID: "ann"), frame: "joined", members: ["ann": .object([:])], join: join)
+        hub.subscribe(
+            connection, to: "presence-room", LocalSubscription(channelData: nil, userID: "ann"), frame: "joined", members: ["ann": .object([:])],
+            join: join)
         #expect(!wouldUseLocalList())
     }
 

@@ -80,7 +80,8 @@ import UsherCrypto
                 _ = try await reader.next("pusher_internal:subscription_succeeded")
 
                 lose.set(true)
-                await session.handle(JSONValue.object(["event": .string("pusher:unsubscribe"), "data": .object(["channel": .string("presence-kept")])]).jsonText)
+                let unsubscribe = JSONValue.object(["event": .string("pusher:unsubscribe"), "data": .object(["channel": .string("presence-kept")])])
+                await session.handle(unsubscribe.jsonText)
                 #expect(services.resyncRequested.take(), "a leave whose outcome is unknown must resync the node")
                 await session.handle(try Self.subscribe(connection, to: "presence-lost", user: "lou"))
                 let refusal = PusherSocket.data(try await reader.next("pusher:subscription_error"))
@@ -92,7 +93,9 @@ import UsherCrypto
 
                 lose.set(false)
                 #expect(await node.sync())
-                #expect(try await NodeSyncTests.presenceCount(bed, channel: "presence-lost", reaching: 0) == .integer(0), "the snapshot kept a join the node never got")
+                #expect(
+                    try await NodeSyncTests.presenceCount(bed, channel: "presence-lost", reaching: 0) == .integer(0),
+                    "the snapshot kept a join the node never got")
             }
         }
     }
@@ -111,7 +114,9 @@ import UsherCrypto
                     group.addTask { try await EventFollower(services: services, node: node).run() }
                     defer { group.cancelAll() }
                     let app = try TestApp.app()
-                    let other = UsherAPI(client: .shared, baseURL: "http://127.0.0.1:\(bed.usherPort)", token: TestApp.relayToken, node: try NodeID(validating: "test-other-node"))
+                    let other = UsherAPI(
+                        client: .shared, baseURL: "http://127.0.0.1:\(bed.usherPort)", token: TestApp.relayToken,
+                        node: try NodeID(validating: "test-other-node"))
 
                     // A member event seen locally proves the event stream follows; lists built from then on are trusted.
                     let probe = services.hub.connect(app: app, outboxLimit: 100)
@@ -123,18 +128,22 @@ import UsherCrypto
 
                     let ann = services.hub.connect(app: app, outboxLimit: 100)
                     let annReader = OutboxReader(ann)
-                    await RelaySession(services: services, connection: ann).handle(try Self.subscribe(ann, to: "presence-room", user: "ann", info: ["name": .string("Ann")]))
+                    let annJoins = try Self.subscribe(ann, to: "presence-room", user: "ann", info: ["name": .string("Ann")])
+                    await RelaySession(services: services, connection: ann).handle(annJoins)
                     _ = try await annReader.next("pusher_internal:subscription_succeeded")
                     try await Self.remoteJoin(other, socket: "7.2", to: "presence-room", user: "bo", info: ["name": .string("Bo")])
                     _ = try await annReader.next("pusher_internal:member_added")
 
                     let cy = services.hub.connect(app: app, outboxLimit: 100)
                     let cyReader = OutboxReader(cy)
-                    await RelaySession(services: services, connection: cy).handle(try Self.subscribe(cy, to: "presence-room", user: "cy", info: ["name": .string("Cy")]))
+                    let cyJoins = try Self.subscribe(cy, to: "presence-room", user: "cy", info: ["name": .string("Cy")])
+                    await RelaySession(services: services, connection: cy).handle(cyJoins)
                     let joined = PusherSocket.data(try await cyReader.next("pusher_internal:subscription_succeeded"))
                     #expect(joined?["presence"] == .object([
                         "count": .integer(3), "ids": .array(["ann", "bo", "cy"].map(JSONValue.string)),
-                        "hash": .object(["ann": .object(["name": .string("Ann")]), "bo": .object(["name": .string("Bo")]), "cy": .object(["name": .string("Cy")])]),
+                        "hash": .object([
+                            "ann": .object(["name": .string("Ann")]), "bo": .object(["name": .string("Bo")]), "cy": .object(["name": .string("Cy")]),
+                        ]),
                     ]))
                     let cyJoin = sent.ops.last { $0["socket_id"]?.stringValue == cy.socketID.description }
                     #expect(cyJoin?["presence"] == .bool(false), "the join asked for the member list: \(cyJoin?.jsonText ?? "-")")
@@ -182,7 +191,8 @@ import UsherCrypto
     /// A `pusher:subscribe` to a presence channel as `connection`'s client sends it, signed with the app secret.
     static func subscribe(_ connection: RelayConnection, to channel: String, user: String, info: [String: JSONValue]? = nil) throws -> String {
         let channelData = try ChannelData.make(userID: user, userInfo: info.map(JSONValue.object))
-        let auth = try TestApp.authorizer.authorizePresence(socketID: connection.socketID, channel: ChannelName(validating: channel), channelData: channelData).auth
+        let auth = try TestApp.authorizer.authorizePresence(
+            socketID: connection.socketID, channel: ChannelName(validating: channel), channelData: channelData).auth
         return JSONValue.object([
             "event": .string("pusher:subscribe"),
             "data": .object(["channel": .string(channel), "auth": .string(auth), "channel_data": .string(channelData)]),
