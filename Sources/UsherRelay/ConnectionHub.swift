@@ -8,10 +8,14 @@ struct ChannelKey: Hashable, Sendable {
     let channel: String
 }
 
-/// A presence subscribe waiting for Usher's answer; member events for its channel are recorded meanwhile.
+/// A presence subscribe waiting for Usher's answer (see ``ConnectionHub/beginJoin(app:channel:mayUseLocalList:)``).
 struct PendingJoin: Sendable {
     fileprivate let key: ChannelKey
     fileprivate let id: Int
+    fileprivate let generation: Int
+    /// Whether the node's own member list answers the join (Usher is asked with `"presence": false`); otherwise
+    /// member events are recorded for Usher's list.
+    let usesLocalList: Bool
 }
 
 /// One socket's subscription to a channel: the channel_data Usher verified (presence) and the member's user id.
@@ -34,11 +38,25 @@ final class ConnectionHub: Sendable {
         var connections: [String: RelayConnection] = [:]
         var subscribers: [ChannelKey: [String: Subscriber]] = [:]
         var subscriptions: [String: [String: LocalSubscription]] = [:]
-        /// Members of each locally subscribed presence channel, as last told by Usher (for `reset` resyncs).
-        var members: [ChannelKey: [String: JSONValue]] = [:]
+        /// Members of each locally subscribed presence channel, kept current by Usher's member events.
+        var members: [ChannelKey: MemberList] = [:]
         /// Member events seen while presence subscribes wait for Usher (see `beginJoin`), by join.
         var pendingJoins: [ChannelKey: [Int: [MemberChange]]] = [:]
         var nextJoinID = 0
+        /// Counts the times member events may have been lost (a `reset`, a new Usher epoch, an event stream started
+        /// afresh): a list built in an earlier generation may lack some, so it never stands in for Usher's.
+        var generation = 0
+        /// Whether the event stream is connected, so member events reach the lists as they happen.
+        var following = false
+    }
+
+    /// A presence channel's members as the node tracks them.
+    private struct MemberList {
+        var members: [String: JSONValue]
+        /// The generation whose events kept the list current since it was built; nil when unknown.
+        let generation: Int?
+        /// Joins that will answer from this list (see `beginJoin`): it outlives its last subscriber until they end.
+        var pins = 0
     }
 
     private struct MemberChange {
@@ -74,31 +92,73 @@ final class ConnectionHub: Sendable {
         }
     }
 
-    /// Starts recording member events for a presence channel before its subscribe goes to Usher.
+    /// Starts a presence subscribe before it goes to Usher, and decides where its member list comes from.
     ///
-    /// Usher's answer lists the members as of its own handling of the subscribe; a member event after that can reach
-    /// this node before the socket is registered, and would pass it by. `subscribe(…, join:)` applies the recorded
-    /// events to Usher's list: each sets one user present or absent, so replaying some that the list already
-    /// reflects changes nothing, and the ones it does not reflect bring it up to date. End with `subscribe` or
-    /// `cancelJoin`.
-    func beginJoin(app: String, channel: String) -> PendingJoin {
+    /// The node's own list stands in for Usher's (``PendingJoin/usesLocalList``, sent as `"presence": false`, so a
+    /// join into a big channel does not make Usher build and send every member) only when nothing casts doubt on it:
+    /// `mayUseLocalList` (the caller knows of none, e.g. no node resync is pending), another local socket is
+    /// subscribed (a channel joined for the first time has no list), the event stream is connected, and the list was
+    /// built in the current generation (no `reset`, new epoch or fresh stream since). Such a list is the one the
+    /// channel's local subscribers were answered with and kept current by member events: the new subscriber is
+    /// registered with it in one critical section, so from then on it knows and hears exactly what they do. The join
+    /// pins the list so it stays tracked until the join ends, even if its last subscriber leaves meanwhile.
+    ///
+    /// Otherwise Usher's answer lists the members as of its own handling of the subscribe; a member event after that
+    /// can reach this node before the socket is registered, and would pass it by. Member events for the channel are
+    /// recorded from now on, and `subscribe(…, join:)` applies them to Usher's list: each sets one user present or
+    /// absent, so replaying some that the list already reflects changes nothing, and the ones it does not reflect
+    /// bring it up to date.
+    ///
+    /// End with `subscribe` or `cancelJoin`.
+    func beginJoin(app: String, channel: String, mayUseLocalList: Bool) -> PendingJoin {
         let key = ChannelKey(app: app, channel: channel)
         return state.withLock { state in
             state.nextJoinID += 1
-            state.pendingJoins[key, default: [:]][state.nextJoinID] = []
-            return PendingJoin(key: key, id: state.nextJoinID)
+            let local = mayUseLocalList && state.following && state.subscribers[key] != nil
+                && state.members[key].map { $0.generation == state.generation } == true
+            if local {
+                state.members[key]?.pins += 1
+            } else {
+                state.pendingJoins[key, default: [:]][state.nextJoinID] = []
+            }
+            return PendingJoin(key: key, id: state.nextJoinID, generation: state.generation, usesLocalList: local)
         }
     }
 
-    /// Stops recording for a join that will not subscribe (refused, failed, or the socket closed).
+    /// Ends a join that will not subscribe (refused, failed, or the socket closed).
     func cancelJoin(_ join: PendingJoin) {
-        state.withLock { _ = Self.takeChanges(of: join, in: &$0) }
+        state.withLock { _ = Self.end(join, in: &$0) }
     }
 
-    private static func takeChanges(of join: PendingJoin, in state: inout State) -> [MemberChange] {
+    /// Ends a join: unpins its list, or stops recording and returns what was recorded.
+    private static func end(_ join: PendingJoin, in state: inout State) -> [MemberChange] {
+        if join.usesLocalList {
+            state.members[join.key]?.pins -= 1
+            if state.members[join.key]?.pins == 0, state.subscribers[join.key] == nil { state.members[join.key] = nil }
+            return []
+        }
         let changes = state.pendingJoins[join.key]?.removeValue(forKey: join.id) ?? []
         if state.pendingJoins[join.key]?.isEmpty == true { state.pendingJoins[join.key] = nil }
         return changes
+    }
+
+    /// The event stream is connected; `resumed` when it goes on from the last event seen, so none was missed.
+    func eventStreamOpened(resumed: Bool) {
+        state.withLock { state in
+            state.following = true
+            if !resumed { state.generation += 1 }
+        }
+    }
+
+    /// The event stream ended; member events wait until it is back.
+    func eventStreamClosed() {
+        state.withLock { $0.following = false }
+    }
+
+    /// Member events may have been lost (a `reset`, or Usher restarted with a new epoch): no member list built so
+    /// far answers a join from now on. The lists themselves stay, for the member diff that follows a reset.
+    func distrustMemberLists() {
+        state.withLock { $0.generation += 1 }
     }
 
     /// Records a subscription and queues `frame` (the `subscription_succeeded`) in the same critical section.
@@ -114,7 +174,7 @@ final class ConnectionHub: Sendable {
         let key = ChannelKey(app: connection.app.id, channel: channel)
         let socket = connection.socketID.description
         state.withLock { state in
-            let changes = join.map { Self.takeChanges(of: $0, in: &state) } ?? []
+            let changes = join.map { Self.end($0, in: &state) } ?? []
             guard state.connections[socket] != nil, !connection.isClosed else { return }
             var members = members
             var frame = frame
@@ -127,8 +187,28 @@ final class ConnectionHub: Sendable {
             }
             state.subscriptions[socket, default: [:]][channel] = subscription
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
-            if let members, state.members[key] == nil { state.members[key] = members }
+            if let members, state.members[key] == nil { state.members[key] = MemberList(members: members, generation: join?.generation) }
             connection.send(frame)
+        }
+    }
+
+    /// Records a presence subscription Usher accepted without a member list (`"presence": false`) and queues its
+    /// `subscription_succeeded`, built from the list the join pinned plus the subscriber's own member, with
+    /// `ownInfo` unless the list has the user already (Usher keeps a member's first user_info).
+    ///
+    /// The own member goes into the frame only: Usher added it with this join, and the tracked list learns of it
+    /// from the `member_added` that the other subscribers must still get.
+    func subscribe(_ connection: RelayConnection, to channel: String, _ subscription: LocalSubscription, ownInfo: JSONValue, join: PendingJoin) {
+        let key = ChannelKey(app: connection.app.id, channel: channel)
+        let socket = connection.socketID.description
+        state.withLock { state in
+            defer { _ = Self.end(join, in: &state) }
+            guard state.connections[socket] != nil, !connection.isClosed else { return }
+            var members = state.members[key]?.members ?? [:]
+            if let user = subscription.userID, members[user] == nil { members[user] = ownInfo }
+            state.subscriptions[socket, default: [:]][channel] = subscription
+            state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
+            connection.send(PusherFrame.subscriptionSucceeded(channel: channel, presenceJSON: Self.presenceJSON(members)))
         }
     }
 
@@ -161,7 +241,7 @@ final class ConnectionHub: Sendable {
         state.subscribers[key]?[socket] = nil
         if state.subscribers[key]?.isEmpty == true {
             state.subscribers[key] = nil
-            state.members[key] = nil
+            if state.members[key]?.pins == 0 { state.members[key] = nil }
         }
     }
 
@@ -200,10 +280,9 @@ final class ConnectionHub: Sendable {
                 for id in joins.keys { joins[id]?.append(MemberChange(added: added, userID: userID, userInfo: userInfo)) }
                 state.pendingJoins[key] = joins
             }
-            guard state.subscribers[key] != nil else { return }
-            if let members = state.members[key] {
-                guard (members[userID] == nil) == added else { return }
-                state.members[key]?[userID] = added ? (userInfo ?? .object([:])) : nil
+            if let list = state.members[key] {
+                guard (list.members[userID] == nil) == added else { return }
+                state.members[key]?.members[userID] = added ? (userInfo ?? .object([:])) : nil
             }
             // A member's own sockets never hear about themselves (pusher-js would count the member twice).
             _ = Self.deliver(frame, to: key, exceptSocket: nil, exceptUser: userID, in: state)
@@ -212,7 +291,7 @@ final class ConnectionHub: Sendable {
 
     /// Local presence channels and the members the node last knew of.
     func trackedMembers() -> [ChannelKey: [String: JSONValue]] {
-        state.withLock { $0.members }
+        state.withLock { $0.members.mapValues(\.members) }
     }
 
     /// Every connection of `app` signed in as `user` or present in a presence channel as `user`.

@@ -17,6 +17,9 @@ struct EventFollower: Service, CustomStringConvertible {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let response = try await services.usher.events(after: lastID)
+                // Without a position to resume from, the stream starts at the newest event: earlier ones are missed.
+                services.hub.eventStreamOpened(resumed: lastID != nil)
+                defer { services.hub.eventStreamClosed() }
                 var parser = SSEParser()
                 for try await chunk in response.body.cancelOnGracefulShutdown() {
                     for message in parser.feed(chunk.readableBytesView) { await apply(message) }
@@ -47,6 +50,7 @@ struct EventFollower: Service, CustomStringConvertible {
             }
         case "reset":
             services.logger.notice("usher event stream reset; resyncing presence")
+            services.hub.distrustMemberLists()
             await node.sync()
             // Other nodes put their sockets back at their own next heartbeat: diffing at once would tell local
             // clients that every remote member left, then came back. The stream goes on meanwhile.

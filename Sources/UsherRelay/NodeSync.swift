@@ -29,7 +29,10 @@ final class NodeSync: Service, Sendable {
         do {
             let lease = try await usher.heartbeat()
             let requested = services.resyncRequested.take()
-            guard requested || lease.resync || lease.epoch != epoch.withLock({ $0 }) else { return true }
+            let known = epoch.withLock { $0 }
+            // A new epoch is a restarted Usher: its event log started over, and the node's member lists missed that.
+            if let known, lease.epoch != known { services.hub.distrustMemberLists() }
+            guard requested || lease.resync || lease.epoch != known else { return true }
             let (after, count): (UsherAPI.Lease, Int)
             do {
                 (after, count) = try await services.gate.resync {

@@ -37,7 +37,8 @@ public func buildRelay(
     let usher = UsherAPI(client: client, baseURL: String(configuration.usherURL.trimmingSuffix("/")), token: configuration.relayToken, node: configuration.node)
     let peers = PeerForwarder(
         client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, logger: logger)
-    let services = RelayServices(configuration: configuration, hub: ConnectionHub(), usher: usher, peers: peers, logger: logger)
+    let batcher = CallBatcher(send: { try await usher.batch($0) })
+    let services = RelayServices(configuration: configuration, hub: ConnectionHub(), usher: usher, batcher: batcher, peers: peers, logger: logger)
 
     let router = Router()
     TriggerController(services: services).register(with: router)
@@ -63,9 +64,11 @@ public func buildRelay(
         logger: logger
     )
     let node = NodeSync(services: services)
-    // Services stop in reverse order, so the HTTP client (first) outlives the ones calling Usher.
+    // Services stop in reverse order (the server first), so the HTTP client outlives the ones calling Usher, and the
+    // batcher still carries the disconnects of the sockets closed at shutdown.
     app.addServices(
         HTTPClientService(client: client),
+        batcher,
         peers,
         node,
         EventFollower(services: services, node: node),

@@ -7,6 +7,8 @@ struct RelayServices: Sendable {
     let configuration: RelayConfiguration
     let hub: ConnectionHub
     let usher: UsherAPI
+    /// Carries joins, leaves and disconnects to Usher in batches; runs as a service.
+    let batcher: CallBatcher
     let peers: PeerForwarder
     /// Orders node snapshots against subscription changes in flight.
     let gate = ResyncGate()
@@ -16,10 +18,13 @@ struct RelayServices: Sendable {
     let appsByID: [String: App]
     let logger: Logger
 
-    init(configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, peers: PeerForwarder, logger: Logger) {
+    init(
+        configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder, logger: Logger
+    ) {
         self.configuration = configuration
         self.hub = hub
         self.usher = usher
+        self.batcher = batcher
         self.peers = peers
         self.logger = logger
         appsByKey = Dictionary(configuration.apps.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -49,4 +54,7 @@ final class ResyncRequest: Sendable {
 
     /// Whether a resync was requested since the last call; clears the request.
     func take() -> Bool { flag.exchange(false, ordering: .sequentiallyConsistent) }
+
+    /// Whether a resync is requested and not yet taken.
+    var isRequested: Bool { flag.load(ordering: .sequentiallyConsistent) }
 }

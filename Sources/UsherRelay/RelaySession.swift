@@ -63,10 +63,13 @@ struct RelaySession: Sendable {
         // Closed while waiting for a resync: nothing to ask Usher for (the disconnect follows).
         guard !connection.isClosed else { return }
         let outcome: UsherAPI.SubscribeOutcome
-        // Member events for the channel are recorded from before Usher sees the subscribe (see `beginJoin`).
-        let pending = channel.kind == .presence ? hub.beginJoin(app: app.id, channel: name) : nil
+        // Decided before Usher sees the subscribe, so member events are covered from then on (see `beginJoin`); a
+        // node resync pending means Usher and the node may disagree, so the node's list is not trusted then.
+        let pending = channel.kind == .presence
+            ? hub.beginJoin(app: app.id, channel: name, mayUseLocalList: !services.resyncRequested.isRequested) : nil
         do {
-            outcome = try await services.usher.subscribe(app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData)
+            outcome = try await services.batcher.join(
+                app: app.id, socketID: socket, channel: name, auth: auth, channelData: channelData, listMembers: pending?.usesLocalList != true)
         } catch {
             pending.map(hub.cancelJoin)
             // Usher may have recorded it (a timeout after the request went out): the snapshot settles it.
@@ -77,12 +80,17 @@ struct RelaySession: Sendable {
         switch outcome {
         case .subscribed(let presence):
             let isPresence = channel.kind == .presence
+            let subscription = LocalSubscription(
+                channelData: isPresence ? channelData : nil, userID: isPresence ? channelData.flatMap(Self.userID(of:)) : nil)
+            if let pending, pending.usesLocalList {
+                hub.subscribe(connection, to: name, subscription, ownInfo: channelData.map(Self.userInfo(of:)) ?? .object([:]), join: pending)
+                return
+            }
             var members: [String: JSONValue]?
             if case .object(let hash)? = presence?["hash"] { members = hash }
             hub.subscribe(
-                connection, to: name,
-                LocalSubscription(channelData: isPresence ? channelData : nil, userID: isPresence ? channelData.flatMap(Self.userID(of:)) : nil),
-                frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText), members: members, join: pending)
+                connection, to: name, subscription, frame: PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: presence?.jsonText),
+                members: members, join: pending)
         case .refused(let status, let code, let error):
             pending.map(hub.cancelJoin)
             switch status {
@@ -110,12 +118,20 @@ struct RelaySession: Sendable {
         }
     }
 
+    /// The `user_info` of verified channel_data as Usher lists it: `{}` when absent or null.
+    static func userInfo(of channelData: String) -> JSONValue {
+        switch try? JSONValue.parse(channelData)["user_info"] {
+        case nil, .null?: .object([:])
+        case let info?: info
+        }
+    }
+
     private func unsubscribe(_ message: ClientMessage) async {
         guard let name = message.field("channel") else { return }
         await services.gate.change {
             guard hub.unsubscribe(connection, from: name) else { return }
             do {
-                try await services.usher.unsubscribe(app: app.id, socketID: socket, channel: name)
+                try await services.batcher.leave(app: app.id, socketID: socket, channel: name)
             } catch {
                 services.requestResync()
                 services.logger.warning("usher unsubscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
@@ -137,7 +153,7 @@ struct RelaySession: Sendable {
             guard !connection.isClosed else { return }
             let outcome: UsherAPI.SubscribeOutcome
             do {
-                outcome = try await services.usher.subscribe(
+                outcome = try await services.batcher.join(
                     app: app.id, socketID: socket, channel: channel.name, auth: auth, channelData: nil, userData: userData)
             } catch {
                 services.requestResync()

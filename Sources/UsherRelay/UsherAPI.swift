@@ -12,7 +12,8 @@ struct UsherAPI: Sendable {
     let baseURL: String
     let token: String
     let node: NodeID
-    /// Per-call deadline; a relay must never hang a client's subscribe on a stuck Usher.
+    /// Per-request deadline; a relay must never hang a client's subscribe on a stuck Usher. A call queued behind a
+    /// batch in flight waits at most for that batch and its own (see ``CallBatcher``).
     var timeout: TimeAmount = .seconds(10)
 
     /// What Usher answered to a subscription.
@@ -23,33 +24,26 @@ struct UsherAPI: Sendable {
         case refused(status: Int, code: Int?, message: String)
     }
 
-    /// `POST /relay/v1/apps/{app}/subscriptions`.
-    func subscribe(
-        app: String, socketID: String, channel: String, auth: String?, channelData: String?, userData: String? = nil
-    ) async throws -> SubscribeOutcome {
-        var body: [String: JSONValue] = [
-            "node": .string(node.description), "socket_id": .string(socketID), "channel": .string(channel),
-        ]
-        if let auth { body["auth"] = .string(auth) }
-        if let channelData { body["channel_data"] = .string(channelData) }
-        if let userData { body["user_data"] = .string(userData) }
-        let (status, json) = try await call(.POST, "/relay/v1/apps/\(escape(app))/subscriptions", body: JSONValue.object(body).jsonText)
-        guard status == 200 else {
-            let code = json?["code"].flatMap { if case .integer(let code) = $0 { Int(code) } else { nil } }
-            return .refused(status: status, code: code, message: json?["error"]?.stringValue ?? "refused by Usher (\(status))")
+    /// What Usher answered to one op of a batch: exactly the status and JSON body the single call would have had.
+    struct Reply: Sendable {
+        let status: Int
+        let body: JSONValue?
+    }
+
+    /// `POST /relay/v1/nodes/{node}/batch` with `ops` (JSON texts, in order): one reply per op, in the same order.
+    ///
+    /// A whole request refused (401 for a wrong relay token, 413, 503…) gives every op that status and body, as each
+    /// single call would have got; an answer that does not match the ops throws, like a call that never returned.
+    func batch(_ ops: [String]) async throws -> [Reply] {
+        let (status, json) = try await call(.POST, "/relay/v1/nodes/\(node)/batch", body: #"{"ops":["# + ops.joined(separator: ",") + "]}")
+        guard status == 200 else { return Array(repeating: Reply(status: status, body: json), count: ops.count) }
+        guard case .array(let results)? = json?["results"], results.count == ops.count else {
+            throw RelayError.usher("POST /relay/v1/nodes/\(node)/batch answered without one result per op")
         }
-        return .subscribed(presence: json?["presence"])
-    }
-
-    /// `DELETE /relay/v1/apps/{app}/subscriptions`.
-    func unsubscribe(app: String, socketID: String, channel: String) async throws {
-        let body = JSONValue.object(["node": .string(node.description), "socket_id": .string(socketID), "channel": .string(channel)])
-        try await expectOK(.DELETE, "/relay/v1/apps/\(escape(app))/subscriptions", body: body.jsonText)
-    }
-
-    /// `DELETE /relay/v1/apps/{app}/sockets/{socket_id}`: the socket closed; Usher starts the leave grace.
-    func disconnect(app: String, socketID: String) async throws {
-        try await expectOK(.DELETE, "/relay/v1/apps/\(escape(app))/sockets/\(socketID)", body: nil)
+        return try results.map { result in
+            guard case .integer(let status)? = result["status"] else { throw RelayError.usher("a batch result without a status") }
+            return Reply(status: Int(status), body: result)
+        }
     }
 
     /// The node lease Usher answers to heartbeats and snapshots.

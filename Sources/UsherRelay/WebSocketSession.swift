@@ -62,7 +62,7 @@ enum WebSocketSession {
             services.hub.disconnect(connection)
             guard connection.knownToUsher.withLock({ $0 }) else { return }
             do {
-                try await services.usher.disconnect(app: app.id, socketID: connection.socketID.description)
+                try await services.batcher.disconnect(app: app.id, socketID: connection.socketID.description)
             } catch {
                 services.requestResync()
                 services.logger.warning(

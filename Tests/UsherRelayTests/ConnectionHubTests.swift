@@ -51,7 +51,7 @@ import UsherCrypto
         let app = try TestApp.app()
         let key = ChannelKey(app: app.id, channel: "presence-room")
         let bo = hub.connect(app: app, outboxLimit: 100)
-        let join = hub.beginJoin(app: app.id, channel: "presence-room")
+        let join = hub.beginJoin(app: app.id, channel: "presence-room", mayUseLocalList: true)
         // Usher answers bo's subscribe with ann and cy; before bo is registered, the event stream brings cy leaving
         // and dee joining (both after Usher's answer), and ann joining (before it, so already in the list).
         hub.memberEvent(added: true, key: key, userID: "ann", userInfo: nil)
@@ -78,9 +78,9 @@ import UsherCrypto
         let app = try TestApp.app()
         let key = ChannelKey(app: app.id, channel: "presence-room")
         let bo = hub.connect(app: app, outboxLimit: 100)
-        let refused = hub.beginJoin(app: app.id, channel: "presence-room")
+        let refused = hub.beginJoin(app: app.id, channel: "presence-room", mayUseLocalList: true)
         hub.cancelJoin(refused)
-        let join = hub.beginJoin(app: app.id, channel: "presence-room")
+        let join = hub.beginJoin(app: app.id, channel: "presence-room", mayUseLocalList: true)
         hub.subscribe(bo, to: "presence-room", LocalSubscription(channelData: nil, userID: "bo"), frame: "as-answered", members: ["bo": .object([:])], join: join)
         hub.memberEvent(added: true, key: key, userID: "ann", userInfo: nil)
         // ann's join came after the registration, so it is a member event, not part of the answer.

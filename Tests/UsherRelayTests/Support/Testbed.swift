@@ -163,6 +163,19 @@ struct Testbed: Sendable {
         return try? JSONValue.parse(bytes: Array(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
+    /// How many requests Usher answered on routes ending in `route` (from its `/metrics`), e.g. `/batch`.
+    func usherRequests(route: String) async throws -> Int {
+        try await usherMetric("usher_http_requests_total", labelsContaining: route + "\"")
+    }
+
+    /// The sum of an Usher metric over the label sets containing `labelsContaining` (from its `/metrics`).
+    func usherMetric(_ name: String, labelsContaining filter: String = "") async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(usherPort)/metrics"), timeout: .seconds(5))
+        let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
+        return text.split(separator: "\n").filter { ($0.hasPrefix(name + "{") || $0.hasPrefix(name + " ")) && $0.contains(filter) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }
+    }
+
     /// `POST /apps/{id}/events` (or another path) on relay `node` (or any `port`), signed as the Pusher SDKs sign it.
     func trigger(
         node: Int = 0, port: Int? = nil, path: String = "/apps/\(TestApp.id)/events", body: String, secret: String = TestApp.secret
