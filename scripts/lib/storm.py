@@ -195,8 +195,23 @@ def observe(pipe, cfg: dict) -> None:
         except (OSError, http.client.HTTPException):
             return {}
 
+    def requests_by_route() -> dict[str, float]:
+        """usher_http_requests_total of every instance, summed by route and status."""
+        counts: dict[str, float] = {}
+        for port in ports:
+            try:
+                _, body = get(port, "/metrics")
+            except (OSError, http.client.HTTPException):
+                continue
+            for line in body.decode().splitlines():
+                if line.startswith("usher_http_requests_total{"):
+                    labels, value = line.rsplit(" ", 1)
+                    counts[labels] = counts.get(labels, 0) + float(value)
+        return counts
+
     before_ok, _, _, _ = poll_round()
     metrics_before = scrape()
+    requests_before = requests_by_route()
     pipe.send(("baseline", all(before_ok), metrics_before))
 
     message = pipe.recv()
@@ -228,6 +243,8 @@ def observe(pipe, cfg: dict) -> None:
         # after it, back to back. The message from the client ends the wait at once.
         if reconnected is None and pipe.poll(max(0.0, 0.5 - (time.monotonic() - start))):
             reconnected = pipe.recv()
+        elif reconnected is not None and all(ok):  # complete: keep watching, more gently, until A's lease is gone
+            time.sleep(max(0.0, 0.25 - (time.monotonic() - start)))
         settled = (reconnected is not None and all(ok) and end >= t_kill + lease + 2
                    and now_metrics.get("sockets") == sockets)
         if settled and done_at is None:
@@ -248,8 +265,10 @@ def observe(pipe, cfg: dict) -> None:
     if reconnected is None:
         reconnected = pipe.recv()
     own_cpu = time.process_time() - cpu_at_kill
+    requests_after = requests_by_route()
+    requests = {k: v - requests_before.get(k, 0) for k, v in requests_after.items() if v != requests_before.get(k, 0)}
     pipe.send(("result", {
-        "cpu": own_cpu,
+        "cpu": own_cpu, "requests": requests,
         "streams": {p: list(streams[p]) for p in ports}, "notes": stream_notes, "last_bad": last_bad,
         "good_since": good_since, "rounds": rounds, "sweeps": sweeps, "metrics_before": metrics_before,
         "settled": done_at is not None, "final_ok": all(good is not None for good in good_since),
@@ -274,6 +293,7 @@ class Storm:
         self.errors: list[str] = []
         self.retries = 0
         self.frames = {"member_added": 0, "member_removed": 0}
+        self.killed = False
 
     def auth(self, socket_id: str, channel: str, channel_data: str) -> str:
         message = f"{socket_id}:{channel}:{channel_data}".encode()
@@ -333,6 +353,8 @@ class Storm:
             if not ready.done():
                 self.errors.append(f"{phase} u{index}: closed before subscribing ({closed})")
                 ready.set_result(False)
+            elif phase == "reconnect" or not self.killed:  # A's sockets die with A; no other socket should close
+                self.errors.append(f"{phase} u{index}: closed after subscribing ({closed})")
         except Exception as error:  # noqa: BLE001 - any client failure is counted, never fatal
             if not ready.done():
                 self.errors.append(f"{phase} u{index}: {error!r}")
@@ -464,7 +486,10 @@ async def run(args) -> int:
 
     # Phase 2: kill A, everyone to B.
     ramp_errors = len(storm.errors)
+    if ramp_errors:
+        print(f"client errors before the kill: {ramp_errors}, e.g. {storm.errors[0]}")
     cpu_before = watch.snapshot()
+    storm.killed = True
     os.kill(args.relay_a_pid, signal.SIGKILL)
     t_kill = time.monotonic()
     parent.send(("kill", t_kill))
@@ -510,7 +535,7 @@ async def run(args) -> int:
         complete_at = max(result["good_since"][c] for c, t in enumerate(result["last_bad"]) if t is not None)
         complete = complete_at - t_last
         complete_text = (f"complete {complete:.2f} s after the last reconnect ({complete_at - t_kill:.2f} s after the kill; "
-                         f"fewest members seen {lowest[2]} of {args.sockets} at +{lowest[1] - t_kill:.1f} s"
+                         f"fewest members in one poll {lowest[2]} of {args.sockets} at +{lowest[1] - t_kill:.1f} s"
                          f"{f', {lowest[3]} unexpected' if lowest[3] else ''})")
     print(f"member lists: {complete_text}; {len(rounds)} polls of all {args.channels} channels, "
           f"one every {pick(durations, .5):.2f} s (p50), {sum(r[4] for r in rounds)} failed requests", flush=True)
@@ -526,6 +551,8 @@ async def run(args) -> int:
         last_metrics = sweeps[-1][1]
         print(f"Usher's socket count: {trail}; lease expiries "
               f"{metrics_before.get('expiries')} -> {last_metrics.get('expiries')}, relay nodes {last_metrics.get('nodes')}")
+    print("Usher's HTTP answers from the kill to the end (all instances, the observer's polls included): " + ", ".join(
+        f"{label.split('{', 1)[1].rstrip('}')} {count:.0f}" for label, count in sorted(result["requests"].items())))
     report = analyse(result, t_kill, storm.succeeded, args.sockets, ports)
     kinds = report["kinds"]
     removed, added = kinds.get("member_removed", 0), kinds.get("member_added", 0)
