@@ -237,7 +237,7 @@ def observe(pipe, cfg: dict) -> None:
                 good_since[c] = end
         rounds.append((start, end, present, extra, failed))
         now_metrics = scrape()
-        if not sweeps or sweeps[-1][1].get("sockets") != now_metrics.get("sockets"):
+        if not sweeps or any(sweeps[-1][1].get(k) != now_metrics.get(k) for k in ("sockets", "expiries")):
             sweeps.append((end, now_metrics))
         # Until the last reconnect a round every half second shows the dip (and leaves the CPU to the storm);
         # after it, back to back. The message from the client ends the wait at once.
@@ -251,7 +251,8 @@ def observe(pipe, cfg: dict) -> None:
             done_at = end
         if done_at is not None and end >= done_at + 1.5:  # watch a little longer for late events
             break
-        if end > hard_stop and reconnected is not None:
+        # Past the deadline, the lists still get a few seconds after the last reconnect to show they are complete.
+        if reconnected is not None and end > max(hard_stop, reconnected[1] + cfg["after_last"]):
             break
         if end > hard_stop + 600:  # the client never finished; it is bounded by its own timeouts
             break
@@ -438,8 +439,9 @@ def analyse(result: dict, t_kill: float, succeeded: dict[int, float], sockets: i
         gaps = sum(1 for a, b in zip(seqs, seqs[1:]) if b > a + 1)
         repeats = sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a)
         resets = sum(1 for e in events if e[2] == "reset")
+        notes = [f"reset at +{e[0] - t_kill:.1f} s" for e in events if e[2] == "reset"][:3] + result["notes"][port]
         integrity[port] = {"events": len(events), "gaps": gaps, "repeats": repeats, "resets": resets,
-                           "notes": result["notes"][port]}
+                           "notes": notes}
     agree = None
     if len(ports) == 2:
         a = {e[1]: e[2:] for e in result["streams"][ports[0]] if e[1] is not None}
@@ -475,7 +477,7 @@ async def run(args) -> int:
     parent, child = context.Pipe()
     observer = context.Process(target=observe, args=(child, {
         "token": token, "ports": ports, "app": storm.app["id"], "channels": args.channels, "sockets": args.sockets,
-        "lease_ms": args.lease_ms, "timeout": args.settle_timeout}), daemon=True)
+        "lease_ms": args.lease_ms, "timeout": args.settle_timeout, "after_last": 10}), daemon=True)
     observer.start()
     watch.pids["observer"] = observer.pid
     assert parent.recv()[0] == "ready"
@@ -548,6 +550,11 @@ async def run(args) -> int:
             trail = f"{counts[0][1]:.0f} at the kill, peak {peak[1]:.0f} at +{peak[0] - t_kill:.1f} s"
             after = [tc for tc in counts if tc[0] >= peak[0] and tc[1] == args.sockets and tc[0] > peak[0]]
             trail += f", {args.sockets} (A's sockets gone) at +{after[0][0] - t_kill:.1f} s" if after else ", never back to one per client"
+        expired = next(((t, n) for n, (t, m) in enumerate(sweeps)
+                        if (m.get("expiries") or 0) > (metrics_before.get("expiries") or 0)), None)
+        if expired:
+            since = sweeps[expired[1] - 1][0] - t_kill if expired[1] else float("nan")
+            trail += f"; A's lease seen lapsed between +{since:.1f} s and +{expired[0] - t_kill:.1f} s"
         last_metrics = sweeps[-1][1]
         print(f"Usher's socket count: {trail}; lease expiries "
               f"{metrics_before.get('expiries')} -> {last_metrics.get('expiries')}, relay nodes {last_metrics.get('nodes')}")
@@ -561,6 +568,9 @@ async def run(args) -> int:
     if report["first_removed"] is not None:
         window = (f"; removals from +{report['first_removed'] - t_kill:.2f} s to +{report['last_removed'] - t_kill:.2f} s "
                   f"after the kill")
+    added_times = [t for user_events in report["per_user"].values() for t, k in user_events if k == "member_added"]
+    if added_times:
+        window += f"; adds from +{min(added_times) - t_kill:.2f} s to +{max(added_times) - t_kill:.2f} s"
     print(f"member events after the kill (stream of instance 1): member_removed {removed}, member_added {added}, "
           f"channel_vacated {kinds.get('channel_vacated', 0)}, channel_occupied {kinds.get('channel_occupied', 0)}; "
           f"{report['pairs']} users removed once then re-added once, {args.sockets - users} untouched{window}")
