@@ -536,7 +536,11 @@ async def run(args) -> int:
     else:
         complete_at = max(result["good_since"][c] for c, t in enumerate(result["last_bad"]) if t is not None)
         complete = complete_at - t_last
-        complete_text = (f"complete {complete:.2f} s after the last reconnect ({complete_at - t_kill:.2f} s after the kill; "
+        # Usher commits a join before the relay answers it, so the lists may be seen whole just before the client
+        # reads its last subscription_succeeded: that counts as 0.
+        ahead = f", {-complete:.2f} s before the client read the last subscription_succeeded" if complete < 0 else ""
+        complete = max(complete, 0.0)
+        complete_text = (f"complete {complete:.2f} s after the last reconnect ({complete_at - t_kill:.2f} s after the kill{ahead}; "
                          f"fewest members in one poll {lowest[2]} of {args.sockets} at +{lowest[1] - t_kill:.1f} s"
                          f"{f', {lowest[3]} unexpected' if lowest[3] else ''})")
     print(f"member lists: {complete_text}; {len(rounds)} polls of all {args.channels} channels, "
