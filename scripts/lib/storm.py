@@ -292,7 +292,8 @@ class Storm:
         self.succeeded: dict[int, float] = {}   # index -> time of subscription_succeeded (current phase)
         self.round_trips: list[float] = []      # pusher:subscribe -> subscription_succeeded, reconnect phase
         self.errors: list[str] = []
-        self.retries = 0
+        self.retries = 0                        # connection attempts repeated
+        self.refusals: list[str] = []           # subscription_error answers, retried
         self.frames = {"member_added": 0, "member_removed": 0}
         self.killed = False
 
@@ -343,7 +344,9 @@ class Storm:
                 elif event in ("pusher:subscription_error", "pusher:error"):
                     attempts += 1
                     if attempts < 5 and not ready.done():
-                        self.retries += 1
+                        # pusher-js and most SDKs do not retry a subscription_error: each one here is a client
+                        # that would have stayed unsubscribed. Counted, and retried to keep the storm going.
+                        self.refusals.append(f"{phase} u{index}: {text[:160]}")
                         await asyncio.sleep(0.2 * attempts)
                         sent = time.monotonic()
                         await ws.send(subscribe)
@@ -467,7 +470,8 @@ async def run(args) -> int:
     # Phase 1: everyone on node A.
     start, last, ok = await storm.open_all(storm.url_a, "ramp")
     print(f"ramp: {ok}/{args.sockets} connected and subscribed through relay A in {last - start:.1f} s "
-          f"({ok / max(last - start, 1e-9):.0f}/s), {len(storm.errors)} errors", flush=True)
+          f"({ok / max(last - start, 1e-9):.0f}/s), {len(storm.errors)} errors, "
+          f"{len(storm.refusals)} subscription_error answers (retried)", flush=True)
     if ok < args.sockets:
         for error in storm.errors[:5]:
             print(f"  {error}")
@@ -516,12 +520,17 @@ async def run(args) -> int:
     # Report.
     trips = [t * 1000 for t in storm.round_trips]
     errors = storm.errors[ramp_errors:]
+    refusals = [r for r in storm.refusals if r.startswith("reconnect")]
     print(f"reconnect (client): {ok}/{args.sockets} resubscribed through relay B; kill -> last reconnect "
           f"{t_last - t_kill:.2f} s ({ok / max(t_last - start, 1e-9):.0f}/s); subscribe -> subscription_succeeded "
           f"p50 {pick(trips, .5):.0f} ms, p99 {pick(trips, .99):.0f} ms, max {max(trips, default=float('nan')):.0f} ms; "
-          f"retries {storm.retries}, errors {len(errors)}", flush=True)
+          f"connect retries {storm.retries}, subscription_error answers {len(refusals)} (retried), errors {len(errors)}",
+          flush=True)
     for error in errors[:5]:
         print(f"  {error}")
+    if refusals:
+        print(f"  WARNING: relay B refused {len(refusals)} subscribes during the storm (Pusher SDKs do not retry these), "
+              f"e.g. {refusals[0]}")
     rounds = result["rounds"]
     durations = [end - begin for begin, end, *_ in rounds]
     lowest = min(rounds, key=lambda r: r[2]) if rounds else None
@@ -605,7 +614,7 @@ async def run(args) -> int:
     complete_figure = f"{complete:.2f} s" if complete is not None else "NEVER"
     print(f"{label}: {args.sockets} sockets, reconnect {t_last - start:.1f} s (client), lists complete {complete_figure} "
           f"after last reconnect, member events after kill: removed {removed} added {added}, "
-          f"anomalies {anomaly_count + stream_faults}, client errors {len(errors)}")
+          f"anomalies {anomaly_count + stream_faults}, client errors {len(errors)}, subscribes refused {len(refusals)}")
     met = (complete is not None and complete <= 3.0 and anomaly_count == 0 and stream_faults == 0
            and ok == args.sockets and not errors)
     print(f"{label}: target (lists complete within 3 s of the last reconnect, no lost or duplicated member events): "
