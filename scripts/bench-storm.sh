@@ -59,16 +59,17 @@ wait_for() { # URL: up to 10 s
 }
 
 postmaster=
+source scripts/lib/postgres-bench.sh # pg_bench_cleanup stops the processes in $pids (SIGKILL after 5 s), then the cluster
 if [[ $mode == postgres ]]; then
-  source scripts/lib/postgres-bench.sh # sets $work, $pids, $ports, $url and the exit trap
+  # sets $work, $pids, $ports, $url and the exit trap
   pg_bench_start "lease_ms: $lease_ms, grace_ms: $grace_ms"
   usher_ports=("${ports[@]}"); usher_pids=("${pids[@]}")
   logs=("$work/a.log" "$work/b.log")
   [[ -n $own_cluster ]] && postmaster=$(head -1 "$own_cluster/data/postmaster.pid")
   store_text="two instances on PostgreSQL $(psql -tA "$url" -c 'SHOW server_version')"
 else
-  work=$(mktemp -d); pids=()
-  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+  work=$(mktemp -d); pids=(); own_cluster=
+  trap pg_bench_cleanup EXIT
   "$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
   printf 'relay: { lease_ms: %s, grace_ms: %s }\n' "$lease_ms" "$grace_ms" >"$work/usher.yaml"
   port=$((20000 + RANDOM % 10000))
