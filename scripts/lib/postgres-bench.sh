@@ -28,8 +28,27 @@ pg_bench_start() {
   done
 }
 
+# Whether PID is alive (an exited child this shell has not reaped yet is a zombie: not running).
+pg_bench_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ ${stat##*) } != Z* ]]
+}
+
 pg_bench_cleanup() {
+  # SIGTERM, and SIGKILL what has not exited 5 s later, before the cluster goes: an instance left behind would
+  # keep running against a database that is gone.
+  local pid left
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    left=(); for pid in "${pids[@]}"; do pg_bench_running "$pid" && left+=("$pid"); done
+    ((${#left[@]})) || break
+    sleep 0.1
+  done
+  if ((${#left[@]})); then
+    echo "cleanup: ${#left[@]} process(es) still running 5 s after SIGTERM, killed: $(ps -o args= -p "${left[@]}" | cut -c1-60 | tr '\n' ';')" >&2
+    kill -9 "${left[@]}" 2>/dev/null || true
+  fi
   [[ -n $own_cluster ]] && scripts/postgres.sh stop "$own_cluster"
   rm -rf "$work"
 }
