@@ -128,7 +128,8 @@ let package = Package(
         .testTarget(
             name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto", "UsherTestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "UsherStoreTests", dependencies: ["UsherStore", "UsherCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "UsherStoreTests", dependencies: ["UsherStore", "UsherCore", "UsherTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "UsherStorePostgresTests",
             dependencies: [

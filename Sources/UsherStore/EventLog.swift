@@ -13,17 +13,26 @@ public final class EventLog: Sendable {
         var count = 0
         var latest: UInt64 = 0
         var countsByKind: [StreamEvent.Kind: Int] = [:]
+        /// The ring's size: `capacity`, or the largest single append if that was larger.
+        var size: Int
+
+        /// Makes the ring `newSize` long, keeping its entries in order (oldest first).
+        mutating func grow(to newSize: Int) {
+            entries = (0..<count).map { entries[(head + $0) % size] }
+            head = 0
+            size = newSize
+        }
     }
 
     private let state: Mutex<State>
     private let signal = SequenceSignal()
-    /// How many events are retained for resumption.
+    /// How many events are retained for resumption, at least.
     public let capacity: Int
 
     public init(capacity: Int = 10_000) {
         precondition(capacity > 0, "event log capacity must be positive")
         self.capacity = capacity
-        state = Mutex(State())
+        state = Mutex(State(size: capacity))
     }
 
     /// Appends events built by `make(sequence)` in order, and wakes every waiting reader.
@@ -31,6 +40,9 @@ public final class EventLog: Sendable {
     public func append<E>(_ events: [E], _ make: (UInt64, E) -> StreamEvent) -> [StreamEvent] {
         guard !events.isEmpty else { return [] }
         let logged = state.withLock { state in
+            // One append larger than the ring (a dead node's members, all removed at once) would push its own first
+            // events out before any reader saw them, resetting every reader: the ring grows to hold it whole.
+            if events.count > state.size { state.grow(to: events.count) }
             var logged: [StreamEvent] = []
             logged.reserveCapacity(events.count)
             for event in events {
@@ -38,10 +50,10 @@ public final class EventLog: Sendable {
                 let entry = make(state.latest, event)
                 logged.append(entry)
                 state.countsByKind[entry.kind, default: 0] += 1
-                let slot = (state.head + state.count) % capacity
+                let slot = (state.head + state.count) % state.size
                 if slot == state.entries.count { state.entries.append(entry) } else { state.entries[slot] = entry }
-                if state.count == capacity {
-                    state.head = (state.head + 1) % capacity
+                if state.count == state.size {
+                    state.head = (state.head + 1) % state.size
                 } else {
                     state.count += 1
                 }
@@ -74,7 +86,7 @@ public final class EventLog: Sendable {
             out.reserveCapacity(take)
             let start = state.count - available
             for offset in start..<(start + take) {
-                out.append(state.entries[(state.head + offset) % capacity])
+                out.append(state.entries[(state.head + offset) % state.size])
             }
             return .events(out)
         }

@@ -117,40 +117,30 @@ extension PostgresPresenceStore {
 
     /// Numbers and inserts `events`, counts them by kind and notifies every instance, in one statement (it runs
     /// under the write lock, so its round trips are everyone's); returns the new latest sequence.
+    ///
+    /// The events go as five arrays, so a group's thousands of events stay within one statement's bind limit.
     private func append(_ events: [PendingEvent], on connection: PostgresConnection) async throws -> UInt64? {
         guard !events.isEmpty else { return nil }
-        var binds = PostgresBindings(capacity: events.count * 6 + 2)
-        binds.append(Self.notifyChannel)
-        binds.append(Int64(events.count))
-        var rows: [String] = []
-        for (offset, event) in events.enumerated() {
-            let base = 2 + offset * 6
-            rows.append(
-                "($\(base + 1)::bigint, $\(base + 2)::text, $\(base + 3)::text, $\(base + 4)::text, "
-                    + "$\(base + 5)::text, $\(base + 6)::text)")
-            binds.append(Int64(offset + 1))
-            binds.append(event.kind.rawValue)
-            binds.append(event.app)
-            binds.append(event.channel)
-            binds.append(event.userID)
-            binds.append(event.userInfo)
-        }
-        let statement = PostgresQuery(
-            unsafeSQL: """
-                WITH bumped AS (
-                    UPDATE usher_meta SET latest_sequence = latest_sequence + $2
-                    RETURNING latest_sequence, pg_notify($1, latest_sequence::text)::text AS notified),
-                logged AS (
-                    INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
-                    SELECT bumped.latest_sequence - $2 + v.ordinal, v.kind, v.app, v.channel, v.user_id, v.user_info
-                    FROM bumped, (VALUES \(rows.joined(separator: ", "))) AS v (ordinal, kind, app, channel, user_id, user_info)
-                    RETURNING kind),
-                counted AS (
-                    INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
-                    ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
-                SELECT latest_sequence FROM bumped
-                """, binds: binds)
-        let latest = try await connection.rows(statement, logger: logger) { try $0.decode(Int64.self) }.first
+        // '' stands for NULL: never a channel name, user id or user_info text.
+        let latest = try await connection.rows(
+            """
+            WITH bumped AS (
+                UPDATE usher_meta SET latest_sequence = latest_sequence + \(Int64(events.count))
+                RETURNING latest_sequence, pg_notify(\(Self.notifyChannel), latest_sequence::text)::text AS notified),
+            logged AS (
+                INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
+                SELECT bumped.latest_sequence - \(Int64(events.count)) + v.ordinal, v.kind, v.app, nullif(v.channel, ''),
+                    nullif(v.user_id, ''), nullif(v.user_info, '')
+                FROM bumped, unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.app))::text[],
+                    \(events.map { $0.channel ?? "" })::text[], \(events.map { $0.userID ?? "" })::text[],
+                    \(events.map { $0.userInfo ?? "" })::text[]) WITH ORDINALITY AS v (kind, app, channel, user_id, user_info, ordinal)
+                RETURNING kind),
+            counted AS (
+                INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
+                ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
+            SELECT latest_sequence FROM bumped
+            """, logger: logger
+        ) { try $0.decode(Int64.self) }.first
         guard let latest else { throw PostgresStoreError.corruptRow }
         return UInt64(latest)
     }

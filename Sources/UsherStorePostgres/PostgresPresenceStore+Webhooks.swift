@@ -17,9 +17,9 @@ extension PostgresPresenceStore {
                     WHERE c.owner = EXCLUDED.owner OR c.lease_deadline < \(Self.nowMillis)
                     RETURNING c.delivered_through
                     """)
-            try query.binds.append(app, context: .default)
-            try query.binds.append(owner, context: .default)
-            try query.binds.append(leaseMillis, context: .default)
+            query.binds.append(app, context: .default)
+            query.binds.append(owner, context: .default)
+            query.binds.append(leaseMillis, context: .default)
             let rows = try await connection.rows(query, logger: logger) { try $0.decode(Int64?.self) }
             return rows.first.map { WebhookClaim(deliveredThrough: $0.map { UInt64($0) }) }
         }
@@ -32,10 +32,10 @@ extension PostgresPresenceStore {
                     UPDATE usher_webhook_claims SET delivered_through = $1, lease_deadline = \(Self.nowMillis) + $2
                     WHERE app = $3 AND owner = $4 RETURNING 1
                     """)
-            try query.binds.append(Int64(clamping: sequence), context: .default)
-            try query.binds.append(leaseMillis, context: .default)
-            try query.binds.append(app, context: .default)
-            try query.binds.append(owner, context: .default)
+            query.binds.append(Int64(clamping: sequence), context: .default)
+            query.binds.append(leaseMillis, context: .default)
+            query.binds.append(app, context: .default)
+            query.binds.append(owner, context: .default)
             return try await connection.returnsRow(query, logger: logger)
         }
     }

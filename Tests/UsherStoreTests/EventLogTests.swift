@@ -71,10 +71,24 @@ import UsherStore
         #expect(page.map(\.sequence) == [10, 11])
     }
 
+    @Test("one append larger than the ring is kept whole: a reader caught up before it sees every event, no gap")
+    func appendLargerThanRing() {
+        let log = EventLog(capacity: 5)
+        for index in 1...7 { log.append(users: ["u\(index)"]) }
+        // A dead node's 12 members removed at once: before, the first 7 of them were gone before anyone read them.
+        log.append(users: (1...12).map { "gone\($0)" }, kind: .memberRemoved)
+        #expect(log.all(after: 7)?.map(\.userID) == (1...12).map { "gone\($0)" })
+        // The ring is now 12 long and wraps as before.
+        log.append(users: ["late"])
+        #expect(log.all(after: 8)?.count == 12)
+        #expect(log.all(after: 7) == nil)
+        #expect(log.oldestRetained == 9)
+    }
+
     @Test("resuming from a position already dropped is a gap naming the newest sequence", arguments: [0, 1, 7] as [UInt64])
     func droppedPosition(position: UInt64) {
         let log = EventLog(capacity: 5)
-        log.append(users: (1...13).map { "u\($0)" })
+        for index in 1...13 { log.append(users: ["u\(index)"]) }
         guard case .gap(let latest) = log.events(after: position, limit: 10) else {
             Issue.record("resuming after \(position) with only 9…13 retained did not answer a gap")
             return

@@ -3,8 +3,8 @@ import Synchronization
 /// Group commit: whatever is submitted while the previous group is being applied is applied next, as one unit.
 ///
 /// Callers submit their writes (a single call's one write, or a batch's many) and wait for their own results. When
-/// nothing is being applied, a submission starts a group at once; otherwise it joins the next group, which starts
-/// when the current one is done. A group never splits a submission and keeps submissions in arrival order, so its
+/// nothing is being applied, a submission is applied at once; otherwise it joins the next group, which starts when
+/// the current one is done. A group never splits a submission and keeps submissions in arrival order, so its
 /// writes are applied exactly as if each submission had been applied alone, one after another.
 ///
 /// ```swift
@@ -23,6 +23,13 @@ public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
         var pending: [Submission] = []
         var pendingWrites = 0
         var applying = false
+
+        /// Takes the right to apply the next group, when nobody holds it.
+        mutating func claim() -> Bool {
+            guard !applying else { return false }
+            applying = true
+            return true
+        }
     }
 
     private let state = Mutex(State())
@@ -35,24 +42,47 @@ public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
 
     /// Applies `writes` in the next group and returns their results, in order.
     ///
+    /// A submission that finds the committer idle is applied at once, on the caller's own task (a lone call costs
+    /// no extra hop); submissions that arrive meanwhile wait, and are then applied in groups by a task of their own
+    /// until none is left.
+    ///
     /// - Parameter apply: Applies one group: must return exactly one result per write, in order. Every submitter
-    ///   passes the same function; the one that finds the committer idle runs it for everyone until the queue is empty.
+    ///   passes the same function.
     /// - Throws: What `apply` threw for the group this submission was in (the whole group failed).
     public func submit(_ writes: [Write], apply: @escaping Apply) async throws -> [Result] {
         if writes.isEmpty { return [] }
+        if state.withLock({ $0.claim() }) {
+            defer { handOff(apply) }
+            return try await apply(writes)
+        }
         return try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state in
+            let lead = state.withLock { state in
+                // The group in flight may have ended since the first look.
+                if state.claim() { return true }
                 state.pending.append(Submission(writes: writes, continuation: continuation))
                 state.pendingWrites += writes.count
-                defer { state.applying = true }
-                return !state.applying
+                return false
             }
-            if start { Task { await self.drain(apply) } }
+            if lead {
+                Task {
+                    do { continuation.resume(returning: try await apply(writes)) } catch { continuation.resume(throwing: error) }
+                    self.handOff(apply)
+                }
+            }
         }
     }
 
     /// Writes waiting for the next group (for metrics and tests).
     public var queuedWrites: Int { state.withLock { $0.pendingWrites } }
+
+    /// After a group: idle again, or a task applies what queued meanwhile.
+    private func handOff(_ apply: @escaping Apply) {
+        let more = state.withLock { state in
+            if state.pending.isEmpty { state.applying = false }
+            return state.applying
+        }
+        if more { Task { await self.drain(apply) } }
+    }
 
     private func drain(_ apply: Apply) async {
         while let group = nextGroup() {

@@ -25,7 +25,7 @@ extension RelayController {
         } catch is NIOTooManyBytesError {
             throw HTTPError(.contentTooLarge, message: "batch body over \(Self.maxBatchBytes) bytes")
         }
-        let parsed = try? body.withUnsafeReadableBytes { try JSONValue.parse(bytes: Array($0)) }
+        let parsed = try? body.withUnsafeReadableBytes { try JSONValue.parse(buffer: $0) }
         guard case .object(let root)? = parsed, case .array(let ops)? = root["ops"] else {
             throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#)
         }
@@ -80,37 +80,16 @@ extension RelayController {
     }
 
     private func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry) throws -> PresenceWrite {
-        guard case .object(let fields) = op else { throw ServerError.malformedRequest("ops[\(index)] is not an object") }
-        func field(_ name: String) throws -> String {
-            guard let value = fields[name] else { throw ServerError.malformedRequest("missing field ops[\(index)].\(name)") }
-            guard case .string(let text) = value else { throw ServerError.malformedRequest("wrong type at ops[\(index)].\(name)") }
-            return text
-        }
-        func optional(_ name: String) throws -> String? {
-            switch fields[name] {
-            case nil, .null?: nil
-            case .string(let text)?: text
-            default: throw ServerError.malformedRequest("wrong type at ops[\(index)].\(name)")
-            }
-        }
-        let kind = try field("op")
-        let app = try apps.select(key: nil, id: try field("app"))
+        let fields = try RelayFields(op, path: "ops[\(index)].")
+        let kind = try fields.string("op")
+        let app = try apps.select(key: nil, id: try fields.string("app"))
         switch kind {
         case "join":
-            let wantsPresence: Bool
-            switch fields["presence"] {
-            case nil, .null?: wantsPresence = true
-            case .bool(let value)?: wantsPresence = value
-            default: throw ServerError.malformedRequest("wrong type at ops[\(index)].presence")
-            }
-            return try join(
-                app: app, node: node.description, socketID: try field("socket_id"), channel: try field("channel"),
-                auth: try optional("auth"), token: try optional("token"), channelData: try optional("channel_data"),
-                userData: try optional("user_data"), wantsPresence: wantsPresence)
+            return try join(app: app, node: node.description, fields: fields, wantsPresence: try fields.bool("presence", default: true))
         case "leave":
-            return try leave(app: app, socketID: try field("socket_id"), channel: try field("channel"))
+            return try leave(app: app, fields: fields)
         case "disconnect":
-            return .disconnect(app: app.app.id, socketID: try SocketID(validating: try field("socket_id")))
+            return .disconnect(app: app.app.id, socketID: try SocketID(validating: try fields.string("socket_id")))
         default:
             throw ServerError.malformedRequest(#"ops[\#(index)].op must be "join", "leave" or "disconnect""#)
         }

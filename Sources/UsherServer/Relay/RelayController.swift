@@ -24,29 +24,27 @@ struct RelayController: Sendable {
 
     func subscribe(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
-        let body = try await request.decodeJSON(SubscribeRequest.self, limit: configuration.maxBodyBytes)
-        let write = try join(
-            app: app, node: body.node, socketID: body.socketID, channel: body.channel, auth: body.auth, token: body.token,
-            channelData: body.channelData, userData: body.userData, wantsPresence: true)
+        let body = try await RelayFields(body: request, limit: configuration.maxBodyBytes)
+        let write = try join(app: app, node: try body.string("node"), fields: body, wantsPresence: true)
         let result = try await store.apply([write])[0]
         return .json(try Self.answer(result.join, isPresence: write.isPresenceJoin))
     }
 
-    /// Verifies what the relay presents for a subscription (an auth string or a channel token) and makes the join.
+    /// Verifies what the relay presents for a subscription (`socket_id`, `channel`, and `auth` with `channel_data` or
+    /// `user_data`, or a channel `token`) and makes the join.
     ///
     /// - Throws: 400 for malformed input, ``RelayRefusal`` (403 with 4009, 409 with 4301) for a refused subscription.
-    func join(
-        app: AppRuntime, node: String, socketID: String, channel: String, auth: String?, token: String?, channelData: String?,
-        userData: String?, wantsPresence: Bool
-    ) throws -> PresenceWrite {
+    func join(app: AppRuntime, node: String, fields: RelayFields, wantsPresence: Bool) throws -> PresenceWrite {
         let node = try NodeID(validating: node)
-        let socketID = try SocketID(validating: socketID)
-        let channel = try ChannelName(validating: channel, maxLength: configuration.channelNameMaxLength)
+        let socketID = try SocketID(validating: try fields.string("socket_id"))
+        let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
         let check = SubscriptionCheck(app: app, now: Date())
-        let member = if let token {
+        let member = if let token = try fields.optional("token") {
             try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
         } else {
-            try check.verify(socketID: socketID, channel: channel, auth: auth, channelData: channelData, userData: userData)
+            try check.verify(
+                socketID: socketID, channel: channel, auth: try fields.optional("auth"), channelData: try fields.optional("channel_data"),
+                userData: try fields.optional("user_data"))
         }
         let subscription = try Subscription(app: app.app.id, socketID: socketID, channel: channel, member: member)
         return .join(subscription, node: node, limits: app.limits, wantsPresence: wantsPresence)
@@ -80,15 +78,15 @@ struct RelayController: Sendable {
 
     func unsubscribe(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
-        let body = try await request.decodeJSON(UnsubscribeRequest.self, limit: configuration.maxBodyBytes)
-        _ = try await store.apply([try leave(app: app, socketID: body.socketID, channel: body.channel)])
+        let body = try await RelayFields(body: request, limit: configuration.maxBodyBytes)
+        _ = try await store.apply([try leave(app: app, fields: body)])
         return .json("{}")
     }
 
-    func leave(app: AppRuntime, socketID: String, channel: String) throws -> PresenceWrite {
+    func leave(app: AppRuntime, fields: RelayFields) throws -> PresenceWrite {
         .leave(
-            app: app.app.id, socketID: try SocketID(validating: socketID),
-            channel: try ChannelName(validating: channel, maxLength: configuration.channelNameMaxLength))
+            app: app.app.id, socketID: try SocketID(validating: try fields.string("socket_id")),
+            channel: try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength))
     }
 
     func disconnect(context: some RequestContext) async throws -> Response {

@@ -1,35 +1,54 @@
 import Foundation
 import Hummingbird
 import UsherCore
+import UsherCrypto
 
-/// Bodies of the relay API (DESIGN.md, Relay contract).
-struct SubscribeRequest: Decodable {
-    let node: String
-    let socketID: String
-    let channel: String
-    let auth: String?
-    let channelData: String?
-    /// For `#server-to-user-` channels: the signed-in user's user_data, whose sign-in auth is `auth`.
-    let userData: String?
-    /// A channel token from `POST /v1/tokens`, instead of `auth`.
-    let token: String?
+/// The fields of one relay-API object (a single call's JSON body, or one op of a batch), read with errors that name
+/// the field (`missing field ops[3].socket_id`) and never echo values.
+struct RelayFields {
+    private let fields: [String: JSONValue]
+    /// Where the object is in the request: "" for a body, `ops[3].` for a batch op.
+    private let path: String
 
-    enum CodingKeys: String, CodingKey {
-        case node, channel, auth, token
-        case socketID = "socket_id"
-        case channelData = "channel_data"
-        case userData = "user_data"
+    init(_ value: JSONValue, path: String = "") throws(ServerError) {
+        guard case .object(let fields) = value else {
+            throw .malformedRequest(path.isEmpty ? "the body must be a JSON object" : "\(path.dropLast()) is not an object")
+        }
+        self.fields = fields
+        self.path = path
     }
-}
 
-struct UnsubscribeRequest: Decodable {
-    let node: String?
-    let socketID: String
-    let channel: String
+    /// Parses a JSON body of at most `limit` bytes.
+    init(body request: Request, limit: Int) async throws {
+        let buffer = try await request.body.collect(upTo: limit)
+        let value: JSONValue
+        do {
+            value = try buffer.withUnsafeReadableBytes { try JSONValue.parse(buffer: $0) }
+        } catch {
+            throw ServerError.malformedRequest("invalid JSON body")
+        }
+        try self.init(value)
+    }
 
-    enum CodingKeys: String, CodingKey {
-        case node, channel
-        case socketID = "socket_id"
+    func string(_ name: String) throws(ServerError) -> String {
+        guard let text = try optional(name) else { throw .malformedRequest("missing field \(path)\(name)") }
+        return text
+    }
+
+    func optional(_ name: String) throws(ServerError) -> String? {
+        switch fields[name] {
+        case nil, .null?: nil
+        case .string(let text)?: text
+        default: throw .malformedRequest("wrong type at \(path)\(name)")
+        }
+    }
+
+    func bool(_ name: String, default value: Bool) throws(ServerError) -> Bool {
+        switch fields[name] {
+        case nil, .null?: value
+        case .bool(let flag)?: flag
+        default: throw .malformedRequest("wrong type at \(path)\(name)")
+        }
     }
 }
 

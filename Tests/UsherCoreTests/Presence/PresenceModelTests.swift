@@ -85,7 +85,7 @@ import UsherTestSupport
                     try NodeID(validating: node), with: try snapshot.map(Self.subscription), now: now)
                 expected = model.replaceNode(node, with: snapshot, now: now)
             }
-            if let mismatch = Self.compare(registry, model, actual: actual, expected: expected) {
+            if let mismatch = Self.compare(&registry, model, actual: actual, expected: expected) {
                 Issue.record("seed \(seed) step \(step) \(label): \(mismatch)")
                 return
             }
@@ -142,7 +142,7 @@ import UsherTestSupport
 
     /// The first difference between registry and model, or nil.
     static func compare(
-        _ registry: PresenceRegistry, _ model: PresenceModel, actual: [PresenceEvent], expected: [PresenceEvent]
+        _ registry: inout PresenceRegistry, _ model: PresenceModel, actual: [PresenceEvent], expected: [PresenceEvent]
     ) -> String? {
         if actual != expected { return "events \(actual) but the model says \(expected)" }
         for app in apps {
@@ -162,6 +162,15 @@ import UsherTestSupport
                 }
                 if registry.presence(app: app, channel: channel)?.count != (listed.isEmpty ? nil : listed.count) {
                     return "presence snapshot of \(app)/\(channel)"
+                }
+                // The cached listing (built here, then kept across steps) must say what the members say.
+                let cached = registry.cachedPresence(app: app, channel: channel)
+                var hash: [String: String] = [:]
+                if let cached, case .object(let parsed)? = (try? JSONValue.parse(cached.jsonText))?["hash"] {
+                    hash = parsed.mapValues(\.jsonText)
+                }
+                if hash != expectedMembers.mapValues({ $0?.jsonText ?? "{}" }) || (cached?.count ?? 0) != expectedMembers.count {
+                    return "cached presence of \(app)/\(channel) \(cached?.jsonText ?? "nil") but the model says \(expectedMembers)"
                 }
                 if registry.subscriptionCount(app: app, channel: channel) != model.sockets(app, channel) {
                     return "subscription count of \(app)/\(channel)"
