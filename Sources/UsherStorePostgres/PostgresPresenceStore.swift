@@ -44,8 +44,9 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     /// Milliseconds to use instead of the database clock (tests); nil in production.
     let now: (@Sendable () -> Int64)?
     private let state = Mutex<(health: Health, epoch: String)>((.starting, ""))
-    /// Groups concurrent writes into one transaction each.
-    let commit = GroupCommit<PresenceWrite, PresenceWriteResult>()
+    /// Groups concurrent writes into one transaction each. A group holds the deployment's write lock for its whole
+    /// transaction, so groups stay small enough (256 writes, or one larger batch) that a lone join never waits long.
+    let commit = GroupCommit<PresenceWrite, PresenceWriteResult>(maxWrites: 256)
 
     /// - Parameters:
     ///   - configuration: Database, pool size, retention and timing.

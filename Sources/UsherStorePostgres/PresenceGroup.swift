@@ -75,8 +75,34 @@ struct PresenceGroup {
     private var sockets: [SocketKey: SocketRow] = [:]
     private var channels: [ChannelKey: ChannelRow] = [:]
     private var members: [MemberKey: MemberRow] = [:]
-    /// Every member of the channels whose joins answer the member list: user id → user_info text.
-    private var rosters: [ChannelKey: [String: String?]] = [:]
+    /// Every member of the channels whose joins answer the member list.
+    private var rosters: [ChannelKey: Roster] = [:]
+
+    /// A channel's members (user id → user_info text) and their listing, kept while members only arrive.
+    struct Roster {
+        var members: [String: String?] = [:]
+        var listing: PresenceListing?
+
+        mutating func add(_ userID: String, info: String?) {
+            members[userID] = .some(info)
+            listing?.append(userID: userID, userInfoJSON: info)
+        }
+
+        mutating func remove(_ userID: String) {
+            members[userID] = nil
+            listing = nil
+        }
+
+        mutating func snapshot() -> PresenceSnapshot? {
+            guard !members.isEmpty else { return nil }
+            if listing == nil {
+                var built = PresenceListing()
+                for (userID, info) in members { built.append(userID: userID, userInfoJSON: info) }
+                listing = built
+            }
+            return listing?.snapshot
+        }
+    }
     /// Subscription rows loaded that the group deleted (or replaced by a newer row of the same key).
     private var deletedSubscriptions: [(app: String, socketID: String, channel: String)] = []
     private var createdCount = 0
@@ -135,12 +161,15 @@ struct PresenceGroup {
             }
         }
         let channelList = Array(channelKeys)
+        // Listed channels are counted from their loaded rosters instead (below): one read of their members, not two.
         let channelRows = try await connection.rows(
             """
             SELECT c.app, c.channel, c.is_presence, c.socket_count,
-                (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int
+                CASE WHEN r.listed THEN 0
+                    ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END
             FROM usher_channels c
-            JOIN unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[]) AS r(app, channel)
+            JOIN unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
+                \(channelList.map(listed.contains))::boolean[]) AS r(app, channel, listed)
                 ON c.app = r.app AND c.channel = r.channel
             """, logger: logger
         ) { try $0.decode((String, String, Bool, Int, Int).self) }
@@ -150,7 +179,7 @@ struct PresenceGroup {
         }
         let memberList = Array(memberKeys)
         let listedList = Array(listed)
-        for channel in listed { group.rosters[channel] = [:] }
+        for channel in listed { group.rosters[channel] = Roster() }
         let memberRows = try await connection.rows(
             """
             SELECT m.app, m.channel, m.user_id, m.user_info, m.socket_count, m.grace_deadline, m.grace_ticket
@@ -168,8 +197,9 @@ struct PresenceGroup {
             group.members[MemberKey(app: app, channel: channel, userID: userID)] = MemberRow(
                 userInfo: info, socketCount: socketCount, graceDeadline: deadline, graceTicket: ticket, existed: true,
                 exists: true)
-            group.rosters[ChannelKey(app: app, channel: channel)]?[userID] = .some(info)
+            group.rosters[ChannelKey(app: app, channel: channel)]?.add(userID, info: info)
         }
+        for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
         return group
     }
 
@@ -220,8 +250,8 @@ struct PresenceGroup {
         let channelKey = ChannelKey(app: subscription.app, channel: subscription.channel.name)
         let isPresence = subscription.channel.kind == .presence
         func presence() -> PresenceSnapshot? {
-            guard wantsPresence, isPresence, let roster = rosters[channelKey], !roster.isEmpty else { return nil }
-            return PresenceSnapshot(entries: roster.lazy.map { ($0.key, $0.value) })
+            guard wantsPresence, isPresence else { return nil }
+            return rosters[channelKey]?.snapshot()
         }
         if let socket = sockets[socketKey], socket.exists, socket.subscriptions.contains(where: { $0.channel == channelKey.channel }) {
             claim(socketKey, for: node)
@@ -246,7 +276,7 @@ struct PresenceGroup {
                 members[memberKey] = MemberRow(
                     userInfo: info, socketCount: 1, graceDeadline: nil, graceTicket: nil,
                     existed: members[memberKey]?.existed ?? false, exists: true, dirty: true)
-                rosters[channelKey]?[member.userID] = .some(info)
+                rosters[channelKey]?.add(member.userID, info: info)
                 channel.memberCount += 1
                 memberAdded = true
             }
@@ -320,7 +350,7 @@ struct PresenceGroup {
                 } else {
                     member.exists = false
                     channel.memberCount -= 1
-                    rosters[key]?[userID] = nil
+                    rosters[key]?.remove(userID)
                     events.append(PresenceEvent(kind: .memberRemoved, app: key.app, channel: key.channel, userID: userID))
                 }
             }

@@ -103,22 +103,41 @@ public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
     }
 
     /// Takes the submissions of the next group, or marks the committer idle when none wait.
+    ///
+    /// Small submissions (single calls) go first, then the rest in arrival order, up to ``maxWrites``: under a steady
+    /// load of large batches a lone join then waits for at most the group in flight, not for every batch queued
+    /// before it. Reordering waiting submissions is safe: they are concurrent calls with no order among them (a
+    /// relay never has two of its own in flight), and each submission's writes stay together and in order.
     private func nextGroup() -> [Submission]? {
         state.withLock { state in
             guard !state.pending.isEmpty else {
                 state.applying = false
                 return nil
             }
-            var taken = 0
+            var group: [Submission] = []
+            var rest: [Submission] = []
             var writes = 0
-            while taken < state.pending.count, taken == 0 || writes + state.pending[taken].writes.count <= maxWrites {
-                writes += state.pending[taken].writes.count
-                taken += 1
+            var tookLarge = false
+            for submission in state.pending where submission.writes.count <= Self.smallSubmission {
+                group.append(submission)
+                writes += submission.writes.count
             }
-            let group = Array(state.pending[..<taken])
-            state.pending.removeFirst(taken)
+            for submission in state.pending where submission.writes.count > Self.smallSubmission {
+                // At least one large submission per group, so a stream of small ones cannot starve batches.
+                if !tookLarge || writes + submission.writes.count <= maxWrites {
+                    group.append(submission)
+                    writes += submission.writes.count
+                    tookLarge = true
+                } else {
+                    rest.append(submission)
+                }
+            }
+            state.pending = rest
             state.pendingWrites -= writes
             return group
         }
     }
+
+    /// Submissions of at most this many writes go first in a group.
+    static var smallSubmission: Int { 4 }
 }

@@ -64,22 +64,40 @@ import UsherCore
 
     @Test("a group that fails fails its own submitters only; the next group still runs")
     func failureStaysInItsGroup() async throws {
-        let commit = GroupCommit<Int, Int>(maxWrites: 2)
+        let commit = GroupCommit<Int, Int>(maxWrites: 10)
         let recorder = Recorder(failOn: 7)
         var outcomes: [Int: Bool] = [:]
         await withTaskGroup(of: (Int, Bool).self) { tasks in
             tasks.addTask { (0, (try? await commit.submit([0], apply: recorder.apply)) != nil) }
             while !recorder.isHolding { await Task.yield() }
-            for (index, value) in [7, 8, 9, 10].enumerated() {
-                tasks.addTask { (value, (try? await commit.submit([value], apply: recorder.apply)) != nil) }
-                while commit.queuedWrites < index + 1 { await Task.yield() }
+            for (index, first) in [5, 10, 15, 20].enumerated() {
+                tasks.addTask { (first, (try? await commit.submit(Array(first..<first + 5), apply: recorder.apply)) != nil) }
+                while commit.queuedWrites < (index + 1) * 5 { await Task.yield() }
             }
             recorder.release()
-            for await (value, ok) in tasks { outcomes[value] = ok }
+            for await (first, ok) in tasks { outcomes[first] = ok }
         }
-        // maxWrites 2: [7, 8] fail together, [9, 10] succeed.
-        #expect(outcomes == [0: true, 7: false, 8: false, 9: true, 10: true])
-        #expect(recorder.groups.withLock { $0 } == [[0], [7, 8], [9, 10]])
+        // At most 10 writes per group: [5…9] and [10…14] fail together (7 is in the first), [15…24] succeed.
+        #expect(outcomes == [0: true, 5: false, 10: false, 15: true, 20: true])
+        #expect(recorder.groups.withLock { $0 } == [[0], Array(5..<15), Array(15..<25)])
+    }
+
+    @Test("single calls queued behind batches go first in the next group; the batches follow in arrival order")
+    func smallFirst() async throws {
+        let commit = GroupCommit<Int, Int>(maxWrites: 10)
+        let recorder = Recorder()
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { _ = try? await commit.submit([0], apply: recorder.apply) }
+            while !recorder.isHolding { await Task.yield() }
+            var queued = 0
+            for writes in [Array(10..<20), [1], Array(20..<30), [2], Array(30..<40)] {
+                queued += writes.count
+                tasks.addTask { _ = try? await commit.submit(writes, apply: recorder.apply) }
+                while commit.queuedWrites < queued { await Task.yield() }
+            }
+            recorder.release()
+        }
+        #expect(recorder.groups.withLock { $0 } == [[0], [1, 2] + Array(10..<20), Array(20..<30), Array(30..<40)])
     }
 
     @Test("concurrent submitters each get exactly their own results")

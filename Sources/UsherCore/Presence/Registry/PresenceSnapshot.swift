@@ -30,13 +30,18 @@ public struct PresenceSnapshot: Sendable, Hashable {
     }
 }
 
-/// A presence object's text in two growing parts (the ids and the hash), so members can be appended cheaply.
-struct PresenceListing {
+/// A presence object's text in two growing parts (the ids and the hash), so members can be appended cheaply: stores
+/// keep one per channel while members only arrive, and build a ``PresenceSnapshot`` from it per join.
+public struct PresenceListing: Sendable {
     private var ids = ""
     private var hash = ""
-    private(set) var count = 0
+    /// Members listed so far.
+    public private(set) var count = 0
 
-    mutating func append(userID: String, userInfoJSON: String?) {
+    public init() {}
+
+    /// Lists one more member (each user once), with its compact user_info JSON text (nil for none).
+    public mutating func append(userID: String, userInfoJSON: String?) {
         if count > 0 {
             ids += ","
             hash += ","
@@ -48,7 +53,8 @@ struct PresenceListing {
         count += 1
     }
 
-    var snapshot: PresenceSnapshot {
+    /// The presence object of the members listed so far.
+    public var snapshot: PresenceSnapshot {
         PresenceSnapshot(count: count, jsonText: #"{"ids":["# + ids + #"],"hash":{"# + hash + #"},"count":"# + String(count) + "}")
     }
 }
