@@ -41,31 +41,7 @@ public actor MemoryPresenceStore: PresenceStore {
     private func applyGroup(_ writes: [PresenceWrite]) -> [PresenceWriteResult] {
         let now = now()
         var events: [PresenceEvent] = []
-        let results = writes.map { write -> PresenceWriteResult in
-            switch write {
-            case .join(let subscription, let node, let limits, let wantsPresence):
-                let outcome = registry.join(subscription, node: node, limits: limits, now: now)
-                let presence =
-                    wantsPresence && subscription.channel.kind == .presence
-                    ? registry.cachedPresence(app: subscription.app, channel: subscription.channel.name) : nil
-                switch outcome {
-                case .joined(let memberAdded, let joined):
-                    events += joined
-                    return .joined(.joined(memberAdded: memberAdded, presence: presence))
-                case .alreadySubscribed:
-                    return .joined(.alreadySubscribed(presence: presence))
-                case .refused(let refusal):
-                    return .joined(.refused(refusal))
-                }
-            case .leave(let app, let socketID, let channel):
-                events += registry.leave(app: app, socketID: socketID, channel: channel, now: now)
-            case .disconnect(let app, let socketID):
-                events += registry.disconnect(app: app, socketID: socketID, now: now)
-            case .renew(let node):
-                registry.renew(node: node, now: now)
-            }
-            return .done
-        }
+        let results = writes.map { registry.apply($0, now: now, events: &events) }
         record(events)
         return results
     }

@@ -122,29 +122,15 @@ import UsherStorePostgres
         let results = try await store.apply(writes)
         var events: [PresenceEvent] = []
         for (index, (write, result)) in zip(writes, results).enumerated() {
-            let now = clock.now
-            switch write {
-            case .join(let subscription, let node, let limits, let wantsPresence):
-                let expected = registry.join(subscription, node: node, limits: limits, now: now)
-                events += expected.events
-                let listed =
-                    wantsPresence && subscription.channel.kind == .presence
-                    ? registry.presence(app: subscription.app, channel: subscription.channel.name) : nil
-                let expectedMembers = listed.map(Self.members)
-                switch (result.join, expected) {
-                case (.joined(let added, let presence)?, .joined(let expectedAdded, _)) where added == expectedAdded:
-                    if presence.map(Self.members) != expectedMembers { Issue.record("\(label) op \(index): members \(String(describing: presence)) vs \(String(describing: listed))") }
-                case (.alreadySubscribed(let presence)?, .alreadySubscribed):
-                    if presence.map(Self.members) != expectedMembers { Issue.record("\(label) op \(index): members \(String(describing: presence)) vs \(String(describing: listed))") }
-                case (.refused(.membersFull)?, .refused(.membersFull)): break
-                default: Issue.record("\(label) op \(index): \(result) but the registry says \(expected)")
-                }
-            case .leave(let app, let socketID, let channel):
-                events += registry.leave(app: app, socketID: socketID, channel: channel, now: now)
-            case .disconnect(let app, let socketID):
-                events += registry.disconnect(app: app, socketID: socketID, now: now)
-            case .renew(let node):
-                registry.renew(node: node, now: now)
+            let expected = registry.apply(write, now: clock.now, events: &events)
+            let members = (result.join?.presence).map(Self.members)
+            let expectedMembers = (expected.join?.presence).map(Self.members)
+            switch (result.join, expected.join) {
+            case (nil, nil): break
+            case (.joined(let added, _)?, .joined(let expectedAdded, _)?) where added == expectedAdded && members == expectedMembers: break
+            case (.alreadySubscribed?, .alreadySubscribed?) where members == expectedMembers: break
+            case (.refused(.membersFull)?, .refused(.membersFull)?): break
+            default: Issue.record("\(label) op \(index): \(result) but the registry says \(expected)")
             }
         }
         return (label, events)

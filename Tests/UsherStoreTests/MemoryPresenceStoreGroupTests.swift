@@ -5,7 +5,8 @@ import UsherStore
 import UsherTestSupport
 
 /// Group commit on the memory store: a batch answers, write by write, what Core's registry answers applying the same
-/// writes one at a time; concurrent single calls, grouped however they arrive, each take effect exactly once.
+/// writes one at a time (events and logging included); concurrent single calls, grouped however they arrive, each
+/// take effect exactly once.
 @Suite struct MemoryPresenceStoreGroupTests {
     static let sockets = (1...6).map { "1.\($0)" }
     static let channels = ["presence-x", "presence-y", "private-z"]
@@ -27,7 +28,7 @@ import UsherTestSupport
             let results = try await store.apply(writes)
             var expectedEvents: [PresenceEvent] = []
             for (index, (write, result)) in zip(writes, results).enumerated() {
-                let expected = Self.apply(write, to: &registry, now: clock.now, events: &expectedEvents)
+                let expected = registry.apply(write, now: clock.now, events: &expectedEvents)
                 guard Self.same(result, expected) else {
                     Issue.record("seed \(seed) step \(step) op \(index) \(write): \(result) but the registry says \(expected)")
                     return
@@ -101,31 +102,5 @@ import UsherTestSupport
         case 8: return .disconnect(app: subscription.app, socketID: subscription.socketID)
         default: return .renew(node)
         }
-    }
-
-    /// What the registry says `write` does, as a store would answer it.
-    static func apply(_ write: PresenceWrite, to registry: inout PresenceRegistry, now: Int64, events: inout [PresenceEvent])
-        -> PresenceWriteResult
-    {
-        switch write {
-        case .join(let subscription, let node, let limits, let wantsPresence):
-            let outcome = registry.join(subscription, node: node, limits: limits, now: now)
-            events += outcome.events
-            let presence =
-                wantsPresence && subscription.channel.kind == .presence
-                ? registry.presence(app: subscription.app, channel: subscription.channel.name) : nil
-            switch outcome {
-            case .joined(let added, _): return .joined(.joined(memberAdded: added, presence: presence))
-            case .alreadySubscribed: return .joined(.alreadySubscribed(presence: presence))
-            case .refused(let refusal): return .joined(.refused(refusal))
-            }
-        case .leave(let app, let socketID, let channel):
-            events += registry.leave(app: app, socketID: socketID, channel: channel, now: now)
-        case .disconnect(let app, let socketID):
-            events += registry.disconnect(app: app, socketID: socketID, now: now)
-        case .renew(let node):
-            registry.renew(node: node, now: now)
-        }
-        return .done
     }
 }

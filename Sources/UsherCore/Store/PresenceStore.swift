@@ -86,6 +86,14 @@ public enum JoinResult: Sendable, Hashable {
     case alreadySubscribed(presence: PresenceSnapshot?)
     /// Refused by a limit.
     case refused(JoinRefusal)
+
+    /// The member list the join answered, if any.
+    public var presence: PresenceSnapshot? {
+        switch self {
+        case .joined(_, let presence), .alreadySubscribed(let presence): presence
+        case .refused: nil
+        }
+    }
 }
 
 /// A node's lease as granted by a heartbeat.

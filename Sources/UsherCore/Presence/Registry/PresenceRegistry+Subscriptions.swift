@@ -50,4 +50,34 @@ extension PresenceRegistry {
         apps[app]?.dropSocket(socketID, graceDeadline: deadline, ledger: &ledger, events: &events)
         return events
     }
+
+    /// Applies one relay write as a store's group commit does: a join answers its channel's member list unless the
+    /// relay did not ask for it (kept in the channel's listing, see ``cachedPresence(app:channel:)``).
+    ///
+    /// - Returns: The store's answer; the write's events are appended to `events`.
+    public mutating func apply(_ write: PresenceWrite, now: Int64, events: inout [PresenceEvent]) -> PresenceWriteResult {
+        switch write {
+        case .join(let subscription, let node, let limits, let wantsPresence):
+            let outcome = join(subscription, node: node, limits: limits, now: now)
+            let presence =
+                wantsPresence && subscription.channel.kind == .presence
+                ? cachedPresence(app: subscription.app, channel: subscription.channel.name) : nil
+            switch outcome {
+            case .joined(let memberAdded, let joined):
+                events += joined
+                return .joined(.joined(memberAdded: memberAdded, presence: presence))
+            case .alreadySubscribed:
+                return .joined(.alreadySubscribed(presence: presence))
+            case .refused(let refusal):
+                return .joined(.refused(refusal))
+            }
+        case .leave(let app, let socketID, let channel):
+            events += leave(app: app, socketID: socketID, channel: channel, now: now)
+        case .disconnect(let app, let socketID):
+            events += disconnect(app: app, socketID: socketID, now: now)
+        case .renew(let node):
+            renew(node: node, now: now)
+        }
+        return .done
+    }
 }
