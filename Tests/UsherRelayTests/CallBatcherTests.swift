@@ -20,6 +20,8 @@ import UsherCrypto
         let endpoint = BatchEndpoint(holding: true)
         try await endpoint.withBatcher { batcher in
             try await withThrowingTaskGroup(of: (String, UsherAPI.Reply).self) { group in
+                // A failed wait must fail the test, not leave the group waiting for held batches forever.
+                defer { endpoint.release(batches: 10_000) }
                 for (index, op) in ["first", "b", "c", "d", "e"].enumerated() {
                     group.addTask { (op, try await batcher.submit(op)) }
                     // One at a time, so the submission order is known: the first is in flight, the others queue.
@@ -37,6 +39,8 @@ import UsherCrypto
         let endpoint = BatchEndpoint(holding: true)
         try await endpoint.withBatcher { batcher in
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // A failed wait must fail the test, not leave the group waiting for held batches forever.
+                defer { endpoint.release(batches: 10_000) }
                 group.addTask { _ = try await batcher.submit("first") }
                 try await waitUntil { endpoint.batches.count == 1 }
                 for index in 0..<2500 { group.addTask { _ = try await batcher.submit("op\(index)") } }
@@ -54,6 +58,8 @@ import UsherCrypto
         let big = String(repeating: "x", count: 300_000)
         try await endpoint.withBatcher { batcher in
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // A failed wait must fail the test, not leave the group waiting for held batches forever.
+                defer { endpoint.release(batches: 10_000) }
                 group.addTask { _ = try await batcher.submit(String(repeating: "y", count: CallBatcher.maxBodyBytes)) }
                 try await waitUntil { endpoint.batches.count == 1 }
                 for _ in 0..<5 { group.addTask { _ = try await batcher.submit(big) } }
@@ -73,6 +79,8 @@ import UsherCrypto
         let endpoint = BatchEndpoint(holding: true, failing: [1])
         try await endpoint.withBatcher { batcher in
             try await withThrowingTaskGroup(of: (String, Result<UsherAPI.Reply, any Error>).self) { group in
+                // A failed wait must fail the test, not leave the group waiting for held batches forever.
+                defer { endpoint.release(batches: 10_000) }
                 for (index, op) in ["first", "lost-1", "lost-2"].enumerated() {
                     group.addTask {
                         do { return (op, .success(try await batcher.submit(op))) } catch { return (op, .failure(error)) }
@@ -208,11 +216,12 @@ final class BatchEndpoint: Sendable {
     }
 }
 
-/// Polls `condition` until it holds (at most 5 s): for waiting on another task's progress, never for timing.
+/// Polls `condition` until it holds (at most 60 s, for a loaded test machine): for waiting on another task's
+/// progress, never for timing.
 func waitUntil(_ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(60)
     while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw TestbedError("condition not met within 5 s") }
+        guard ContinuousClock.now < deadline else { throw TestbedError("condition not met within 60 s") }
         try await Task.sleep(for: .milliseconds(2))
     }
 }
