@@ -32,6 +32,15 @@ import UsherCore
         var isHolding: Bool { gate.withLock { $0 != nil } }
     }
 
+    /// Yields until `done` holds; a wait past 60 s fails the test instead of spinning forever.
+    static func wait(until done: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !done() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            await Task.yield()
+        }
+    }
+
     /// Submission `n`'s writes: one to three values from `n * 100`.
     static func writes(_ submission: Int) -> [Int] {
         submission == 0 ? [0] : Array(submission * 100..<submission * 100 + submission % 3 + 1)
@@ -42,14 +51,16 @@ import UsherCore
         let commit = GroupCommit<Int, Int>()
         let recorder = Recorder()
         try await withThrowingTaskGroup(of: (Int, [Int]).self) { tasks in
+            // A failed wait must fail the test, not leave the held group (and so the task group) waiting forever.
+            defer { recorder.release() }
             tasks.addTask { (0, try await commit.submit([0], apply: recorder.apply)) }
-            while !recorder.isHolding { await Task.yield() }
+            try await Self.wait { recorder.isHolding }
             var queued = 0
             for submission in 1...20 {
                 let writes = Self.writes(submission)
                 queued += writes.count
                 tasks.addTask { (submission, try await commit.submit(writes, apply: recorder.apply)) }
-                while commit.queuedWrites < queued { await Task.yield() }
+                try await Self.wait { commit.queuedWrites >= queued }
             }
             recorder.release()
             for try await (submission, results) in tasks {
@@ -67,15 +78,17 @@ import UsherCore
         let commit = GroupCommit<Int, Int>(maxWrites: 10)
         let recorder = Recorder(failOn: 7)
         var outcomes: [Int: Bool] = [:]
-        await withTaskGroup(of: (Int, Bool).self) { tasks in
+        try await withThrowingTaskGroup(of: (Int, Bool).self) { tasks in
+            // A failed wait must fail the test, not leave the held group (and so the task group) waiting forever.
+            defer { recorder.release() }
             tasks.addTask { (0, (try? await commit.submit([0], apply: recorder.apply)) != nil) }
-            while !recorder.isHolding { await Task.yield() }
+            try await Self.wait { recorder.isHolding }
             for (index, first) in [5, 10, 15, 20].enumerated() {
                 tasks.addTask { (first, (try? await commit.submit(Array(first..<first + 5), apply: recorder.apply)) != nil) }
-                while commit.queuedWrites < (index + 1) * 5 { await Task.yield() }
+                try await Self.wait { commit.queuedWrites >= (index + 1) * 5 }
             }
             recorder.release()
-            for await (first, ok) in tasks { outcomes[first] = ok }
+            for try await (first, ok) in tasks { outcomes[first] = ok }
         }
         // At most 10 writes per group: [5…9] and [10…14] fail together (7 is in the first), [15…24] succeed.
         #expect(outcomes == [0: true, 5: false, 10: false, 15: true, 20: true])
@@ -86,14 +99,16 @@ import UsherCore
     func smallFirst() async throws {
         let commit = GroupCommit<Int, Int>(maxWrites: 10)
         let recorder = Recorder()
-        await withTaskGroup(of: Void.self) { tasks in
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            // A failed wait must fail the test, not leave the held group (and so the task group) waiting forever.
+            defer { recorder.release() }
             tasks.addTask { _ = try? await commit.submit([0], apply: recorder.apply) }
-            while !recorder.isHolding { await Task.yield() }
+            try await Self.wait { recorder.isHolding }
             var queued = 0
             for writes in [Array(10..<20), [1], Array(20..<30), [2], Array(30..<40)] {
                 queued += writes.count
                 tasks.addTask { _ = try? await commit.submit(writes, apply: recorder.apply) }
-                while commit.queuedWrites < queued { await Task.yield() }
+                try await Self.wait { commit.queuedWrites >= queued }
             }
             recorder.release()
         }
