@@ -53,7 +53,10 @@ public protocol PresenceStore: Sendable {
 extension PresenceStore {
     /// Subscribes a socket; for presence channels answers the member list including the new member.
     public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult {
-        try await apply([.join(subscription, node: node, limits: limits)])[0].join ?? .alreadySubscribed(presence: nil)
+        guard let result = try await apply([.join(subscription, node: node, limits: limits)])[0].join else {
+            preconditionFailure("a store answered a join with a result of another kind")
+        }
+        return result
     }
 
     /// Unsubscribes a socket from one channel (no-op when unknown).
