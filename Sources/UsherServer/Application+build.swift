@@ -78,14 +78,25 @@ struct ServerComponents: Sendable {
     var storeReady: @Sendable () -> Bool = { true }
 }
 
-/// HTTP/1.1 where `POST /pusher/auth` is answered on the event loop and everything else goes to the router.
+/// HTTP/1.1 where `POST /pusher/auth` (and, on the memory store, the relay's subscribe and batch calls) is answered
+/// on the event loop and everything else goes to the router.
 func buildHTTPServer(
     configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, logger: Logger
 ) -> HTTPServerBuilder {
     let auth = AuthController(registry: components.registry, configuration: configuration)
-    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] idleTimeout, installHTTP in
-        AuthFastPathHandler(auth: auth, metrics: metrics, logger: logger, idleTimeout: idleTimeout, installHTTP: installHTTP)
+    let relay = (components.store as? any ImmediatePresenceStore).map { store in
+        RelayFastPath(controller: relayController(configuration: configuration, components: components), store: store, token: components.relayToken)
     }
+    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] idleTimeout, installHTTP in
+        FastPathHandler(auth: auth, relay: relay, metrics: metrics, logger: logger, idleTimeout: idleTimeout, installHTTP: installHTTP)
+    }
+}
+
+private func relayController(configuration: UsherConfiguration, components: ServerComponents) -> RelayController {
+    RelayController(
+        registry: components.registry, store: components.store, configuration: configuration,
+        tokens: ChannelTokens(settings: configuration.tokens), signingKeys: components.signingKeys
+    )
 }
 
 func buildRouter(configuration: UsherConfiguration, components: ServerComponents) -> Router<BasicRequestContext> {
@@ -107,10 +118,7 @@ func buildRouter(configuration: UsherConfiguration, components: ServerComponents
     HTTPAPIController(verifier: verifier, store: components.store, channelNameMaxLength: configuration.channelNameMaxLength)
         .register(with: router)
     let relay = router.group("/relay/v1").add(middleware: RelayAuthMiddleware(token: components.relayToken))
-    RelayController(
-        registry: components.registry, store: components.store, configuration: configuration,
-        tokens: ChannelTokens(settings: configuration.tokens), signingKeys: components.signingKeys
-    ).register(with: relay)
+    relayController(configuration: configuration, components: components).register(with: relay)
     EventStreamController(store: components.store, keepAlive: configuration.sseKeepAlive, metrics: components.metrics)
         .register(with: relay)
     return router

@@ -9,7 +9,7 @@ import Testing
 import Glibc
 #endif
 
-/// The fast path for `POST /pusher/auth` (`AuthFastPathHandler`) over raw keep-alive connections: answers stay in
+/// The fast path for `POST /pusher/auth` (`FastPathHandler`) over raw keep-alive connections: answers stay in
 /// request order when other requests hand the connection to the router, the router answers exactly as the fast path
 /// does, and the connection duties it takes over from the HTTP pipeline (idle timeout, `Connection: close`, graceful
 /// shutdown) still happen. (Every other auth test runs over a live socket too, so they all go through the fast path.)
@@ -212,7 +212,7 @@ import Glibc
 /// Its socket calls block, so each runs on a thread of its own: blocking the cooperative pool (two threads on a
 /// 2-core machine) would starve the server's router tasks while a test waits for their answers.
 final class RawConnection: @unchecked Sendable {
-    struct Answer {
+    struct Answer: Sendable {
         var status: Int
         /// Lowercased names; repeated fields joined with ", ".
         var headers: [String: String]

@@ -33,7 +33,7 @@ import UsherTestSupport
             var bytes = Self.canonical
             for _ in 0..<Int.random(in: 1...3, using: &random) { Self.mutate(&bytes, using: &random) }
             let input = bytes + Self.follower
-            let outcome = input.withUnsafeBytes { AuthWireRequest.parse($0, limits: .init(maxBodyBytes: 16384)) }
+            let outcome = input.withUnsafeBytes { WireRequest.parse($0, limits: .init(maxBodyBytes: 16384)) }
             guard case .request(let request) = outcome else { continue }
             accepted += 1
             // What the fast path says is one request, then (unless it asked to close) a known next one: llhttp must
@@ -61,7 +61,7 @@ import UsherTestSupport
     }
 
     /// llhttp must parse `input` into `request`, then the follower request unless `request` closes the connection.
-    static func expectLLHTTPAgrees(_ input: [UInt8], with request: AuthWireRequest) throws {
+    static func expectLLHTTPAgrees(_ input: [UInt8], with request: WireRequest) throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         defer { _ = try? channel.finish() }
         let description = String(decoding: input, as: UTF8.self).debugDescription

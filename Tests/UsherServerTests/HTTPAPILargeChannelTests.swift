@@ -19,7 +19,7 @@ import UsherCrypto
                 app: Fixtures.appID, socketID: SocketID(validating: "\(index / 1000 + 1).\(index % 1000 + 1)"), channel: channel,
                 member: PresenceMember(userID: "u\(index)", userInfo: index.isMultiple(of: 2) ? .object(["n": .integer(Int64(index))]) : nil))
         }
-        await server.store.replaceNode(try NodeID(validating: "big"), with: subscriptions)
+        server.store.replaceNode(try NodeID(validating: "big"), with: subscriptions)
     }
 
     /// The `id`s (and `user_info`s) of a users answer, parsed with Foundation as an independent JSON reader.

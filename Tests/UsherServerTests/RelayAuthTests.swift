@@ -43,7 +43,7 @@ import UsherCore
             }
         }
         // Nothing reached the store: no node got a lease, no socket joined.
-        let statistics = await server.store.statistics()
+        let statistics = server.store.statistics()
         #expect(statistics.presence == PresenceStatistics())
         #expect(server.logged().isEmpty)
     }

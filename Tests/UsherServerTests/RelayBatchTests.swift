@@ -74,13 +74,15 @@ import UsherCrypto
         ]
     }
 
-    @Test("a batch answers, op by op and event by event, what the single calls answer")
-    func sameAsSingleCalls() async throws {
+    /// Run both ways round: single calls through the router and the batch through the event-loop fast path, and
+    /// the reverse.
+    @Test("a batch answers, op by op and event by event, what the single calls answer", arguments: [true, false])
+    func sameAsSingleCalls(singlesThroughRouter: Bool) async throws {
         let ops = try Self.scenario()
         let limits = PresenceLimits(maxMembers: 2)
         let singles = try RelayServer(limits: limits)
         let answers = Mutex<[(status: Int, body: String)]>([])
-        try await singles.run { client in
+        try await singles.run(singlesThroughRouter ? .router : .live) { client in
             for op in ops {
                 let response = try await client.send(op.method, op.path, json: op.body)
                 answers.withLock { $0.append((Int(response.status.code), response.text)) }
@@ -88,7 +90,7 @@ import UsherCrypto
         }
         let expected = answers.withLock { $0 }
         let batched = try RelayServer(limits: limits)
-        try await batched.run { client in
+        try await batched.run(singlesThroughRouter ? .live : .router) { client in
             let response = try await client.send(.post, "/relay/v1/nodes/r1/batch", json: Self.batch(ops))
             #expect(response.status == .ok, "body: \(response.text)")
             guard case .array(let results)? = response.json?["results"] else {

@@ -99,7 +99,7 @@ import UsherCrypto
             let response = try await client.send(.put, "/relay/v1/nodes/r1/sockets", json: body)
             #expect(response.status == .ok, "\(response.text)")
         }
-        let statistics = await server.store.statistics().presence
+        let statistics = server.store.statistics().presence
         #expect(statistics.sockets == 1 && statistics.channels == 1)
     }
 }

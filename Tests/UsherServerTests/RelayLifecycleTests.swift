@@ -49,14 +49,14 @@ import UsherCrypto
             let renewed = try await client.send(.put, "/relay/v1/nodes/relay-1.eu:9000")
             #expect(renewed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":false}"#)
             server.clock.advance(by: 1000)
-            await server.store.advance()
+            server.store.advance()
             #expect(try await client.presence().presenceIDs == [])
             // r2's lease lapsed and its sockets are gone: the same epoch, but its next heartbeat says resync.
             let lapsed = try await client.send(.put, "/relay/v1/nodes/r2")
             #expect(lapsed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":true}"#)
         }
         #expect(server.logged().suffix(2) == ["member_removed bob", "channel_vacated presence-room"])
-        let statistics = await server.store.statistics()
+        let statistics = server.store.statistics()
         #expect(statistics.leaseExpiries == 1)
         #expect(statistics.presence.nodes == 2)
     }

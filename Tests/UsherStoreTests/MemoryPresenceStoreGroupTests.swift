@@ -25,7 +25,7 @@ import UsherTestSupport
         for step in 0..<300 {
             var writes: [PresenceWrite] = []
             for _ in 0..<Int.random(in: 1...10, using: &rng) { writes.append(try Self.randomWrite(&rng)) }
-            let results = try await store.apply(writes)
+            let results = store.apply(writes)
             var expectedEvents: [PresenceEvent] = []
             for (index, (write, result)) in zip(writes, results).enumerated() {
                 let expected = registry.apply(write, now: clock.now, events: &expectedEvents)

@@ -15,7 +15,7 @@ import UsherStore
 
     @Test("a heartbeat answers the store's stable epoch and the lease, asking unknown nodes to resync once")
     func heartbeat() async throws {
-        let first = try await store.heartbeat(node: StoreFixture.node("n1"))
+        let first = try store.heartbeat(node: StoreFixture.node("n1"))
         #expect(first == NodeLease(epoch: store.epoch, leaseMillis: 5000, resync: true))
         #expect(try await store.heartbeat(node: StoreFixture.node("n1")) == NodeLease(epoch: store.epoch, leaseMillis: 5000))
         #expect(try await store.heartbeat(node: StoreFixture.node("n2")).epoch == first.epoch)
@@ -31,22 +31,22 @@ import UsherStore
         _ = try await store.join(StoreFixture.subscription("2.2", "presence-room", user: "ann"), node: "n2")
         let mark = store.log.latest
         clock.advance(by: 4000)
-        _ = try await store.heartbeat(node: StoreFixture.node("n1"))
+        _ = try store.heartbeat(node: StoreFixture.node("n1"))
         clock.advance(by: 999)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark).isEmpty)
         clock.advance(by: 1)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark) == ["member_removed bob"])
         #expect(await store.presence(app: "app1", channel: "presence-room")?.userIDs == ["ann"])
-        var statistics = await store.statistics()
+        var statistics = store.statistics()
         #expect(statistics.leaseExpiries == 1)
         #expect(statistics.presence == PresenceStatistics(members: 1, channels: 1, sockets: 1, subscriptions: 1, nodes: 1))
 
         clock.advance(by: 4000)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark) == ["member_removed bob", "member_removed ann", "channel_vacated presence-room"])
-        statistics = await store.statistics()
+        statistics = store.statistics()
         #expect(statistics.leaseExpiries == 2)
         #expect(statistics.presence == PresenceStatistics())
     }
@@ -59,16 +59,16 @@ import UsherStore
             try StoreFixture.subscription("1.2", "private-doc"),
         ]
         for subscription in snapshot { _ = try await store.join(subscription) }
-        let before = await store.presence(app: "app1", channel: "presence-room")
+        let before = store.presence(app: "app1", channel: "presence-room")
 
         let restarted = MemoryPresenceStore(configuration: .init(graceMillis: 1000, leaseMillis: 5000), now: clock.read)
         #expect(restarted.epoch != store.epoch)
         #expect(await restarted.presence(app: "app1", channel: "presence-room") == nil)
-        try await restarted.replaceNode(StoreFixture.node("n1"), with: snapshot)
+        try restarted.replaceNode(StoreFixture.node("n1"), with: snapshot)
         #expect(restarted.summary() == [
             "channel_occupied presence-room", "member_added ann", "member_added bob", "channel_occupied private-doc",
         ])
-        let after = await restarted.presence(app: "app1", channel: "presence-room")
+        let after = restarted.presence(app: "app1", channel: "presence-room")
         let (afterMembers, beforeMembers) = (after.map(\.members), before.map(\.members))
         #expect(afterMembers == beforeMembers)
         #expect(try await restarted.heartbeat(node: StoreFixture.node("n1")).epoch == restarted.epoch)
@@ -79,14 +79,14 @@ import UsherStore
     func replaceNodeDiff() async throws {
         let ann = try StoreFixture.subscription("1.1", "presence-room", user: "ann")
         let bob = try StoreFixture.subscription("1.2", "presence-room", user: "bob")
-        try await store.replaceNode(StoreFixture.node("n1"), with: [ann, bob])
+        try store.replaceNode(StoreFixture.node("n1"), with: [ann, bob])
         let mark = store.log.latest
-        try await store.replaceNode(StoreFixture.node("n1"), with: [bob, ann])
+        try store.replaceNode(StoreFixture.node("n1"), with: [bob, ann])
         #expect(store.summary(after: mark).isEmpty)
-        try await store.replaceNode(StoreFixture.node("n1"), with: [bob])
+        try store.replaceNode(StoreFixture.node("n1"), with: [bob])
         #expect(store.summary(after: mark).isEmpty)
         clock.advance(by: 1000)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark) == ["member_removed ann"])
         #expect(await store.counts(app: "app1", channel: "presence-room") == (1, 1))
     }
@@ -98,7 +98,7 @@ import UsherStore
         _ = try await store.join(StoreFixture.subscription("1.2", "public-news"), node: "n1")
         _ = try await store.join(StoreFixture.subscription("2.1", "presence-room", user: "bob"), node: "n2")
         try await store.leave(app: "app1", socketID: StoreFixture.socket("1.2"), channel: StoreFixture.channel("public-news"))
-        let statistics = await store.statistics()
+        let statistics = store.statistics()
         #expect(statistics.presence == PresenceStatistics(members: 2, channels: 1, sockets: 3, subscriptions: 3, nodes: 2))
         #expect(statistics.leaseExpiries == 0)
         #expect(statistics.eventsByKind == [.channelOccupied: 2, .memberAdded: 2, .channelVacated: 1])
@@ -128,7 +128,7 @@ import UsherStore
     @Test("the store's log is bounded by logCapacity and reports gaps for dropped positions")
     func boundedLog() async throws {
         let small = MemoryPresenceStore(logCapacity: 3, now: clock.read)
-        for user in 1...5 { await small.append(kind: .terminateConnections, app: "app1", userID: "u\(user)") }
+        for user in 1...5 { small.append(kind: .terminateConnections, app: "app1", userID: "u\(user)") }
         guard case .gap(let latest) = small.events(after: 1, limit: 10) else {
             Issue.record("a dropped position did not answer a gap")
             return

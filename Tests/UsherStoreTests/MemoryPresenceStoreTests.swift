@@ -87,10 +87,10 @@ import UsherStore
         #expect(store.summary(after: mark).isEmpty)
         #expect(await store.presence(app: "app1", channel: "presence-room")?.count == 1)
         clock.advance(by: 999)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark).isEmpty)
         clock.advance(by: 1)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark) == ["member_removed u1", "channel_vacated presence-room"])
         #expect(await store.presence(app: "app1", channel: "presence-room") == nil)
     }
@@ -107,8 +107,8 @@ import UsherStore
             return
         }
         clock.advance(by: 5000)
-        _ = try await store.heartbeat(node: StoreFixture.node("n1"))
-        await store.advance()
+        _ = try store.heartbeat(node: StoreFixture.node("n1"))
+        store.advance()
         #expect(store.summary(after: mark).isEmpty)
     }
 
@@ -124,7 +124,7 @@ import UsherStore
         // The public channel empties at once; the presence member waits out its grace.
         #expect(store.summary(after: mark) == ["channel_vacated public-news"])
         clock.advance(by: 1000)
-        await store.advance()
+        store.advance()
         #expect(store.summary(after: mark) == ["channel_vacated public-news", "member_removed u1", "channel_vacated presence-room"])
     }
 }

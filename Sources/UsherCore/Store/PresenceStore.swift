@@ -7,8 +7,8 @@ public protocol PresenceStore: Sendable {
     var epoch: String { get }
 
     /// Applies joins, leaves, disconnects and lease renewals in order, in the store's next group commit (DESIGN.md,
-    /// Stores): writes submitted while the previous group is applied go together as one unit (one actor turn in
-    /// memory, one transaction in PostgreSQL). Each write's result and events are exactly those of applying it
+    /// Stores): writes submitted while the previous group is applied go together as one unit (one transaction in
+    /// PostgreSQL; in memory each submission is one hold of the store's lock). Each write's result and events are exactly those of applying it
     /// alone after the writes before it; a refused join does not stop the others.
     ///
     /// - Returns: One result per write, in order.
@@ -48,6 +48,13 @@ public protocol PresenceStore: Sendable {
     /// Records that `app`'s webhooks are delivered up to `sequence` and renews the claim; `false` when `owner` no
     /// longer holds it (it lapsed and another instance took over).
     func recordWebhooks(app: String, owner: String, deliveredThrough sequence: UInt64, leaseMillis: Int64) async throws -> Bool
+}
+
+/// A store that applies writes without suspending (the memory store): the relay API's fast path applies a call on
+/// the event loop that read it, with no hop to another thread.
+public protocol ImmediatePresenceStore: PresenceStore {
+    /// What `apply` does, on the caller's thread: one group, one result per write, in order.
+    func applyImmediately(_ writes: [PresenceWrite]) -> [PresenceWriteResult]
 }
 
 extension PresenceStore {

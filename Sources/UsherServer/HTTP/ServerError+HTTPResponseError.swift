@@ -60,6 +60,8 @@ struct ErrorAnswer {
         case let refusal as RelayRefusal:
             // The relay forwards `code` to its client in pusher:subscription_error (PUSHER-PROTOCOL.md §9).
             self.init(status: refusal.status, body: #"{"error":"# + JSON.quoted(refusal.message) + #","code":"# + String(refusal.code) + "}")
+        case is RelayTokenRefusal:
+            self = RelayTokenRefusal.answer
         case is NIOTooManyBytesError:
             self.init(.contentTooLarge, "request body too large")
         case let error as HTTPError:

@@ -25,61 +25,83 @@ extension RelayController {
         } catch is NIOTooManyBytesError {
             throw HTTPError(.contentTooLarge, message: "batch body over \(Self.maxBatchBytes) bytes")
         }
-        let parsed = try? body.withUnsafeReadableBytes { try JSONValue.parse(buffer: $0) }
-        guard case .object(let root)? = parsed, case .array(let ops)? = root["ops"] else {
-            throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#)
-        }
-        guard ops.count <= Self.maxBatchOps else {
-            throw HTTPError(.contentTooLarge, message: "batch of \(ops.count) ops; at most \(Self.maxBatchOps)")
-        }
-        let apps = registry.current
-        var planned: [Planned] = []
-        planned.reserveCapacity(ops.count)
-        var writes: [PresenceWrite] = [.renew(node)]
-        writes.reserveCapacity(ops.count + 1)
-        for (index, op) in ops.enumerated() {
-            do {
-                let write = try self.write(for: op, index: index, node: node, apps: apps)
-                planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
-                writes.append(write)
-            } catch {
-                planned.append(.failed(ErrorAnswer(for: error, logger: context.logger)))
+        let plan = try body.withUnsafeReadableBytes { try BatchPlan(relay: self, node: node, body: $0, logger: context.logger) }
+        return .json(plan.answer(try await store.apply(plan.writes), logger: context.logger))
+    }
+
+    /// `POST /relay/v1/nodes/{node}/batch` answered on the event loop (`FastPathHandler`) when the store applies
+    /// writes without suspending: the same plan, group and answer as `batch`.
+    func batchImmediately(node: String, body: [UInt8], store: some ImmediatePresenceStore, logger: Logger) throws -> String {
+        let node = try NodeID(validating: node)
+        let plan = try body.withUnsafeBytes { try BatchPlan(relay: self, node: node, body: $0, logger: logger) }
+        return plan.answer(store.applyImmediately(plan.writes), logger: logger)
+    }
+
+    /// A batch's ops checked one by one: the writes for the store (the node's lease renewal first) and, for every
+    /// op, where its result will be or the error it answers.
+    struct BatchPlan {
+        private(set) var writes: [PresenceWrite]
+        private var planned: [Planned] = []
+
+        /// - Throws: 400 when the body is not `{"ops":[…]}`, 413 over `maxBatchOps` ops; nothing is applied then.
+        init(relay: RelayController, node: NodeID, body: UnsafeRawBufferPointer, logger: Logger) throws {
+            guard case .object(let root)? = try? JSONValue.parse(buffer: body), case .array(let ops)? = root["ops"] else {
+                throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#)
             }
-        }
-        let results = try await store.apply(writes)
-        var out = #"{"results":["#
-        out.reserveCapacity(ops.count * 24)
-        for (index, plan) in planned.enumerated() {
-            if index > 0 { out += "," }
-            switch plan {
-            case .failed(let answer):
-                out += Self.result(answer)
-            case .write(let position, let isPresence):
+            guard ops.count <= RelayController.maxBatchOps else {
+                throw HTTPError(.contentTooLarge, message: "batch of \(ops.count) ops; at most \(RelayController.maxBatchOps)")
+            }
+            let apps = relay.registry.current
+            planned.reserveCapacity(ops.count)
+            writes = [.renew(node)]
+            writes.reserveCapacity(ops.count + 1)
+            for (index, op) in ops.enumerated() {
                 do {
-                    let answer = try Self.answer(results[position].join, isPresence: isPresence)
-                    // `{}` or `{"presence":…}`: the status goes first.
-                    out += answer.utf8.count == 2 ? #"{"status":200}"# : #"{"status":200,"# + answer.dropFirst()
+                    let write = try relay.write(for: op, index: index, node: node, apps: apps)
+                    planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
+                    writes.append(write)
                 } catch {
-                    out += Self.result(ErrorAnswer(for: error, logger: context.logger))
+                    planned.append(.failed(ErrorAnswer(for: error, logger: logger)))
                 }
             }
         }
-        out += "]}"
-        return .json(out)
+
+        /// The batch's answer, `{"results":[…]}`, from the store's results for `writes`.
+        func answer(_ results: [PresenceWriteResult], logger: Logger) -> String {
+            var out = #"{"results":["#
+            out.reserveCapacity(planned.count * 24)
+            for (index, plan) in planned.enumerated() {
+                if index > 0 { out += "," }
+                switch plan {
+                case .failed(let answer):
+                    out += RelayController.result(answer)
+                case .write(let position, let isPresence):
+                    do {
+                        let answer = try RelayController.answer(results[position].join, isPresence: isPresence)
+                        // `{}` or `{"presence":…}`: the status goes first.
+                        out += answer.utf8.count == 2 ? #"{"status":200}"# : #"{"status":200,"# + answer.dropFirst()
+                    } catch {
+                        out += RelayController.result(ErrorAnswer(for: error, logger: logger))
+                    }
+                }
+            }
+            out += "]}"
+            return out
+        }
     }
 
     /// What one op turned into: a write at its position in the submission, or the error it answers.
-    private enum Planned {
+    fileprivate enum Planned {
         case write(Int, isPresence: Bool)
         case failed(ErrorAnswer)
     }
 
     /// An error answer as a batch result: the single call's body with its status first.
-    private static func result(_ answer: ErrorAnswer) -> String {
+    fileprivate static func result(_ answer: ErrorAnswer) -> String {
         #"{"status":"# + String(answer.status.code) + "," + answer.body.dropFirst()
     }
 
-    private func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry) throws -> PresenceWrite {
+    fileprivate func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry) throws -> PresenceWrite {
         let fields = try RelayFields(op, path: "ops[\(index)].")
         let kind = try fields.string("op")
         let app = try apps.select(key: nil, id: try fields.string("app"))

@@ -24,10 +24,23 @@ struct RelayController: Sendable {
 
     func subscribe(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
-        let body = try await RelayFields(body: request, limit: configuration.maxBodyBytes)
-        let write = try join(app: app, node: try body.string("node"), fields: body, wantsPresence: true)
+        let write = try subscription(app: app, body: try await RelayFields(body: request, limit: configuration.maxBodyBytes))
         let result = try await store.apply([write])[0]
         return .json(try Self.answer(result.join, isPresence: write.isPresenceJoin))
+    }
+
+    /// `POST /relay/v1/apps/{app}/subscriptions` answered on the event loop (`FastPathHandler`) when the store
+    /// applies writes without suspending: the same checks, write and answer as `subscribe`.
+    func subscribeImmediately(appID: String, body: [UInt8], store: some ImmediatePresenceStore) throws -> String {
+        let app = try registry.current.select(key: nil, id: appID)
+        let write = try body.withUnsafeBytes { bytes throws in try subscription(app: app, body: try RelayFields(json: bytes)) }
+        let result = store.applyImmediately([write])[0]
+        return try Self.answer(result.join, isPresence: write.isPresenceJoin)
+    }
+
+    /// The join a single subscription call asks for (its `node` is in the body).
+    private func subscription(app: AppRuntime, body: RelayFields) throws -> PresenceWrite {
+        try join(app: app, node: try body.string("node"), fields: body, wantsPresence: true)
     }
 
     /// Verifies what the relay presents for a subscription (`socket_id`, `channel`, and `auth` with `channel_data` or

@@ -21,11 +21,13 @@ struct RelayFields {
     /// Parses a JSON body of at most `limit` bytes.
     init(body request: Request, limit: Int) async throws {
         let buffer = try await request.body.collect(upTo: limit)
-        let value: JSONValue
-        do {
-            value = try buffer.withUnsafeReadableBytes { try JSONValue.parse(buffer: $0) }
-        } catch {
-            throw ServerError.malformedRequest("invalid JSON body")
+        self = try buffer.withUnsafeReadableBytes { try RelayFields(json: $0) }
+    }
+
+    /// Parses a JSON body.
+    init(json bytes: UnsafeRawBufferPointer) throws(ServerError) {
+        guard let value = try? JSONValue.parse(buffer: bytes) else {
+            throw .malformedRequest("invalid JSON body")
         }
         try self.init(value)
     }

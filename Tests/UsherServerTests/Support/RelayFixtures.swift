@@ -77,11 +77,17 @@ struct RelayServer {
             metrics: UsherMetrics(), signingKeys: SigningKeysBox(.empty))
     }
 
-    func run(_ test: @Sendable (RelayClient) async throws -> Void) async throws {
-        let router = buildRouter(configuration: configuration, components: components)
-        try await Application(router: router, logger: Fixtures.quietLogger).test(.router) { client in
-            try await test(RelayClient(client: client))
-        }
+    /// Runs `test` against the server as `buildApplication` builds it. The default is a live server over loopback,
+    /// so the relay's subscribe and batch calls take the event-loop fast path a deployment on the memory store
+    /// takes; `.router` sends every call through the router (the path they take on PostgreSQL).
+    func run(_ setup: TestingSetup = .live, _ test: @Sendable (RelayClient) async throws -> Void) async throws {
+        let app = Application(
+            router: buildRouter(configuration: configuration, components: components),
+            server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: nil, logger: Fixtures.quietLogger),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Fixtures.quietLogger
+        )
+        try await app.test(setup) { client in try await test(RelayClient(client: client)) }
     }
 
     /// The events logged so far as `kind user-or-channel` strings.

@@ -22,7 +22,7 @@ struct AuthController: Sendable {
     }
 
     /// The whole of `POST /pusher/auth` once its body is read: synchronous, so the event-loop fast path
-    /// (`AuthFastPathHandler`) and the router answer with the same code.
+    /// (`FastPathHandler`) and the router answer with the same code.
     func channelAuth(headers: HTTPFields, query: URI, body: [UInt8], logger: Logger) throws -> String {
         let (parameters, app) = try read(headers: headers, query: query, body: body)
         let socketID = try SocketID(validating: try required(parameters, "socket_id"))

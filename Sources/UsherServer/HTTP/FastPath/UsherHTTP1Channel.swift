@@ -7,7 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1.1 child channel, starting with `AuthFastPathHandler` alone in front of the async channel.
+/// Hummingbird's HTTP/1.1 child channel, starting with `FastPathHandler` alone in front of the async channel.
 ///
 /// The first request the fast path does not serve installs the usual handlers behind it (`addHTTPHandlers`, the
 /// same pipeline as `HTTP1Channel.setup` in hummingbird 2.28) and removes it. Installing them late, rather than
@@ -19,7 +19,7 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let idleTimeout: Duration?
-    let fastPath: @Sendable (_ idleTimeout: Duration?, _ installHTTP: @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void) -> AuthFastPathHandler
+    let fastPath: @Sendable (_ idleTimeout: Duration?, _ installHTTP: @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void) -> FastPathHandler
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -59,10 +59,10 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with `POST /pusher/auth` answered on the event loop (see `AuthFastPathHandler`).
+    /// HTTP/1.1 with the hot routes answered on the event loop (see `FastPathHandler`).
     static func usherHTTP1(
         idleTimeout: Duration?,
-        fastPath: @escaping @Sendable (Duration?, @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void) -> AuthFastPathHandler
+        fastPath: @escaping @Sendable (Duration?, @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void) -> FastPathHandler
     ) -> HTTPServerBuilder {
         .init { responder in UsherHTTP1Channel(responder: responder, idleTimeout: idleTimeout, fastPath: fastPath) }
     }

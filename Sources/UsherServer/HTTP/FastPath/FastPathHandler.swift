@@ -4,44 +4,51 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
+import UsherCore
 
-/// Answers `POST /pusher/auth` straight from a connection's bytes; the first request of any other kind hands the
-/// connection, for good, to Hummingbird's HTTP/1.1 pipeline and router (see `UsherHTTP1Channel`).
+/// Answers the hot routes straight from a connection's bytes — `POST /pusher/auth` and, when the store applies
+/// writes without suspending (the memory store), the relay's `POST /relay/v1/apps/{app}/subscriptions` and
+/// `POST /relay/v1/nodes/{node}/batch`; the first request of any other kind hands the connection, for good, to
+/// Hummingbird's HTTP/1.1 pipeline and router (see `UsherHTTP1Channel`).
 ///
-/// What it buys: a browser's auth requests skip llhttp, the NIOHTTP1 → HTTPTypes conversion both ways, four
-/// channel handlers, the hop to the task pool and the router; each answer is one preformatted buffer. Profiles of
-/// the previous design (a handler after the HTTPTypes codec) put the HTTP machinery at about half of user-space
-/// time, the auth work itself at 14% — README "Performance" has the figures.
+/// What it buys: these requests skip llhttp, the NIOHTTP1 → HTTPTypes conversion both ways, four channel handlers,
+/// the hops to the task pool and back and the router; each answer is one preformatted buffer, and a relay call's
+/// write is applied on this event loop under the store's lock. Profiles of the router path put the HTTP machinery
+/// and the thread hops at well over half of the CPU of an auth request or a relay join (docs/performance.md).
 ///
-/// Why this is safe: `AuthWireRequest` accepts only the canonical request shape. Anything else is handed over
-/// before any of its bytes are consumed, so NIO's parser decides every edge case of HTTP/1.1 exactly as it does for
-/// other routes. Requests are answered in order (one at a time, synchronously), so pipelining needs no bookkeeping:
-/// everything after a handover goes to the router, behind the answers already written. The work is the same
-/// `AuthController.channelAuth` the router route runs, with the same CORS rule, error bodies and metrics.
+/// Why this is safe: `WireRequest` accepts only the canonical request shape. Anything else is handed over before
+/// any of its bytes are consumed, so NIO's parser decides every edge case of HTTP/1.1 exactly as it does for other
+/// routes. Requests are answered in order (one at a time, synchronously), so pipelining needs no bookkeeping:
+/// everything after a handover goes to the router, behind the answers already written. The work is the code the
+/// router's routes run (`AuthController.channelAuth`, `RelayController.subscribeImmediately`/`batchImmediately`,
+/// the relay token check of `RelayAuthMiddleware`), with the same CORS rule, error bodies and metrics.
 ///
 /// Until the handover this handler also does what the HTTP pipeline would: the idle timeout, `Connection: close`,
 /// graceful shutdown (`ChannelShouldQuiesceEvent`), the client's half-close and write backpressure (no reads while
 /// the socket is unwritable). A client pipelining more than `maxAnswersPerRead` requests in one read is handed over
 /// too, so long batches run on the task pool rather than on the event loop.
-final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    static let path = "/pusher/auth"
     /// Requests answered per read before a pipelining connection is handed to the router (browsers send one).
     static let maxAnswersPerRead = 16
 
     private let auth: AuthController
+    /// The relay routes, when the store can apply writes on this thread.
+    private let relay: RelayFastPath?
     private let metrics: UsherMetrics
-    /// `usher_http_requests_total{route="/pusher/auth",status="200"}`, looked up once instead of per request.
-    private let okCounter: Counter
+    /// `usher_http_requests_total{route=…,status="200"}` of each route, looked up once instead of per request.
+    private let authOK: Counter
+    private let subscribeOK: Counter
+    private let batchOK: Counter
     private let logger: Logger
     private let idleTimeout: TimeAmount?
-    private let limits: AuthWireRequest.Limits
+    private let limits: WireRequest.Limits
     /// Adds the HTTP/1.1 handlers right after this one (`UsherHTTP1Channel.addHTTPHandlers`).
-    private let installHTTP: (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void
+    private let installHTTP: (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void
 
     /// The start of a request whose bytes have not all arrived.
     private var received: ByteBuffer?
@@ -59,15 +66,18 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var date = HTTPDate.Cache()
 
     init(
-        auth: AuthController, metrics: UsherMetrics, logger: Logger, idleTimeout: Duration?,
-        installHTTP: @escaping (ChannelPipeline.SynchronousOperations, AuthFastPathHandler) throws -> Void
+        auth: AuthController, relay: RelayFastPath?, metrics: UsherMetrics, logger: Logger, idleTimeout: Duration?,
+        installHTTP: @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void
     ) {
         self.auth = auth
+        self.relay = relay
         self.metrics = metrics
-        self.okCounter = metrics.requestCounter(route: Self.path, status: 200)
+        self.authOK = metrics.requestCounter(route: WireRequest.Route.auth.pattern, status: 200)
+        self.subscribeOK = metrics.requestCounter(route: WireRequest.Route.relaySubscribe(app: "").pattern, status: 200)
+        self.batchOK = metrics.requestCounter(route: WireRequest.Route.relayBatch(node: "").pattern, status: 200)
         self.logger = logger
         self.idleTimeout = idleTimeout.map(TimeAmount.init)
-        self.limits = AuthWireRequest.Limits(maxBodyBytes: auth.configuration.maxBodyBytes)
+        self.limits = WireRequest.Limits(maxBodyBytes: auth.configuration.maxBodyBytes)
         self.installHTTP = installHTTP
     }
 
@@ -127,12 +137,15 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 answered = 0
                 return handOver(context: context, bytes: bytes)
             }
-            switch bytes.withUnsafeReadableBytes({ AuthWireRequest.parse($0, limits: limits) }) {
+            switch bytes.withUnsafeReadableBytes({ WireRequest.parse($0, limits: limits) }) {
             case .incomplete(let length):
                 bytes.discardReadBytes()
                 received = bytes
                 receivedNeeds = length
                 return
+            case .request(let request) where request.route != .auth && relay == nil:
+                // A relay call with a store that suspends (PostgreSQL): the router's routes await it off the loop.
+                fallthrough
             case .unsupported:
                 if answered > 0 { context.flush() }
                 answered = 0
@@ -187,12 +200,12 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Answering
 
-    private func answer(_ request: AuthWireRequest, close: Bool, context: ChannelHandlerContext) -> ByteBuffer {
+    private func answer(_ request: WireRequest, close: Bool, context: ChannelHandlerContext) -> ByteBuffer {
         var status = HTTPResponse.Status.ok
         var extra = HTTPFields()
         let text: String
         do {
-            text = try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger)
+            text = try work(request)
         } catch {
             let refusal = ErrorAnswer(for: error, logger: logger)
             status = refusal.status
@@ -202,7 +215,12 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let origin = request.fields[.origin] {
             CORSPolicyMiddleware<BasicRequestContext>.decorate(&extra, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
         }
-        if status == .ok { okCounter.increment() } else { metrics.request(route: Self.path, status: status.code) }
+        switch (status, request.route) {
+        case (.ok, .auth): authOK.increment()
+        case (.ok, .relaySubscribe): subscribeOK.increment()
+        case (.ok, .relayBatch): batchOK.increment()
+        default: metrics.request(route: request.route.pattern, status: status.code)
+        }
 
         var buffer = context.channel.allocator.buffer(capacity: 160 + text.utf8.count)
         if status == .ok {
@@ -225,6 +243,22 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         buffer.writeStaticString("\r\n")
         buffer.writeString(text)
         return buffer
+    }
+
+    /// The route's work: the answer's body, or the error to answer.
+    private func work(_ request: WireRequest) throws -> String {
+        switch request.route {
+        case .auth:
+            return try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger)
+        case .relaySubscribe(let app):
+            guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
+            try relay.authorize(request.fields)
+            return try relay.controller.subscribeImmediately(appID: app, body: request.body, store: relay.store)
+        case .relayBatch(let node):
+            guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
+            try relay.authorize(request.fields)
+            return try relay.controller.batchImmediately(node: node, body: request.body, store: relay.store, logger: logger)
+        }
     }
 
     // MARK: Connection state
@@ -263,5 +297,18 @@ final class AuthFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 scheduleIdleCheck(context: context)
             }
         }
+    }
+}
+
+/// What the fast path needs to answer relay calls: the relay controller, a store that applies writes on the calling
+/// thread, and the relay token.
+struct RelayFastPath: Sendable {
+    let controller: RelayController
+    let store: any ImmediatePresenceStore
+    let token: RelayToken
+
+    /// `RelayAuthMiddleware`'s check, with its answer.
+    func authorize(_ fields: HTTPFields) throws(RelayTokenRefusal) {
+        guard RelayAuthMiddleware<BasicRequestContext>.authorizes(fields[.authorization], token: token) else { throw RelayTokenRefusal() }
     }
 }

@@ -4,15 +4,15 @@ import Testing
 
 /// The fast path's request recogniser: the canonical request is read exactly; every prefix of it waits for more;
 /// anything it was not written to decide is `.unsupported`, so NIO's parser gets it.
-@Suite struct AuthWireRequestTests {
-    static let limits = AuthWireRequest.Limits(maxBodyBytes: 64)
+@Suite struct WireRequestTests {
+    static let limits = WireRequest.Limits(maxBodyBytes: 64)
     static let body = "socket_id=1.2&channel_name=private-a"
     static let canonical =
         "POST /pusher/auth?app_key=k HTTP/1.1\r\nHost: usher\r\nauthorization:   Bearer t  \r\n"
         + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
 
-    static func parse(_ text: String, limits: AuthWireRequest.Limits = limits) -> AuthWireRequest.Outcome {
-        Array(text.utf8).withUnsafeBytes { AuthWireRequest.parse($0, limits: limits) }
+    static func parse(_ text: String, limits: WireRequest.Limits = limits) -> WireRequest.Outcome {
+        Array(text.utf8).withUnsafeBytes { WireRequest.parse($0, limits: limits) }
     }
 
     @Test("the canonical request is read exactly, and a following request is left alone")
@@ -39,7 +39,7 @@ import Testing
     func prefixes() {
         let bytes = Array(Self.canonical.utf8)
         for end in 0..<bytes.count {
-            let outcome = bytes[..<end].withUnsafeBytes { AuthWireRequest.parse($0, limits: Self.limits) }
+            let outcome = bytes[..<end].withUnsafeBytes { WireRequest.parse($0, limits: Self.limits) }
             guard case .incomplete = outcome else {
                 Issue.record("prefix of \(end) bytes: \(outcome)")
                 return

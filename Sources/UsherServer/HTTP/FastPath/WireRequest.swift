@@ -1,14 +1,35 @@
 import HTTPTypes
 
-/// One `POST /pusher/auth` request read straight from a connection's bytes, for `AuthFastPathHandler`.
+/// One request for a fast-path route (`FastPathHandler`) read straight from a connection's bytes.
 ///
-/// Only the canonical shape is accepted: `POST /pusher/auth[?query] HTTP/1.1`, CRLF line ends, header names made of
-/// token characters, values of visible characters, at most one `Content-Length` and no other framing. Anything else
-/// — another method, path or version, `Transfer-Encoding`, `Expect`, `Upgrade`, an unknown `Connection` option,
-/// obs-fold, a bare LF, control bytes, a head or body over the limits — is `.unsupported`, and the caller hands the
-/// bytes, unconsumed, to NIO's llhttp-based parser, which decides them (and answers errors) as for any other route.
-/// So this parser never has to get an edge case of HTTP/1.1 right: it only has to recognise the common case.
-struct AuthWireRequest {
+/// Only the canonical shape is accepted: `POST` to one of the routes in `Route`, `HTTP/1.1`, CRLF line ends, header
+/// names made of token characters, values of visible characters, at most one `Content-Length` and no other framing.
+/// Anything else — another method, path or version, `Transfer-Encoding`, `Expect`, `Upgrade`, an unknown
+/// `Connection` option, obs-fold, a bare LF, control bytes, a head or body over the limits — is `.unsupported`, and
+/// the caller hands the bytes, unconsumed, to NIO's llhttp-based parser, which decides them (and answers errors) as
+/// for any other route. So this parser never has to get an edge case of HTTP/1.1 right: it only has to recognise
+/// the common case.
+struct WireRequest {
+    /// The routes the fast path answers.
+    enum Route: Equatable {
+        /// `POST /pusher/auth[?query]`.
+        case auth
+        /// `POST /relay/v1/apps/{app}/subscriptions`.
+        case relaySubscribe(app: String)
+        /// `POST /relay/v1/nodes/{node}/batch`.
+        case relayBatch(node: String)
+
+        /// The route's pattern, as the router labels its metrics.
+        var pattern: String {
+            switch self {
+            case .auth: "/pusher/auth"
+            case .relaySubscribe: "/relay/v1/apps/{app}/subscriptions"
+            case .relayBatch: "/relay/v1/nodes/{node}/batch"
+            }
+        }
+    }
+
+    var route: Route
     /// The request target, e.g. `/pusher/auth?app_key=k`.
     var target: String
     var fields: HTTPFields
@@ -21,7 +42,14 @@ struct AuthWireRequest {
     struct Limits {
         var maxHeadBytes = 8192
         var maxFields = 64
+        /// The body limit of auth and single relay calls.
         var maxBodyBytes: Int
+        /// The body limit of a relay batch.
+        var maxBatchBytes = RelayController.maxBatchBytes
+
+        func maxBody(for route: Route) -> Int {
+            if case .relayBatch = route { maxBatchBytes } else { maxBodyBytes }
+        }
     }
 
     enum Outcome {
@@ -30,10 +58,10 @@ struct AuthWireRequest {
         case incomplete(length: Int?)
         /// Not the canonical shape: let the general HTTP/1.1 parser have it.
         case unsupported
-        case request(AuthWireRequest)
+        case request(WireRequest)
     }
 
-    private static let requestLinePrefix = Array("POST /pusher/auth".utf8)
+    private static let requestLinePrefix = Array("POST /".utf8)
     private static let version = Array(" HTTP/1.1\r\n".utf8)
     private static let crlf = Array("\r\n".utf8)
     private static let host = HTTPField.Name("Host")!
@@ -43,16 +71,18 @@ struct AuthWireRequest {
     static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) -> Outcome {
         var cursor = Cursor(bytes: bytes)
         // Request line.
-        guard let isAuth = cursor.expect(requestLinePrefix) else { return .incomplete(length: nil) }
-        guard isAuth else { return .unsupported }
+        guard let isPost = cursor.expect(requestLinePrefix) else { return .incomplete(length: nil) }
+        guard isPost else { return .unsupported }
+        let targetStart = cursor.offset - 1
         while let byte = cursor.peek(), byte != UInt8(ascii: " ") {
-            // Only a query may follow the path, and only visible ASCII (no "#", which never reaches a server).
-            guard cursor.offset > requestLinePrefix.count || byte == UInt8(ascii: "?") else { return .unsupported }
-            guard (0x21...0x7E).contains(byte), byte != UInt8(ascii: "#") else { return .unsupported }
+            // Visible ASCII only (no "#", which never reaches a server), and no longer than any route.
+            guard (0x21...0x7E).contains(byte), byte != UInt8(ascii: "#"), cursor.offset <= limits.maxHeadBytes else { return .unsupported }
             cursor.offset += 1
         }
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<cursor.offset]).dropFirst(5), as: UTF8.self)
-        guard let isVersion = cursor.expect(version) else { return cursor.offset > limits.maxHeadBytes ? .unsupported : .incomplete(length: nil) }
+        guard cursor.peek() != nil else { return .incomplete(length: nil) }
+        let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[targetStart..<cursor.offset]), as: UTF8.self)
+        guard let route = Route(target: target) else { return .unsupported }
+        guard let isVersion = cursor.expect(version) else { return .incomplete(length: nil) }
         guard isVersion else { return .unsupported }
         // Header fields, up to the empty line.
         var fields = HTTPFields()
@@ -112,10 +142,10 @@ struct AuthWireRequest {
             fields.append(HTTPField(name: name, value: rawValue))
         }
         let length = contentLength ?? 0
-        guard length <= limits.maxBodyBytes else { return .unsupported }
+        guard length <= limits.maxBody(for: route) else { return .unsupported }
         guard bytes.count - cursor.offset >= length else { return .incomplete(length: cursor.offset + length) }
         let body = Array(UnsafeRawBufferPointer(rebasing: bytes[cursor.offset..<(cursor.offset + length)]))
-        return .request(AuthWireRequest(target: target, fields: fields, body: body, close: close, length: cursor.offset + length))
+        return .request(WireRequest(route: route, target: target, fields: fields, body: body, close: close, length: cursor.offset + length))
     }
 
     /// RFC 9110 `tchar`.
@@ -172,6 +202,43 @@ struct AuthWireRequest {
         mutating func skipWhitespace() {
             while let byte = peek(), byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") { offset += 1 }
         }
+    }
+}
+
+extension WireRequest.Route {
+    /// The route of a request target; nil for every other target (a query is allowed on `/pusher/auth` only, and a
+    /// path parameter must be plain: letters, digits, `-`, `_`, `.`, `~`, not `.` or `..`, so that the router
+    /// would read the same value).
+    init?(target: String) {
+        let path = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
+        if path[0].elementsEqual("/pusher/auth".utf8) {
+            self = .auth
+            return
+        }
+        guard path.count == 1 else { return nil }
+        let segments = path[0].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard segments.count == 6, segments[0].isEmpty, segments[1].elementsEqual("relay".utf8), segments[2].elementsEqual("v1".utf8),
+            let parameter = Self.parameter(segments[4])
+        else { return nil }
+        switch (String(decoding: segments[3], as: UTF8.self), String(decoding: segments[5], as: UTF8.self)) {
+        case ("apps", "subscriptions"): self = .relaySubscribe(app: parameter)
+        case ("nodes", "batch"): self = .relayBatch(node: parameter)
+        default: return nil
+        }
+    }
+
+    private static func parameter(_ bytes: Substring.UTF8View.SubSequence) -> String? {
+        guard !bytes.isEmpty, !bytes.allSatisfy({ $0 == UInt8(ascii: ".") }) else { return nil }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                continue
+            default:
+                return nil
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
