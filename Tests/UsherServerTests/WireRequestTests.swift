@@ -111,4 +111,47 @@ import Testing
         let body = "POST /pusher/auth HTTP/1.1\r\nContent-Length: 64\r\n\r\n" + String(repeating: "a", count: 64)
         if case .request = Self.parse(body) {} else { Issue.record("a body at the limit was not accepted") }
     }
+
+    @Test(
+        "the relay routes are recognised with their parameter; any other target is unsupported",
+        arguments: [
+            ("/relay/v1/apps/4712/subscriptions", WireRequest.Route.relaySubscribe(app: "4712")),
+            ("/relay/v1/nodes/relay-a.1_~x/batch", .relayBatch(node: "relay-a.1_~x")),
+            ("/pusher/auth", .auth),
+            ("/pusher/auth?a=1&b=%20", .auth),
+            ("/relay/v1/apps/4712/subscriptions?x=1", nil),
+            ("/relay/v1/apps/47%312/subscriptions", nil),
+            ("/relay/v1/apps/../subscriptions", nil),
+            ("/relay/v1/apps//subscriptions", nil),
+            ("/relay/v1/apps/a/b/subscriptions", nil),
+            ("/relay/v1/apps/4712/subscriptions/", nil),
+            ("/relay/v1/nodes/n/batchx", nil),
+            ("/relay/v1/apps/4712/sockets", nil),
+            ("/relay/v2/nodes/n/batch", nil),
+            ("/pusher/authx", nil),
+        ] as [(String, WireRequest.Route?)]
+    )
+    func routes(target: String, route: WireRequest.Route?) {
+        let outcome = Self.parse("POST \(target) HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        switch (outcome, route) {
+        case (.request(let request), let route?):
+            #expect(request.route == route)
+            #expect(request.target == target)
+        case (.unsupported, nil):
+            break
+        default:
+            Issue.record("\(target): \(outcome)")
+        }
+    }
+
+    @Test("a relay batch may carry up to the batch limit; other routes the body limit")
+    func batchLimit() {
+        let limits = WireRequest.Limits(maxBodyBytes: 8, maxBatchBytes: 16)
+        let request = { (path: String, size: Int) in
+            Self.parse("POST \(path) HTTP/1.1\r\nContent-Length: \(size)\r\n\r\n" + String(repeating: " ", count: size), limits: limits)
+        }
+        if case .request = request("/relay/v1/nodes/n/batch", 16) {} else { Issue.record("a batch at its limit was refused") }
+        if case .unsupported = request("/relay/v1/nodes/n/batch", 17) {} else { Issue.record("a batch over its limit was accepted") }
+        if case .unsupported = request("/relay/v1/apps/1/subscriptions", 9) {} else { Issue.record("a subscription over the body limit was accepted") }
+    }
 }

@@ -80,8 +80,9 @@ struct WireRequest {
             cursor.offset += 1
         }
         guard cursor.peek() != nil else { return .incomplete(length: nil) }
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[targetStart..<cursor.offset]), as: UTF8.self)
-        guard let route = Route(target: target) else { return .unsupported }
+        let targetBytes = UnsafeRawBufferPointer(rebasing: bytes[targetStart..<cursor.offset])
+        guard let route = Route(target: targetBytes) else { return .unsupported }
+        let target = String(decoding: targetBytes, as: UTF8.self)
         guard let isVersion = cursor.expect(version) else { return .incomplete(length: nil) }
         guard isVersion else { return .unsupported }
         // Header fields, up to the empty line.
@@ -206,30 +207,34 @@ struct WireRequest {
 }
 
 extension WireRequest.Route {
-    /// The route of a request target; nil for every other target (a query is allowed on `/pusher/auth` only, and a
-    /// path parameter must be plain: letters, digits, `-`, `_`, `.`, `~`, not `.` or `..`, so that the router
-    /// would read the same value).
-    init?(target: String) {
-        let path = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
-        if path[0].elementsEqual("/pusher/auth".utf8) {
+    private static let authPath = Array("/pusher/auth".utf8)
+    private static let apps = Array("/relay/v1/apps/".utf8)
+    private static let subscriptions = Array("/subscriptions".utf8)
+    private static let nodes = Array("/relay/v1/nodes/".utf8)
+    private static let batch = Array("/batch".utf8)
+
+    /// The route of a request target; nil for every other target. A query is allowed on `/pusher/auth` only, and a
+    /// path parameter must be plain — letters, digits, `-`, `_`, `.`, `~`, and not `.` or `..` — so that the
+    /// router would read the same value.
+    init?(target: UnsafeRawBufferPointer) {
+        if target.starts(with: Self.authPath), target.count == Self.authPath.count || target[Self.authPath.count] == UInt8(ascii: "?") {
             self = .auth
-            return
-        }
-        guard path.count == 1 else { return nil }
-        let segments = path[0].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        guard segments.count == 6, segments[0].isEmpty, segments[1].elementsEqual("relay".utf8), segments[2].elementsEqual("v1".utf8),
-            let parameter = Self.parameter(segments[4])
-        else { return nil }
-        switch (String(decoding: segments[3], as: UTF8.self), String(decoding: segments[5], as: UTF8.self)) {
-        case ("apps", "subscriptions"): self = .relaySubscribe(app: parameter)
-        case ("nodes", "batch"): self = .relayBatch(node: parameter)
-        default: return nil
+        } else if let app = Self.parameter(of: target, between: Self.apps, and: Self.subscriptions) {
+            self = .relaySubscribe(app: app)
+        } else if let node = Self.parameter(of: target, between: Self.nodes, and: Self.batch) {
+            self = .relayBatch(node: node)
+        } else {
+            return nil
         }
     }
 
-    private static func parameter(_ bytes: Substring.UTF8View.SubSequence) -> String? {
-        guard !bytes.isEmpty, !bytes.allSatisfy({ $0 == UInt8(ascii: ".") }) else { return nil }
-        for byte in bytes {
+    private static func parameter(of target: UnsafeRawBufferPointer, between prefix: [UInt8], and suffix: [UInt8]) -> String? {
+        guard target.count > prefix.count + suffix.count, target.starts(with: prefix), target.reversed().starts(with: suffix.reversed()) else {
+            return nil
+        }
+        let parameter = UnsafeRawBufferPointer(rebasing: target[prefix.count..<(target.count - suffix.count)])
+        guard !parameter.allSatisfy({ $0 == UInt8(ascii: ".") }) else { return nil }
+        for byte in parameter {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
@@ -238,7 +243,7 @@ extension WireRequest.Route {
                 return nil
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: parameter, as: UTF8.self)
     }
 }
 
