@@ -20,8 +20,7 @@ extension PostgresPresenceStore {
                 writes, graceDeadline: transaction.graceDeadline, connection: transaction.connection,
                 logger: transaction.logger)
             let results = writes.map { group.apply($0) }
-            try await group.save(connection: transaction.connection, logger: transaction.logger)
-            transaction.record(group.events)
+            try await transaction.save(group)
             return results
         }
     }
@@ -48,8 +47,7 @@ extension PostgresPresenceStore {
                 graceDeadline: transaction.graceDeadline, connection: transaction.connection,
                 logger: transaction.logger)
             group.replace(node: node, with: subscriptions)
-            try await group.save(connection: transaction.connection, logger: transaction.logger)
-            transaction.record(group.events)
+            try await transaction.save(group)
         }
     }
 

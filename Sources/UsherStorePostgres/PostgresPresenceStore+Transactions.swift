@@ -82,8 +82,9 @@ extension PostgresPresenceStore {
                 // Past the operation timeout the caller already answered 503: roll back so that 503 always means
                 // "not applied" (a query already answered would otherwise let COMMIT run).
                 try Task.checkCancellation()
-                let latest = try await append(transaction.events.map(PendingEvent.init) + extra, on: connection)
-                return (result, latest)
+                let pending = transaction.takeEvents() + extra
+                let latest = try await PresenceGroup.write(.init(), logging: pending, connection: connection, logger: logger)
+                return (result, latest ?? transaction.loggedThrough)
             }
         }
         if let latest { notifier.advance(to: latest) }
@@ -113,35 +114,5 @@ extension PostgresPresenceStore {
         ) { try $0.decode((Int64, Bool).self) }
         guard let row = rows.first else { throw PostgresStoreError.corruptRow }
         return row
-    }
-
-    /// Numbers and inserts `events`, counts them by kind and notifies every instance, in one statement (it runs
-    /// under the write lock, so its round trips are everyone's); returns the new latest sequence.
-    ///
-    /// The events go as five arrays, so a group's thousands of events stay within one statement's bind limit.
-    private func append(_ events: [PendingEvent], on connection: PostgresConnection) async throws -> UInt64? {
-        guard !events.isEmpty else { return nil }
-        // '' stands for NULL: never a channel name, user id or user_info text.
-        let latest = try await connection.rows(
-            """
-            WITH bumped AS (
-                UPDATE usher_meta SET latest_sequence = latest_sequence + \(Int64(events.count))
-                RETURNING latest_sequence, pg_notify(\(Self.notifyChannel), latest_sequence::text)::text AS notified),
-            logged AS (
-                INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
-                SELECT bumped.latest_sequence - \(Int64(events.count)) + v.ordinal, v.kind, v.app, nullif(v.channel, ''),
-                    nullif(v.user_id, ''), nullif(v.user_info, '')
-                FROM bumped, unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.app))::text[],
-                    \(events.map { $0.channel ?? "" })::text[], \(events.map { $0.userID ?? "" })::text[],
-                    \(events.map { $0.userInfo ?? "" })::text[]) WITH ORDINALITY AS v (kind, app, channel, user_id, user_info, ordinal)
-                RETURNING kind),
-            counted AS (
-                INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
-                ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
-            SELECT latest_sequence FROM bumped
-            """, logger: logger
-        ) { try $0.decode(Int64.self) }.first
-        guard let latest else { throw PostgresStoreError.corruptRow }
-        return UInt64(latest)
     }
 }

@@ -138,66 +138,70 @@ struct PresenceGroup {
             }
         }
         let socketList = Array(socketKeys)
-        let socketRows = try await connection.rows(
+        let channelList = Array(channelKeys)
+        let memberList = Array(memberKeys)
+        for channel in listed { group.rosters[channel] = Roster() }
+        // One statement, three kinds of row (tagged in the first column, columns shared by position):
+        //   1: the sockets touched (and `owner`'s) with their subscriptions, in join order;
+        //   2: the channels of the writes and of those subscriptions — listed channels are counted from their
+        //      rosters instead (kind 3), so their members are read once, not twice;
+        //   3: the members of the writes and of those subscriptions, and the whole roster of every listed channel.
+        let rows = try await connection.rows(
             """
-            WITH k AS (
+            WITH ks AS (
                 SELECT k.app, k.socket_id, k.node FROM usher_sockets k
                 JOIN unnest(\(socketList.map(\.app))::text[], \(socketList.map(\.socketID))::text[]) AS r(app, socket_id)
                     ON k.app = r.app AND k.socket_id = r.socket_id
                 UNION
-                SELECT app, socket_id, node FROM usher_sockets WHERE node = \(owner?.description))
-            SELECT k.app, k.socket_id, k.node, s.channel, s.user_id FROM k
-            LEFT JOIN usher_subscriptions s ON s.app = k.app AND s.socket_id = k.socket_id
-            ORDER BY k.app, k.socket_id, s.position
+                SELECT app, socket_id, node FROM usher_sockets WHERE node = \(owner?.description)),
+            subs AS (
+                SELECT k.app, k.socket_id, k.node, s.channel, s.user_id, s.position FROM ks k
+                LEFT JOIN usher_subscriptions s ON s.app = k.app AND s.socket_id = k.socket_id),
+            ck AS (
+                SELECT app, channel, bool_or(listed) AS listed FROM (
+                    SELECT * FROM unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
+                        \(channelList.map(listed.contains))::boolean[]) AS r(app, channel, listed)
+                    UNION ALL
+                    SELECT app, channel, false FROM subs WHERE channel IS NOT NULL) c
+                GROUP BY app, channel),
+            mk AS (
+                SELECT * FROM unnest(\(memberList.map(\.app))::text[], \(memberList.map(\.channel))::text[],
+                    \(memberList.map(\.userID))::text[]) AS r(app, channel, user_id)
+                UNION
+                SELECT app, channel, user_id FROM subs WHERE user_id IS NOT NULL),
+            mems AS (
+                SELECT m.* FROM usher_members m JOIN mk ON m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id
+                UNION
+                SELECT m.* FROM usher_members m JOIN ck ON ck.listed AND m.app = ck.app AND m.channel = ck.channel)
+            SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint
+            FROM subs
+            UNION ALL
+            SELECT 2, c.app, c.channel, NULL, NULL, NULL, NULL, c.is_presence, c.socket_count,
+                CASE WHEN ck.listed THEN 0
+                    ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END,
+                NULL
+            FROM usher_channels c JOIN ck ON c.app = ck.app AND c.channel = ck.channel
+            UNION ALL
+            SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket FROM mems
+            ORDER BY 1, 2, 3, 7
             """, logger: logger
-        ) { try $0.decode((String, String, String, String?, String?).self) }
-        for (app, socketID, node, channel, userID) in socketRows {
-            let key = SocketKey(app: app, socketID: socketID)
-            if group.sockets[key] == nil { group.sockets[key] = SocketRow(node: node, subscriptions: [], existed: true) }
-            if let channel {
-                group.sockets[key]?.subscriptions.append((channel: channel, userID: userID, created: nil))
-                channelKeys.insert(ChannelKey(app: app, channel: channel))
-                if let userID { memberKeys.insert(MemberKey(app: app, channel: channel, userID: userID)) }
+        ) { try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?).self) }
+        for (kind, app, name, c3, c4, c5, c6, isPresence, socketCount, memberCount, ticket) in rows {
+            switch kind {
+            case 1:  // app, socket_id, node, channel?, user_id?
+                let key = SocketKey(app: app, socketID: name)
+                if group.sockets[key] == nil { group.sockets[key] = SocketRow(node: c3 ?? "", subscriptions: [], existed: true) }
+                if let channel = c4 { group.sockets[key]?.subscriptions.append((channel: channel, userID: c5, created: nil)) }
+            case 2:  // app, channel, is_presence, socket_count, member count
+                group.channels[ChannelKey(app: app, channel: name)] = ChannelRow(
+                    isPresence: isPresence ?? false, socketCount: socketCount ?? 0, memberCount: memberCount ?? 0, existed: true,
+                    exists: true)
+            default:  // app, channel, user_id, user_info, grace_deadline, socket_count, grace_ticket
+                guard let userID = c3 else { throw PostgresStoreError.corruptRow }
+                group.members[MemberKey(app: app, channel: name, userID: userID)] = MemberRow(
+                    userInfo: c4, socketCount: socketCount ?? 0, graceDeadline: c6, graceTicket: ticket, existed: true, exists: true)
+                group.rosters[ChannelKey(app: app, channel: name)]?.add(userID, info: c4)
             }
-        }
-        let channelList = Array(channelKeys)
-        // Listed channels are counted from their loaded rosters instead (below): one read of their members, not two.
-        let channelRows = try await connection.rows(
-            """
-            SELECT c.app, c.channel, c.is_presence, c.socket_count,
-                CASE WHEN r.listed THEN 0
-                    ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END
-            FROM usher_channels c
-            JOIN unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
-                \(channelList.map(listed.contains))::boolean[]) AS r(app, channel, listed)
-                ON c.app = r.app AND c.channel = r.channel
-            """, logger: logger
-        ) { try $0.decode((String, String, Bool, Int, Int).self) }
-        for (app, channel, isPresence, socketCount, memberCount) in channelRows {
-            group.channels[ChannelKey(app: app, channel: channel)] = ChannelRow(
-                isPresence: isPresence, socketCount: socketCount, memberCount: memberCount, existed: true, exists: true)
-        }
-        let memberList = Array(memberKeys)
-        let listedList = Array(listed)
-        for channel in listed { group.rosters[channel] = Roster() }
-        let memberRows = try await connection.rows(
-            """
-            SELECT m.app, m.channel, m.user_id, m.user_info, m.socket_count, m.grace_deadline, m.grace_ticket
-            FROM usher_members m
-            JOIN unnest(\(memberList.map(\.app))::text[], \(memberList.map(\.channel))::text[], \(memberList.map(\.userID))::text[])
-                AS r(app, channel, user_id) ON m.app = r.app AND m.channel = r.channel AND m.user_id = r.user_id
-            UNION
-            SELECT m.app, m.channel, m.user_id, m.user_info, m.socket_count, m.grace_deadline, m.grace_ticket
-            FROM usher_members m
-            JOIN unnest(\(listedList.map(\.app))::text[], \(listedList.map(\.channel))::text[]) AS r(app, channel)
-                ON m.app = r.app AND m.channel = r.channel
-            """, logger: logger
-        ) { try $0.decode((String, String, String, String?, Int, Int64?, Int64?).self) }
-        for (app, channel, userID, info, socketCount, deadline, ticket) in memberRows {
-            group.members[MemberKey(app: app, channel: channel, userID: userID)] = MemberRow(
-                userInfo: info, socketCount: socketCount, graceDeadline: deadline, graceTicket: ticket, existed: true,
-                exists: true)
-            group.rosters[ChannelKey(app: app, channel: channel)]?.add(userID, info: info)
         }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
         return group
@@ -363,32 +367,32 @@ struct PresenceGroup {
         channels[key] = channel
     }
 
-    /// Writes the group's net change in two statements: deletes, then inserts and updates (a key deleted and made
-    /// again in the group is deleted first, so its new row takes the end of its socket's join order).
-    func save(connection: PostgresConnection, logger: Logger) async throws {
+    /// Writes the group's net change and logs `events` (the group's, with any the transaction owed before them) in two
+    /// statements: deletes, then inserts, updates and the log (a key deleted and made again in the group is deleted
+    /// first, so its new row takes the end of its socket's join order).
+    ///
+    /// - Returns: The log's new latest sequence, nil when there were no events.
+    func save(logging events: [PendingEvent], connection: PostgresConnection, logger: Logger) async throws -> UInt64? {
+        var changes = Upserts(graceCount: graceCount)
         var goneSockets: [SocketKey] = []
-        var savedSockets: [(SocketKey, String)] = []
-        var created: [(order: Int, app: String, socketID: String, channel: String, userID: String?)] = []
         for (key, socket) in sockets {
             if !socket.exists {
                 if socket.existed { goneSockets.append(key) }
                 continue
             }
-            if socket.dirty { savedSockets.append((key, socket.node)) }
+            if socket.dirty { changes.sockets.append((key, socket.node)) }
             for record in socket.subscriptions {
-                if let order = record.created { created.append((order, key.app, key.socketID, record.channel, record.userID)) }
+                if let order = record.created { changes.created.append((order, key.app, key.socketID, record.channel, record.userID)) }
             }
         }
-        created.sort { $0.order < $1.order }
+        changes.created.sort { $0.order < $1.order }
         var goneChannels: [ChannelKey] = []
-        var savedChannels: [(ChannelKey, ChannelRow)] = []
         for (key, channel) in channels where channel.dirty || channel.existed != channel.exists {
-            if channel.exists { savedChannels.append((key, channel)) } else if channel.existed { goneChannels.append(key) }
+            if channel.exists { changes.channels.append((key, channel)) } else if channel.existed { goneChannels.append(key) }
         }
         var goneMembers: [MemberKey] = []
-        var savedMembers: [(MemberKey, MemberRow)] = []
         for (key, member) in members where member.dirty {
-            if member.exists { savedMembers.append((key, member)) } else if member.existed { goneMembers.append(key) }
+            if member.exists { changes.members.append((key, member)) } else if member.existed { goneMembers.append(key) }
         }
         let deleted = deletedSubscriptions
         if !(deleted.isEmpty && goneSockets.isEmpty && goneChannels.isEmpty && goneMembers.isEmpty) {
@@ -413,9 +417,33 @@ struct PresenceGroup {
                 WHERE c.app = r.app AND c.channel = r.channel
                 """, logger: logger)
         }
-        guard !(created.isEmpty && savedSockets.isEmpty && savedChannels.isEmpty && savedMembers.isEmpty) else { return }
-        // Arrays carry no NULLs here: '' (never a user id or user_info text) and -1 (never a deadline or ticket) stand in.
-        try await connection.query(
+        return try await Self.write(changes, logging: events, connection: connection, logger: logger)
+    }
+
+    /// Rows a group inserts or updates.
+    struct Upserts {
+        var created: [(order: Int, app: String, socketID: String, channel: String, userID: String?)] = []
+        var sockets: [(SocketKey, String)] = []
+        var channels: [(ChannelKey, ChannelRow)] = []
+        var members: [(MemberKey, MemberRow)] = []
+        /// Members whose grace starts in the group: each takes the next grace ticket, in order.
+        var graceCount = 0
+
+        var isEmpty: Bool { created.isEmpty && sockets.isEmpty && channels.isEmpty && members.isEmpty }
+    }
+
+    /// Inserts and updates `changes`, then numbers and inserts `events`, counts them by kind and notifies every
+    /// instance, in one statement (it runs under the write lock, so its round trips are everyone's).
+    ///
+    /// Everything goes as arrays, so a group's thousands of rows and events stay within one statement's bind limit.
+    ///
+    /// - Returns: The log's new latest sequence, nil when `events` is empty.
+    static func write(_ changes: Upserts, logging events: [PendingEvent], connection: PostgresConnection, logger: Logger) async throws -> UInt64? {
+        guard !(changes.isEmpty && events.isEmpty) else { return nil }
+        let (created, sockets, channels, members, graceCount) = (changes.created, changes.sockets, changes.channels, changes.members, changes.graceCount)
+        // Arrays carry no NULLs here: '' (never a user id, channel name or user_info text) and -1 (never a deadline
+        // or ticket) stand in.
+        let latest = try await connection.rows(
             """
             WITH tickets AS (
                 SELECT CASE WHEN \(graceCount) > 0
@@ -429,24 +457,44 @@ struct PresenceGroup {
                 ORDER BY ord RETURNING 1),
             sockets AS (
                 INSERT INTO usher_sockets (app, socket_id, node)
-                SELECT * FROM unnest(\(savedSockets.map(\.0.app))::text[], \(savedSockets.map(\.0.socketID))::text[],
-                    \(savedSockets.map(\.1))::text[])
+                SELECT * FROM unnest(\(sockets.map(\.0.app))::text[], \(sockets.map(\.0.socketID))::text[],
+                    \(sockets.map(\.1))::text[])
                 ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node RETURNING 1),
             channels AS (
                 INSERT INTO usher_channels (app, channel, is_presence, socket_count)
-                SELECT * FROM unnest(\(savedChannels.map(\.0.app))::text[], \(savedChannels.map(\.0.channel))::text[],
-                    \(savedChannels.map(\.1.isPresence))::boolean[], \(savedChannels.map { Int32($0.1.socketCount) })::int[])
-                ON CONFLICT (app, channel) DO UPDATE SET socket_count = excluded.socket_count RETURNING 1)
-            INSERT INTO usher_members (app, channel, user_id, user_info, socket_count, grace_deadline, grace_ticket)
-            SELECT r.app, r.channel, r.user_id, nullif(r.user_info, ''), r.socket_count, nullif(r.deadline, -1),
-                CASE WHEN r.ordinal > 0 THEN tickets.base + r.ordinal ELSE nullif(r.ticket, -1) END
-            FROM tickets, unnest(\(savedMembers.map(\.0.app))::text[], \(savedMembers.map(\.0.channel))::text[],
-                \(savedMembers.map(\.0.userID))::text[], \(savedMembers.map { $0.1.userInfo ?? "" })::text[],
-                \(savedMembers.map { Int32($0.1.socketCount) })::int[], \(savedMembers.map { $0.1.graceDeadline ?? -1 })::bigint[],
-                \(savedMembers.map { $0.1.graceTicket ?? -1 })::bigint[], \(savedMembers.map { Int64($0.1.graceOrdinal ?? 0) })::bigint[])
-                AS r(app, channel, user_id, user_info, socket_count, deadline, ticket, ordinal)
-            ON CONFLICT (app, channel, user_id) DO UPDATE SET user_info = excluded.user_info,
-                socket_count = excluded.socket_count, grace_deadline = excluded.grace_deadline, grace_ticket = excluded.grace_ticket
-            """, logger: logger)
+                SELECT * FROM unnest(\(channels.map(\.0.app))::text[], \(channels.map(\.0.channel))::text[],
+                    \(channels.map(\.1.isPresence))::boolean[], \(channels.map { Int32($0.1.socketCount) })::int[])
+                ON CONFLICT (app, channel) DO UPDATE SET socket_count = excluded.socket_count RETURNING 1),
+            members AS (
+                INSERT INTO usher_members (app, channel, user_id, user_info, socket_count, grace_deadline, grace_ticket)
+                SELECT r.app, r.channel, r.user_id, nullif(r.user_info, ''), r.socket_count, nullif(r.deadline, -1),
+                    CASE WHEN r.ordinal > 0 THEN tickets.base + r.ordinal ELSE nullif(r.ticket, -1) END
+                FROM tickets, unnest(\(members.map(\.0.app))::text[], \(members.map(\.0.channel))::text[],
+                    \(members.map(\.0.userID))::text[], \(members.map { $0.1.userInfo ?? "" })::text[],
+                    \(members.map { Int32($0.1.socketCount) })::int[], \(members.map { $0.1.graceDeadline ?? -1 })::bigint[],
+                    \(members.map { $0.1.graceTicket ?? -1 })::bigint[], \(members.map { Int64($0.1.graceOrdinal ?? 0) })::bigint[])
+                    AS r(app, channel, user_id, user_info, socket_count, deadline, ticket, ordinal)
+                ON CONFLICT (app, channel, user_id) DO UPDATE SET user_info = excluded.user_info,
+                    socket_count = excluded.socket_count, grace_deadline = excluded.grace_deadline, grace_ticket = excluded.grace_ticket
+                RETURNING 1),
+            bumped AS (
+                UPDATE usher_meta SET latest_sequence = latest_sequence + \(Int64(events.count)) WHERE \(Int64(events.count)) > 0
+                RETURNING latest_sequence, pg_notify(\(PostgresPresenceStore.notifyChannel), latest_sequence::text)::text AS notified),
+            logged AS (
+                INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
+                SELECT bumped.latest_sequence - \(Int64(events.count)) + v.ordinal, v.kind, v.app, nullif(v.channel, ''),
+                    nullif(v.user_id, ''), nullif(v.user_info, '')
+                FROM bumped, unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.app))::text[],
+                    \(events.map { $0.channel ?? "" })::text[], \(events.map { $0.userID ?? "" })::text[],
+                    \(events.map { $0.userInfo ?? "" })::text[]) WITH ORDINALITY AS v (kind, app, channel, user_id, user_info, ordinal)
+                RETURNING kind),
+            counted AS (
+                INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
+                ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
+            SELECT (SELECT latest_sequence FROM bumped)
+            """, logger: logger
+        ) { try $0.decode(Int64?.self) }.first
+        guard let latest else { throw PostgresStoreError.corruptRow }
+        return latest.map(UInt64.init)
     }
 }

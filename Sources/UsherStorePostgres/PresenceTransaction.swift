@@ -30,9 +30,19 @@ struct PresenceTransaction {
         self.nodeWasKnown = nodeWasKnown
     }
 
-    /// Adds events worked out elsewhere in this transaction (a group commit's), to be logged after the ones before.
-    mutating func record(_ more: [PresenceEvent]) {
-        events += more
+    /// The log's latest sequence once a group has logged this transaction's events itself (`PresenceGroup.save`).
+    private(set) var loggedThrough: UInt64?
+
+    /// The events not yet logged, as rows; they are then the caller's to log.
+    mutating func takeEvents() -> [PendingEvent] {
+        defer { events = [] }
+        return events.map(PendingEvent.init)
+    }
+
+    /// Saves a group's changes and logs the events before it and the group's, in order.
+    mutating func save(_ group: PresenceGroup) async throws {
+        let pending = takeEvents() + group.events.map(PendingEvent.init)
+        if let latest = try await group.save(logging: pending, connection: connection, logger: logger) { loggedThrough = latest }
     }
 
     /// When a member whose last socket leaves now is removed, or nil when grace is off.
