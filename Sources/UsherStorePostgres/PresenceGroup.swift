@@ -145,7 +145,8 @@ struct PresenceGroup {
         //   1: the sockets touched (and `owner`'s) with their subscriptions, in join order;
         //   2: the channels of the writes and of those subscriptions — listed channels are counted from their
         //      rosters instead (kind 3), so their members are read once, not twice;
-        //   3: the members of the writes and of those subscriptions, and the whole roster of every listed channel.
+        //   3: the members of the writes and of those subscriptions;
+        //   4: the roster of every listed channel, as arrays (one row per channel, not per member).
         let rows = try await connection.rows(
             """
             WITH ks AS (
@@ -170,23 +171,28 @@ struct PresenceGroup {
                 UNION
                 SELECT app, channel, user_id FROM subs WHERE user_id IS NOT NULL),
             mems AS (
-                SELECT m.* FROM usher_members m JOIN mk ON m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id
-                UNION
-                SELECT m.* FROM usher_members m JOIN ck ON ck.listed AND m.app = ck.app AND m.channel = ck.channel)
-            SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint
+                SELECT m.* FROM usher_members m JOIN mk ON m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id)
+            SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint,
+                NULL::text[], NULL::text[]
             FROM subs
             UNION ALL
             SELECT 2, c.app, c.channel, NULL, NULL, NULL, NULL, c.is_presence, c.socket_count,
                 CASE WHEN ck.listed THEN 0
                     ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END,
-                NULL
+                NULL, NULL, NULL
             FROM usher_channels c JOIN ck ON c.app = ck.app AND c.channel = ck.channel
             UNION ALL
-            SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket FROM mems
+            SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket, NULL, NULL
+            FROM mems
+            UNION ALL
+            SELECT 4, m.app, m.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
+                array_agg(coalesce(m.user_info, ''))
+            FROM usher_members m JOIN ck ON ck.listed AND m.app = ck.app AND m.channel = ck.channel
+            GROUP BY m.app, m.channel
             ORDER BY 1, 2, 3, 7
             """, logger: logger
-        ) { try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?).self) }
-        for (kind, app, name, c3, c4, c5, c6, isPresence, socketCount, memberCount, ticket) in rows {
+        ) { try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?, [String]?, [String]?).self) }
+        for (kind, app, name, c3, c4, c5, c6, isPresence, socketCount, memberCount, ticket, ids, infos) in rows {
             switch kind {
             case 1:  // app, socket_id, node, channel?, user_id?
                 let key = SocketKey(app: app, socketID: name)
@@ -196,11 +202,14 @@ struct PresenceGroup {
                 group.channels[ChannelKey(app: app, channel: name)] = ChannelRow(
                     isPresence: isPresence ?? false, socketCount: socketCount ?? 0, memberCount: memberCount ?? 0, existed: true,
                     exists: true)
-            default:  // app, channel, user_id, user_info, grace_deadline, socket_count, grace_ticket
+            case 3:  // app, channel, user_id, user_info, grace_deadline, socket_count, grace_ticket
                 guard let userID = c3 else { throw PostgresStoreError.corruptRow }
                 group.members[MemberKey(app: app, channel: name, userID: userID)] = MemberRow(
                     userInfo: c4, socketCount: socketCount ?? 0, graceDeadline: c6, graceTicket: ticket, existed: true, exists: true)
-                group.rosters[ChannelKey(app: app, channel: name)]?.add(userID, info: c4)
+            default:  // app, channel, the roster as two arrays (user ids, user_info texts with '' for none)
+                guard let ids, let infos, ids.count == infos.count else { throw PostgresStoreError.corruptRow }
+                let key = ChannelKey(app: app, channel: name)
+                for (userID, info) in zip(ids, infos) { group.rosters[key]?.add(userID, info: info.isEmpty ? nil : info) }
             }
         }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
