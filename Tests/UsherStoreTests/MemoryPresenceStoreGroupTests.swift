@@ -4,9 +4,9 @@ import UsherCrypto
 import UsherStore
 import UsherTestSupport
 
-/// Group commit on the memory store: a batch answers, write by write, what Core's registry answers applying the same
-/// writes one at a time (events and logging included); concurrent single calls, grouped however they arrive, each
-/// take effect exactly once.
+/// Groups on the memory store (each submission applied together under the store's lock): a batch answers, write by
+/// write, what Core's registry answers applying the same writes one at a time (events and logging included);
+/// concurrent single calls, however they interleave, each take effect exactly once.
 @Suite struct MemoryPresenceStoreGroupTests {
     static let sockets = (1...6).map { "1.\($0)" }
     static let channels = ["presence-x", "presence-y", "private-z"]
