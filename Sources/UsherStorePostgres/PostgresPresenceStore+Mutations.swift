@@ -15,14 +15,24 @@ extension PostgresPresenceStore {
             case .leave, .disconnect: break
             }
         }
-        return try await write(renewing: nodes) { transaction in
+        // The rosters are this group's until it commits; if it fails, the next group starts without them.
+        let epoch = self.epoch
+        let taken = rosters.withLock { cache in
+            defer { cache = RosterCache() }
+            return cache
+        }
+        let (results, kept) = try await write(renewing: nodes) { transaction in
+            var cache = taken
             var group = try await PresenceGroup.load(
-                writes, graceDeadline: transaction.graceDeadline, connection: transaction.connection,
+                writes, graceDeadline: transaction.graceDeadline, rosters: &cache, epoch: epoch, connection: transaction.connection,
                 logger: transaction.logger)
             let results = writes.map { group.apply($0) }
             try await transaction.save(group)
-            return results
+            group.keep(in: &cache, through: transaction.loggedThrough ?? group.loadedThrough, epoch: epoch)
+            return (results, cache)
         }
+        rosters.withLock { $0 = kept }
+        return results
     }
 
     public func heartbeat(node: NodeID) async throws -> NodeLease {
@@ -42,9 +52,11 @@ extension PostgresPresenceStore {
         try await write(renewing: [node], newNodeMustResync: false) { transaction in
             try await transaction.connection.query(
                 "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description)", logger: transaction.logger)
+            // A snapshot answers no member list: no rosters to read (the groups' cache catches up from the log).
+            var noRosters = RosterCache()
             var group = try await PresenceGroup.load(
                 subscriptions.map { .join($0, node: node, limits: PresenceLimits(), wantsPresence: false) }, socketsOf: node,
-                graceDeadline: transaction.graceDeadline, connection: transaction.connection,
+                graceDeadline: transaction.graceDeadline, rosters: &noRosters, epoch: "", connection: transaction.connection,
                 logger: transaction.logger)
             group.replace(node: node, with: subscriptions)
             try await transaction.save(group)

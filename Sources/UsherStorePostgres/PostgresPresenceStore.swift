@@ -47,6 +47,8 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     /// Groups concurrent writes into one transaction each. A group holds the deployment's write lock for its whole
     /// transaction, so groups stay small enough (256 writes, or one larger batch) that a lone join never waits long.
     let commit = GroupCommit<PresenceWrite, PresenceWriteResult>(maxWrites: 256)
+    /// The member lists this instance's groups answered, kept between groups (see ``RosterCache``).
+    let rosters = Mutex(RosterCache())
 
     /// - Parameters:
     ///   - configuration: Database, pool size, retention and timing.

@@ -79,7 +79,7 @@ struct PresenceGroup {
     private var rosters: [ChannelKey: Roster] = [:]
 
     /// A channel's members (user id → user_info text) and their listing, kept while members only arrive.
-    struct Roster {
+    struct Roster: Sendable {
         var members: [String: String?] = [:]
         var listing: PresenceListing?
 
@@ -108,10 +108,17 @@ struct PresenceGroup {
     private var createdCount = 0
     private var graceCount = 0
 
-    /// Loads the rows `writes` touch, and every socket `owner` holds (for a snapshot), in three statements.
+    /// The log's latest sequence when the group was loaded.
+    private(set) var loadedThrough: UInt64 = 0
+
+    /// Loads the rows `writes` touch, and every socket `owner` holds (for a snapshot), in one statement (two when
+    /// `cache` could not be caught up).
+    ///
+    /// The member lists the joins answer come from `cache` where it holds them, after it caught up with the member
+    /// events logged since it was last true; the others are read whole.
     static func load(
-        _ writes: [PresenceWrite], socketsOf owner: NodeID? = nil, graceDeadline: Int64?, connection: PostgresConnection,
-        logger: Logger
+        _ writes: [PresenceWrite], socketsOf owner: NodeID? = nil, graceDeadline: Int64?, rosters cache: inout RosterCache,
+        epoch: String, connection: PostgresConnection, logger: Logger
     ) async throws -> PresenceGroup {
         var group = PresenceGroup(graceDeadline: graceDeadline)
         var socketKeys = Set<SocketKey>()
@@ -140,6 +147,9 @@ struct PresenceGroup {
         let socketList = Array(socketKeys)
         let channelList = Array(channelKeys)
         let memberList = Array(memberKeys)
+        let catchUp = cache.through.flatMap { $0.epoch == epoch ? $0.sequence : nil }
+        if catchUp == nil { cache.rosters = [:] }
+        let cached = listed.filter { cache.rosters[$0] != nil }
         for channel in listed { group.rosters[channel] = Roster() }
         // One statement, three kinds of row (tagged in the first column, columns shared by position):
         //   1: the sockets touched (and `owner`'s) with their subscriptions, in join order;
@@ -159,11 +169,12 @@ struct PresenceGroup {
                 SELECT k.app, k.socket_id, k.node, s.channel, s.user_id, s.position FROM ks k
                 LEFT JOIN usher_subscriptions s ON s.app = k.app AND s.socket_id = k.socket_id),
             ck AS (
-                SELECT app, channel, bool_or(listed) AS listed FROM (
+                SELECT app, channel, bool_or(listed) AS listed, bool_or(read_roster) AS read_roster FROM (
                     SELECT * FROM unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
-                        \(channelList.map(listed.contains))::boolean[]) AS r(app, channel, listed)
+                        \(channelList.map(listed.contains))::boolean[],
+                        \(channelList.map { listed.contains($0) && !cached.contains($0) })::boolean[]) AS r(app, channel, listed, read_roster)
                     UNION ALL
-                    SELECT app, channel, false FROM subs WHERE channel IS NOT NULL) c
+                    SELECT app, channel, false, false FROM subs WHERE channel IS NOT NULL) c
                 GROUP BY app, channel),
             mk AS (
                 SELECT * FROM unnest(\(memberList.map(\.app))::text[], \(memberList.map(\.channel))::text[],
@@ -187,11 +198,18 @@ struct PresenceGroup {
             UNION ALL
             SELECT 4, m.app, m.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
                 array_agg(coalesce(m.user_info, ''))
-            FROM usher_members m JOIN ck ON ck.listed AND m.app = ck.app AND m.channel = ck.channel
+            FROM usher_members m JOIN ck ON ck.read_roster AND m.app = ck.app AND m.channel = ck.channel
             GROUP BY m.app, m.channel
+            UNION ALL
+            SELECT 0, '', '', NULL, NULL, NULL, latest_sequence, NULL, NULL, NULL, NULL, NULL, NULL FROM usher_meta
+            UNION ALL
+            SELECT 5, e.app, coalesce(e.channel, ''), e.user_id, e.user_info, e.kind, e.sequence, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM (SELECT * FROM usher_events WHERE sequence > \(catchUp.map(Int64.init))::bigint ORDER BY sequence
+                LIMIT \(RosterCache.maxCatchUp + 1)) e
             ORDER BY 1, 2, 3, 7
             """, logger: logger
         ) { try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?, [String]?, [String]?).self) }
+        var caughtUp: [(kind: StreamEvent.Kind, key: ChannelKey, userID: String?, userInfo: String?)] = []
         for (kind, app, name, c3, c4, c5, c6, isPresence, socketCount, memberCount, ticket, ids, infos) in rows {
             switch kind {
             case 1:  // app, socket_id, node, channel?, user_id?
@@ -202,6 +220,10 @@ struct PresenceGroup {
                 group.channels[ChannelKey(app: app, channel: name)] = ChannelRow(
                     isPresence: isPresence ?? false, socketCount: socketCount ?? 0, memberCount: memberCount ?? 0, existed: true,
                     exists: true)
+            case 0:  // the log's latest sequence
+                group.loadedThrough = UInt64(c6 ?? 0)
+            case 5:  // a logged event after the cache's point: app, channel, user_id, user_info, kind, sequence
+                caughtUp.append((StreamEvent.Kind(rawValue: c5 ?? "") ?? .channelOccupied, ChannelKey(app: app, channel: name), c3, c4))
             case 3:  // app, channel, user_id, user_info, grace_deadline, socket_count, grace_ticket
                 guard let userID = c3 else { throw PostgresStoreError.corruptRow }
                 group.members[MemberKey(app: app, channel: name, userID: userID)] = MemberRow(
@@ -212,8 +234,37 @@ struct PresenceGroup {
                 for (userID, info) in zip(ids, infos) { group.rosters[key]?.add(userID, info: info.isEmpty ? nil : info) }
             }
         }
+        // The cache is true at `loadedThrough` if every event since its point was read (they are numbered without gaps,
+        // and retention trims only the oldest); otherwise it is dropped and its channels' rosters read whole.
+        if let catchUp, group.loadedThrough >= catchUp, UInt64(caughtUp.count) == group.loadedThrough - catchUp {
+            cache.apply(caughtUp)
+            for channel in cached { group.rosters[channel] = cache.rosters[channel] }
+        } else if !cached.isEmpty {
+            cache.rosters = [:]
+            try await group.loadRosters(Array(cached), connection: connection, logger: logger)
+        }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
         return group
+    }
+
+    /// Reads the whole rosters of `channels` (when the cache could not supply them).
+    private mutating func loadRosters(_ channels: [ChannelKey], connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.rows(
+            """
+            SELECT m.app, m.channel, m.user_id, m.user_info FROM usher_members m
+            JOIN unnest(\(channels.map(\.app))::text[], \(channels.map(\.channel))::text[]) AS r(app, channel)
+                ON m.app = r.app AND m.channel = r.channel
+            """, logger: logger
+        ) { try $0.decode((String, String, String, String?).self) }
+        for (app, channel, userID, info) in rows { rosters[ChannelKey(app: app, channel: channel)]?.add(userID, info: info) }
+    }
+
+    /// Hands the rosters this group ends with, and its member events on channels it held no roster of, to `cache`,
+    /// which is then true at `sequence` (call once the group's transaction has committed).
+    func keep(in cache: inout RosterCache, through sequence: UInt64, epoch: String) {
+        let events = events.filter { rosters[ChannelKey(app: $0.app, channel: $0.channel)] == nil }.map(PendingEvent.init)
+        cache.apply(events.map { ($0.kind, ChannelKey(app: $0.app, channel: $0.channel ?? ""), $0.userID, $0.userInfo) })
+        cache.store(rosters, through: sequence, epoch: epoch)
     }
 
     private init(graceDeadline: Int64?) {
