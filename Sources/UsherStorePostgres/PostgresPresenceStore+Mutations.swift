@@ -17,12 +17,12 @@ extension PostgresPresenceStore {
         }
         // The rosters are this group's until it commits; if it fails, the next group starts without them.
         let epoch = self.epoch
-        let taken = rosters.withLock { cache in
-            defer { cache = RosterCache() }
-            return cache
-        }
         let (results, kept) = try await write(renewing: nodes) { transaction in
-            var cache = taken
+            // Taken, not copied, so that updating it in place does not copy every roster.
+            var cache = self.rosters.withLock { cache in
+                defer { cache = RosterCache() }
+                return cache
+            }
             var group = try await PresenceGroup.load(
                 writes, graceDeadline: transaction.graceDeadline, rosters: &cache, epoch: epoch, connection: transaction.connection,
                 logger: transaction.logger)

@@ -148,7 +148,7 @@ struct PresenceGroup {
         let channelList = Array(channelKeys)
         let memberList = Array(memberKeys)
         let catchUp = cache.through.flatMap { $0.epoch == epoch ? $0.sequence : nil }
-        if catchUp == nil { cache.rosters = [:] }
+        if catchUp == nil { cache.clear() }
         let cached = listed.filter { cache.rosters[$0] != nil }
         for channel in listed { group.rosters[channel] = Roster() }
         // One statement, three kinds of row (tagged in the first column, columns shared by position):
@@ -240,7 +240,7 @@ struct PresenceGroup {
             cache.apply(caughtUp)
             for channel in cached { group.rosters[channel] = cache.rosters[channel] }
         } else if !cached.isEmpty {
-            cache.rosters = [:]
+            cache.clear()
             try await group.loadRosters(Array(cached), connection: connection, logger: logger)
         }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }

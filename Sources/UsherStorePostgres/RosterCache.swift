@@ -17,28 +17,39 @@ struct RosterCache: Sendable {
 
     /// The database epoch and the log sequence the rosters are true at; nil while empty.
     var through: (epoch: String, sequence: UInt64)?
-    var rosters: [PresenceGroup.ChannelKey: PresenceGroup.Roster] = [:]
+    private(set) var rosters: [PresenceGroup.ChannelKey: PresenceGroup.Roster] = [:]
+    /// Members in all rosters together.
+    private(set) var members = 0
 
     /// Applies the member events of a catch-up (or of the group that just committed) to the channels held.
     mutating func apply(_ events: [(kind: StreamEvent.Kind, key: PresenceGroup.ChannelKey, userID: String?, userInfo: String?)]) {
         for event in events {
-            guard let userID = event.userID, rosters[event.key] != nil else { continue }
+            guard let userID = event.userID, let before = rosters[event.key]?.members.count else { continue }
             switch event.kind {
             case .memberAdded: rosters[event.key]?.add(userID, info: event.userInfo)
             case .memberRemoved: rosters[event.key]?.remove(userID)
             default: break
             }
+            members += (rosters[event.key]?.members.count ?? 0) - before
         }
+    }
+
+    /// Drops every roster (they can no longer be caught up).
+    mutating func clear() {
+        rosters = [:]
+        members = 0
     }
 
     /// Takes the rosters a group ended with (they are what it committed), then keeps the cache within `maxMembers`.
     mutating func store(_ final: [PresenceGroup.ChannelKey: PresenceGroup.Roster], through sequence: UInt64, epoch: String) {
-        for (key, roster) in final { rosters[key] = roster.members.isEmpty ? nil : roster }
+        for (key, roster) in final {
+            members += roster.members.count - (rosters[key]?.members.count ?? 0)
+            rosters[key] = roster.members.isEmpty ? nil : roster
+        }
         through = (epoch, sequence)
-        var total = rosters.values.reduce(0) { $0 + $1.members.count }
-        while total > Self.maxMembers, let (key, roster) = rosters.first {
+        while members > Self.maxMembers, let (key, roster) = rosters.first {
             rosters[key] = nil
-            total -= roster.members.count
+            members -= roster.members.count
         }
     }
 }
