@@ -17,6 +17,25 @@ scripts/bootstrap.sh --test
 usher=.build/release/usher
 export DURATION=${DURATION:-10s}
 
+# The same-run baseline for the memory store: `POST /pusher/auth` (--dev, anonymous, private channel) on its own
+# `usher serve --threads 1`, wrk -t1 -c32 for DURATION, as Usher CPU µs per request. This shared machine's speed
+# drifts from run to run; the join's cost is reported against this one.
+calibrate() {
+  local port pid ticks0 ticks1 requests
+  port=$((20000 + RANDOM % 10000))
+  "$usher" serve --dev --keys "$1/dev-keys" --port "$port" --threads 1 --log-level warning >"$1/dev.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+  printf 'wrk.method = "POST"\nwrk.body = "socket_id=1234.1234&channel_name=private-bench"\n' >"$1/auth.lua"
+  printf 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' >>"$1/auth.lua"
+  ticks0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  requests=$(wrk -t1 -c32 -d"$DURATION" -s "$1/auth.lua" "http://127.0.0.1:$port/pusher/auth" | awk '/requests in/{print $1}')
+  ticks1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  auth_us=$(awk -v t=$((ticks1 - ticks0)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", t / hz * 1e6 / n}')
+  echo "-- baseline (same run): POST /pusher/auth --dev, wrk -t1 -c32: $requests requests, server cpu $auth_us us/request"
+}
+
 run_memory() {
   local work port pid
   work=$(mktemp -d); port=$((20000 + RANDOM % 10000))
@@ -25,6 +44,7 @@ run_memory() {
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
   echo "== memory store, one instance (--threads 1), $(nproc) cores"
+  calibrate "$work"
   echo "-- single calls: bash $harness KEYS 4712 http://127.0.0.1:PORT"
   bash "$harness" "$work/keys" 4712 "http://127.0.0.1:$port"
   echo "-- BATCH=100"
