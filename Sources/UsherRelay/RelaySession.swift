@@ -45,7 +45,12 @@ struct RelaySession: Sendable {
             return refuse(name, type: "AuthError", error: "Invalid channel name", status: 400)
         }
         if case .serverToUser = channel.kind {
-            return refuse(name, type: "AuthError", error: "Server-to-user channels are joined by pusher:signin", status: 403)
+            // pusher-js subscribes to its user's channel itself after pusher:signin_success (PUSHER-PROTOCOL.md §9a).
+            // The sign-in already joined it: confirm that to the socket signed in as that user, refuse everyone else.
+            guard let user = connection.signedInUser, name == "#server-to-user-" + user else {
+                return refuse(name, type: "AuthError", error: "Server-to-user channels are joined by pusher:signin as that user", status: 403)
+            }
+            return connection.send(PusherFrame.subscriptionSucceeded(channel: name, presenceJSON: nil))
         }
         let limit = services.configuration.maxSubscriptionsPerConnection
         if hub.subscription(connection, to: name) == nil, hub.subscriptionCount(connection) >= limit {

@@ -75,7 +75,7 @@ import UsherCrypto
         }
     }
 
-    @Test("pusher:signin is verified by Usher: a valid one succeeds, a forged one closes the socket with 4009")
+    @Test("pusher:signin is verified by Usher: a valid one succeeds (its user channel confirmed), a forged one closes the socket with 4009")
     func signin() async throws {
         try await Testbed.run { bed in
             let socket = try await PusherSocket.connect(port: bed.relayPorts[0])
@@ -84,9 +84,23 @@ import UsherCrypto
             socket.send("pusher:signin", data: .object(["auth": .string(auth), "user_data": .string(userData)]))
             let success = try await socket.next("pusher:signin_success")
             #expect(PusherSocket.data(success)?["user_data"] == .string(userData))
+            // pusher-js then subscribes to the user's channel itself: confirmed, not refused.
+            socket.send("pusher:subscribe", data: .object(["channel": .string("#server-to-user-ann")]))
+            let confirmed = try await socket.next("pusher_internal:subscription_succeeded", channel: "#server-to-user-ann")
+            #expect(PusherSocket.data(confirmed) == .object([:]))
             // Events for the user reach the signed-in socket.
             #expect(try await bed.trigger(body: ##"{"name":"hello","channels":["#server-to-user-ann"],"data":"{}"}"##).0 == 200)
             _ = try await socket.next("hello", channel: "#server-to-user-ann")
+            // Another user's channel, or any before signing in, is refused.
+            socket.send("pusher:subscribe", data: .object(["channel": .string("#server-to-user-bo")]))
+            let refused = try await socket.next("pusher:subscription_error", channel: "#server-to-user-bo")
+            #expect(PusherSocket.data(refused)?["status"] == .integer(403))
+            let anonymous = try await PusherSocket.connect(port: bed.relayPorts[0])
+            anonymous.send("pusher:subscribe", data: .object(["channel": .string("#server-to-user-ann")]))
+            _ = try await anonymous.next("pusher:subscription_error", channel: "#server-to-user-ann")
+            #expect(try await bed.trigger(body: ##"{"name":"again","channels":["#server-to-user-ann"],"data":"{}"}"##).0 == 200)
+            #expect(await anonymous.receives("again", within: .milliseconds(300)) == false)
+            anonymous.abort()
 
             let forger = try await PusherSocket.connect(port: bed.relayPorts[0])
             forger.send("pusher:signin", data: .object(["auth": .string(auth), "user_data": .string(userData)]))
