@@ -1,0 +1,59 @@
+"""pusher-js 8.6.0 itself, in headless Chromium, against two `usher relay` nodes and Usher (PUSHER-PROTOCOL.md §9a).
+
+- `pusher.signin()`: the user authenticates through Usher's `/pusher/user-auth`; pusher-js then subscribes to its
+  `#server-to-user-<id>` channel, which the relay confirms (no `pusher:subscription_error`), and an event sent to the
+  user with the Python SDK's `send_to_user` through the other relay node reaches `pusher.user.bind`.
+- A socket not signed in as that user that sends the subscribe anyway (pusher-js itself will not) is refused.
+"""
+
+from __future__ import annotations
+
+import pusher
+import pytest
+
+from chat_support import chromium_missing, new_browser
+from pusherjs_support import PageServer, page_events, pusher_js_path, wait_until
+from relay_support import RELAY_APP_ID, RELAY_APP_KEY, relay_cluster  # noqa: F401 (fixture)
+
+pytestmark = [
+    pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or ""),
+    pytest.mark.skipif(pusher_js_path() is None, reason="pusher-js 8.6.0 not found (../shared/vendor or USHER_PUSHER_JS)"),
+]
+
+
+@pytest.fixture
+def page_server(relay_cluster):
+    server = PageServer(relay_cluster.usher_url, pusher_js_path())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def driver():
+    browser = new_browser()
+    yield browser
+    browser.quit()
+
+
+def test_signin_confirms_the_user_channel_and_send_to_user_arrives_across_nodes(relay_cluster, page_server, driver):
+    driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=relay_cluster.token("ann"), signin=1))
+    wait_until(driver, "pusher.user.user_data && pusher.user.user_data.id === 'ann'", "pusher:signin_success for ann")
+    wait_until(driver, "pusher.user.serverToUserChannel && pusher.user.serverToUserChannel.subscribed",
+               "the #server-to-user-ann subscription confirmed")
+    sdk = pusher.Pusher(app_id=RELAY_APP_ID, key=RELAY_APP_KEY, secret=relay_cluster.secret, host="127.0.0.1",
+                        port=relay_cluster.relay_ports[1], ssl=False)
+    sdk.send_to_user("ann", "hello", {"text": "for Ann only"})
+    hello = wait_until(driver, "__events.find((e) => e.name === 'user:hello')", "send_to_user's event on the page")
+    assert hello["data"] == {"text": "for Ann only"}
+    names = [event["name"] for event in page_events(driver)]
+    assert "pusher:subscription_error" not in names, names
+    assert "pusher:error" not in names, names
+
+
+def test_a_socket_not_signed_in_as_the_user_cannot_join_the_user_channel(relay_cluster, page_server, driver):
+    driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=relay_cluster.token("eve"), signin=0))
+    wait_until(driver, "pusher.connection.state === 'connected'", "the connection")
+    # pusher-js itself refuses to create such a channel; a hand-made client could still send the subscribe.
+    driver.execute_script("pusher.send_event('pusher:subscribe', {channel: '#server-to-user-ann'})")
+    error = wait_until(driver, "__events.find((e) => e.name === 'pusher:subscription_error')", "the refusal")
+    assert error["data"]["status"] == 403
