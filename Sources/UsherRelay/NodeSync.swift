@@ -28,6 +28,7 @@ final class NodeSync: Service, Sendable {
         let usher = services.usher
         do {
             let lease = try await usher.heartbeat()
+            services.features.update(lease.apps)
             let requested = services.resyncRequested.take()
             let known = epoch.withLock { $0 }
             // A new epoch is a restarted Usher: its event log started over, and the node's member lists missed that.

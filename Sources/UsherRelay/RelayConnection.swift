@@ -16,6 +16,9 @@ final class RelayConnection: Sendable {
         var overflowed = false
         /// The close the writer sends once the queued frames are out; set once.
         var close: (code: Int, reason: String)?
+        /// Client events this connection may still send now (a token bucket refilled at the app's rate per second).
+        var clientEventTokens: Double?
+        var clientEventsCountedAt: ContinuousClock.Instant = .now
     }
 
     let socketID: SocketID
@@ -71,6 +74,22 @@ final class RelayConnection: Sendable {
     var signedInUser: String? {
         get { state.withLock { $0.signedInUser } }
         set { state.withLock { $0.signedInUser = newValue } }
+    }
+
+    /// Takes one client event from this connection's allowance of `perSecond` (bursts of up to `perSecond`, refilled
+    /// continuously); false when none is left.
+    func takeClientEvent(perSecond: Int, now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { state in
+            let rate = Double(perSecond)
+            let elapsed = now - state.clientEventsCountedAt
+            let refill = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * rate
+            var tokens = min(rate, (state.clientEventTokens ?? rate) + refill)
+            state.clientEventsCountedAt = now
+            defer { state.clientEventTokens = tokens }
+            guard tokens >= 1 else { return false }
+            tokens -= 1
+            return true
+        }
     }
 
     /// Records that the client sent something: it is alive, any outstanding ping is answered.

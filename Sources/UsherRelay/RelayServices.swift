@@ -17,6 +17,8 @@ struct RelayServices: Sendable {
     let appsByKey: [String: App]
     let appsByID: [String: App]
     let logger: Logger
+    /// Per-app features from Usher's latest node lease; defaults until the first heartbeat.
+    let features = AppFeatureTable()
 
     init(
         configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder, logger: Logger
@@ -43,6 +45,19 @@ struct RelayServices: Sendable {
             hub.deliver(frame, to: ChannelKey(app: app, channel: channel), exceptSocket: exceptSocket)
         }
         peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket)
+    }
+}
+
+/// The per-app features of the latest node lease, read on every client event.
+final class AppFeatureTable: Sendable {
+    private let table = Mutex<[String: AppFeatures]>([:])
+
+    func update(_ features: [String: AppFeatures]) {
+        table.withLock { $0 = features }
+    }
+
+    subscript(app: String) -> AppFeatures {
+        table.withLock { $0[app] } ?? AppFeatures()
     }
 }
 

@@ -199,6 +199,10 @@ struct RelaySession: Sendable {
         guard message.event.utf8.count <= 200, data.utf8.count <= services.configuration.maxMessageBytes else {
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: event name or data too large"))
         }
+        let perSecond = services.features[app.id].clientEventsPerSecond
+        guard connection.takeClientEvent(perSecond: perSecond) else {
+            return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: more than \(perSecond) per second"))
+        }
         let frame = PusherFrame.event(message.event, channel: name, dataJSON: data, userID: kind == .presence ? subscription.userID : nil)
         services.publish(app: app.id, channels: [name], frame: frame, exceptSocket: socket)
     }

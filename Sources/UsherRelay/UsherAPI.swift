@@ -50,6 +50,8 @@ struct UsherAPI: Sendable {
     struct Lease: Sendable, Equatable {
         let epoch: String
         let resync: Bool
+        /// What Usher's configuration asks relays to enforce, by app id (an app not listed keeps the defaults).
+        var apps: [String: AppFeatures] = [:]
     }
 
     /// `PUT /relay/v1/nodes/{node}`.
@@ -87,7 +89,9 @@ struct UsherAPI: Sendable {
 
     private func lease(_ json: JSONValue?) throws -> Lease {
         guard let epoch = json?["epoch"]?.stringValue else { throw RelayError.usher("node lease without an epoch") }
-        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true))
+        var apps: [String: AppFeatures] = [:]
+        if case .object(let listed)? = json?["apps"] { apps = listed.mapValues { AppFeatures(json: $0) } }
+        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true), apps: apps)
     }
 
     @discardableResult

@@ -21,6 +21,7 @@ import UsherCrypto
                 require: { role: [admin] }
             presence: { max_members: 100, max_user_info_bytes: 1024 }
             cors: { origins: ["https://app.example"] }
+            client_events: { per_second: 5 }
         """
 
     /// Loads `yaml` from a folder holding a 0600 identity secret (`secretMode`/`secret` to vary it).
@@ -62,6 +63,7 @@ import UsherCrypto
         ])
         #expect(app.presence == PresenceLimits(maxMembers: 100, maxUserInfoBytes: 1024))
         #expect(app.corsOrigins == ["https://app.example"])
+        #expect(app.clientEventsPerSecond == 5)
         let identity = try #require(app.identity)
         #expect(identity.issuer == "https://app.example")
         #expect(identity.audience == "usher")
@@ -87,6 +89,8 @@ import UsherCrypto
         ("apps: [{ id: a, channels: [{ match: x, requires: {} }] }]", ["apps[0].channels[0]", "requires"]),
         ("apps: [{ id: a, presence: { max_member: 1 } }]", ["apps[0].presence", "max_member"]),
         ("apps: [{ id: a, cors: { origin: [x] } }]", ["apps[0].cors", "origin"]),
+        ("apps: [{ id: a, client_events: { per_sec: 3 } }]", ["apps[0].client_events", "per_sec"]),
+        ("apps: [{ id: a, client_events: { per_second: 0 } }]", ["apps[0].client_events.per_second"]),
     ])
     func unknownField(yaml: String, fragments: [String]) {
         Self.expectFailure(yaml, naming: fragments)

@@ -4,9 +4,14 @@
   `#server-to-user-<id>` channel, which the relay confirms (no `pusher:subscription_error`), and an event sent to the
   user with the Python SDK's `send_to_user` through the other relay node reaches `pusher.user.bind`.
 - A socket not signed in as that user that sends the subscribe anyway (pusher-js itself will not) is refused.
+- `channel.trigger` past 10 client events per second: the excess gets `pusher:error` 4301 (pusher-js's connection
+  `error` event) and never reaches the other subscriber.
 """
 
 from __future__ import annotations
+
+import json
+import time
 
 import pusher
 import pytest
@@ -57,3 +62,24 @@ def test_a_socket_not_signed_in_as_the_user_cannot_join_the_user_channel(relay_c
     driver.execute_script("pusher.send_event('pusher:subscribe', {channel: '#server-to-user-ann'})")
     error = wait_until(driver, "__events.find((e) => e.name === 'pusher:subscription_error')", "the refusal")
     assert error["data"]["status"] == 403
+
+
+def test_client_events_over_ten_per_second_are_refused_with_4301(relay_cluster, page_server, driver):
+    bo = relay_cluster.client(1, "bo")
+    try:
+        bo.subscribe("private-room", events=("client-typing",))
+        bo.wait_for("private-room", "pusher_internal:subscription_succeeded")
+        driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=relay_cluster.token("ann"), signin=0))
+        wait_until(driver, "pusher.connection.state === 'connected'", "the connection")
+        driver.execute_script("window.room = pusher.subscribe('private-room')")
+        wait_until(driver, "room.subscribed", "the private-room subscription")
+        driver.execute_script("for (let n = 0; n < 15; n++) room.trigger('client-typing', { n })")
+        refusals = "__events.filter((e) => e.name === 'connection:error' && e.data.includes('4301')).length"
+        wait_until(driver, f"{refusals} >= 4", "pusher:error 4301 for the excess")
+        time.sleep(0.5)  # let every delivered event arrive
+        delivered = [(json.loads(data) if isinstance(data, str) else data)["n"] for data in bo.seen("private-room", "client-typing")]
+        refused = driver.execute_script(f"return {refusals}")
+        assert delivered == list(range(len(delivered))), delivered  # in order, the first ones
+        assert 10 <= len(delivered) <= 11 and len(delivered) + refused == 15, (delivered, refused)
+    finally:
+        bo.close()

@@ -31,6 +31,9 @@ struct AppRegistry: Sendable {
 
     var count: Int { byID.count }
 
+    /// Every app's relay-side features, by app id.
+    var features: [String: AppFeatures] { byID.mapValues(\.features) }
+
     /// The app a request names by key or id, or the only app when it names none.
     func select(key: String?, id: String?) throws(ServerError) -> AppRuntime {
         if let key {

@@ -14,6 +14,8 @@ final class AppRuntime: Sendable {
     let identity: IdentityVerifier?
     let limits: PresenceLimits
     let corsOrigins: Set<String>
+    /// What relays enforce for this app (sent with every node lease).
+    let features: AppFeatures
     /// Dev mode: requests without a token are served as anonymous users.
     let allowsAnonymous: Bool
 
@@ -30,6 +32,7 @@ final class AppRuntime: Sendable {
         identity = settings?.identity.map(IdentityVerifier.init(settings:))
         limits = settings?.presence ?? PresenceLimits()
         corsOrigins = Set(settings?.corsOrigins ?? [])
+        features = AppFeatures(clientEventsPerSecond: settings?.clientEventsPerSecond ?? AppFeatures.defaultClientEventsPerSecond)
         allowsAnonymous = dev
         authorizerValidUntil = app.signingSecret(at: now)?.notAfter
     }

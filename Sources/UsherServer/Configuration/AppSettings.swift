@@ -15,6 +15,8 @@ public struct AppSettings: Sendable {
     public var corsOrigins: [String]
     /// Pusher-format webhooks, when configured.
     public var webhooks: WebhookSettings?
+    /// Client events one connection may send per second; relays refuse the excess with `pusher:error` 4301.
+    public var clientEventsPerSecond = AppFeatures.defaultClientEventsPerSecond
 
     public init(
         id: String, identity: IdentitySettings? = nil, channelRules: [ChannelRule] = [],

@@ -58,7 +58,7 @@ public enum ConfigurationLoader {
     }
 
     private static func app(_ node: ConfigNode, baseDirectory: String) throws(ServerError) -> AppSettings {
-        let members = try node.mapping(allowed: ["id", "identity", "channels", "presence", "cors", "webhooks"])
+        let members = try node.mapping(allowed: ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events"])
         guard let idNode = members["id"] else { throw node.fail("missing field \"id\"") }
         var settings = AppSettings(id: try idNode.string())
         if let identity = members["identity"] { settings.identity = try self.identity(identity, baseDirectory: baseDirectory) }
@@ -77,6 +77,9 @@ public enum ConfigurationLoader {
             settings.corsOrigins = try cors["origins"]?.strings() ?? []
         }
         if let webhooks = members["webhooks"] { settings.webhooks = try self.webhooks(webhooks) }
+        if let clientEvents = try members["client_events"]?.mapping(allowed: ["per_second"]) {
+            if let value = clientEvents["per_second"] { settings.clientEventsPerSecond = try value.int(in: 1...1000) }
+        }
         return settings
     }
 

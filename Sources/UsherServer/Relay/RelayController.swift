@@ -118,7 +118,7 @@ struct RelayController: Sendable {
 
     func heartbeat(context: some RequestContext) async throws -> Response {
         let node = try NodeID(validating: try context.parameters.require("node"))
-        return .json(Self.lease(try await store.heartbeat(node: node)))
+        return .json(lease(try await store.heartbeat(node: node)))
     }
 
     func snapshot(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -144,12 +144,14 @@ struct RelayController: Sendable {
             return try Subscription(app: app.app.id, socketID: try SocketID(validating: entry.socketID), channel: channel, member: member)
         }
         try await store.replaceNode(node, with: subscriptions)
-        return .json(Self.lease(try await store.heartbeat(node: node)))
+        return .json(lease(try await store.heartbeat(node: node)))
     }
 
-    static func lease(_ lease: NodeLease) -> String {
-        #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
-            + (lease.resync ? "true" : "false") + "}"
+    /// A node lease, with the features relays enforce for each app.
+    func lease(_ lease: NodeLease) -> String {
+        let apps = JSONValue.object(registry.current.features.mapValues(\.json)).jsonText
+        return #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
+            + (lease.resync ? "true" : "false") + #","apps":"# + apps + "}"
     }
 }
 

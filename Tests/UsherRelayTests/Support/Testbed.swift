@@ -51,6 +51,8 @@ struct Testbed: Sendable {
         var maxSubscriptionsPerConnection = 100
         /// The token the relays present to Usher; a wrong one makes Usher answer 401.
         var relayToken = TestApp.relayToken
+        /// The test app's `client_events.per_second` in Usher's configuration (nil: not configured, the default).
+        var clientEventsPerSecond: Int?
     }
 
     /// Starts Usher and `relays` relay nodes (each the others' peer), runs `body`, then stops everything.
@@ -64,6 +66,11 @@ struct Testbed: Sendable {
         configuration.tickInterval = .milliseconds(20)
         configuration.sseKeepAlive = .seconds(1)
         configuration.keyReloadInterval = .seconds(60)
+        if let rate = timings.clientEventsPerSecond {
+            var settings = AppSettings(id: TestApp.id)
+            settings.clientEventsPerSecond = rate
+            configuration.apps = [settings]
+        }
         let usher = UsherInstance(configuration: configuration)
         try await usher.start()
         let ports = try (0..<relays).map { _ in try freePort() }

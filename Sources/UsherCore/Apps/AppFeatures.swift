@@ -1,0 +1,27 @@
+public import UsherCrypto
+
+/// What relays enforce per app. Usher's configuration decides it (usher.yaml) and sends it with every node lease
+/// (relay API: `"apps":{"<id>":{…}}` in the heartbeat and snapshot answers), so one file configures the deployment
+/// and a relay picks up a change at its next heartbeat.
+public struct AppFeatures: Sendable, Hashable {
+    /// Pusher's limit for client events: 10 per second per connection.
+    public static let defaultClientEventsPerSecond = 10
+
+    /// Client events one connection may send per second; the excess gets `pusher:error` 4301 and is not delivered.
+    public var clientEventsPerSecond: Int
+
+    public init(clientEventsPerSecond: Int = defaultClientEventsPerSecond) {
+        self.clientEventsPerSecond = clientEventsPerSecond
+    }
+
+    /// As the lease carries it.
+    public var json: JSONValue {
+        .object(["client_events_per_second": .integer(Int64(clientEventsPerSecond))])
+    }
+
+    /// Reads what a lease carries; a missing or unusable field keeps its default (an older Usher sends none).
+    public init(json: JSONValue?) {
+        self.init()
+        if case .integer(let rate)? = json?["client_events_per_second"], (1...1000).contains(rate) { clientEventsPerSecond = Int(rate) }
+    }
+}
