@@ -185,8 +185,9 @@ struct RelaySession: Sendable {
         connection.close(code: 4009, reason: "Connection is unauthorized")
     }
 
-    /// `client-*` events: only on private and presence channels the socket is subscribed to, relayed to every other
-    /// subscriber (on this node and the peers), with `user_id` on presence channels.
+    /// `client-*` events: only on private and presence channels the socket is subscribed to, at most the app's
+    /// `client_events_per_second` per connection (from Usher's lease), relayed to every other subscriber (on this
+    /// node and the peers), with `user_id` on presence channels.
     private func clientEvent(_ message: ClientMessage) async {
         guard let name = message.channel, let subscription = hub.subscription(connection, to: name) else {
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: not subscribed to the channel"))
