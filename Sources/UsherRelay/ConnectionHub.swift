@@ -48,7 +48,30 @@ final class ConnectionHub: Sendable {
         var generation = 0
         /// Whether the event stream is connected, so member events reach the lists as they happen.
         var following = false
+        /// The last server-triggered event of each cache channel (PUSHER-PROTOCOL.md §9a), until it expires.
+        var cached: [ChannelKey: CachedEvent] = [:]
     }
+
+    /// A cache channel's last triggered event.
+    struct CachedEvent: Sendable {
+        let name: String
+        /// The event's data, the string the app server sent.
+        let data: String
+        let frame: String
+        /// When the triggering node published it (Unix milliseconds): the latest wins on every node, whatever order
+        /// the peers' forwards arrive in.
+        let published: Int64
+        let expires: ContinuousClock.Instant
+
+        /// Whether this event replaces `other` as the channel's last: published later, or at the same millisecond
+        /// and after it in a fixed order, so that every node keeps the same one.
+        func supersedes(_ other: CachedEvent) -> Bool {
+            other.expires <= .now || (published, frame) >= (other.published, other.frame)
+        }
+    }
+
+    /// Cache channels held at most (the oldest expiring go first beyond it).
+    static let maxCachedChannels = 100_000
 
     /// A presence channel's members as the node tracks them.
     private struct MemberList {
@@ -189,6 +212,7 @@ final class ConnectionHub: Sendable {
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
             if let members, state.members[key] == nil { state.members[key] = MemberList(members: members, generation: join?.generation) }
             connection.send(frame)
+            Self.sendCached(key, to: connection, in: &state)
         }
     }
 
@@ -209,7 +233,55 @@ final class ConnectionHub: Sendable {
             state.subscriptions[socket, default: [:]][channel] = subscription
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
             connection.send(PusherFrame.subscriptionSucceeded(channel: channel, presenceJSON: Self.presenceJSON(members)))
+            Self.sendCached(key, to: connection, in: &state)
         }
+    }
+
+    /// Right after a cache channel's `subscription_succeeded` (in the same critical section, so no live event can
+    /// come between): its cached event, or `pusher:cache_miss`.
+    private static func sendCached(_ key: ChannelKey, to connection: RelayConnection, in state: inout State) {
+        guard ChannelKind.isCache(key.channel) else { return }
+        if let cached = state.cached[key], cached.expires > .now {
+            connection.send(cached.frame)
+        } else {
+            state.cached[key] = nil
+            connection.send(PusherFrame.cacheMiss(channel: key.channel))
+        }
+    }
+
+    /// Delivers a server-triggered event like `deliver`, and keeps it as the channel's cached event when the channel
+    /// is a cache channel; both in one critical section, so a subscriber gets either the event live or as its cached
+    /// event, never neither or both.
+    @discardableResult
+    func deliverTriggered(_ frame: String, event: TriggeredEvent, to key: ChannelKey, exceptSocket: String?, ttl: Duration) -> Int {
+        state.withLock { state in
+            if ChannelKind.isCache(key.channel) {
+                let now = ContinuousClock.now
+                if state.cached[key] == nil, state.cached.count >= Self.maxCachedChannels {
+                    state.cached = state.cached.filter { $0.value.expires > now }
+                    if state.cached.count >= Self.maxCachedChannels, let oldest = state.cached.min(by: { $0.value.expires < $1.value.expires }) {
+                        state.cached[oldest.key] = nil
+                    }
+                }
+                let cached = CachedEvent(name: event.name, data: event.data, frame: frame, published: event.published, expires: now + ttl)
+                if state.cached[key].map(cached.supersedes) ?? true { state.cached[key] = cached }
+            }
+            return Self.deliver(frame, to: key, exceptSocket: exceptSocket, exceptUser: nil, in: state)
+        }
+    }
+
+    /// A cache channel's cached event and the time it has left, if any.
+    func cachedEvent(_ key: ChannelKey) -> (event: CachedEvent, ttl: Duration)? {
+        state.withLock { state in
+            guard let cached = state.cached[key] else { return nil }
+            let left = cached.expires - .now
+            return left > .zero ? (cached, left) : nil
+        }
+    }
+
+    /// Whether any socket on this node is subscribed to the channel.
+    func isOccupied(_ key: ChannelKey) -> Bool {
+        state.withLock { !($0.subscribers[key]?.isEmpty ?? true) }
     }
 
     /// Pusher's presence data: `{"count":…,"ids":[…],"hash":{id: user_info}}`.

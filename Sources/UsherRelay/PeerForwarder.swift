@@ -37,11 +37,13 @@ final class PeerForwarder: Service, Sendable {
         }
     }
 
-    /// Queues `{"app","channels","frame","socket_id"?}` for every peer and returns at once.
-    func forward(app: String, channels: [String], frame: String, exceptSocket: String?) {
+    /// Queues `{"app","channels","frame","socket_id"?,"triggered"?:{"name","data","published"}}` for every peer and returns at
+    /// once; `triggered` marks a server-triggered event, which cache channels keep.
+    func forward(app: String, channels: [String], frame: String, exceptSocket: String?, triggered: TriggeredEvent? = nil) {
         guard !peers.isEmpty else { return }
         var body: [String: JSONValue] = ["app": .string(app), "channels": .array(channels.map(JSONValue.string)), "frame": .string(frame)]
         if let exceptSocket { body["socket_id"] = .string(exceptSocket) }
+        if let triggered { body["triggered"] = triggered.json }
         let text = JSONValue.object(body).jsonText
         for peer in peers {
             if case .dropped = peer.continuation.yield(text) {

@@ -42,6 +42,11 @@ enum PusherFrame {
     static let ping = event("pusher:ping", stringData: "{}")
     static let pong = event("pusher:pong", stringData: "{}")
 
+    /// A cache channel had nothing cached when the socket subscribed (PUSHER-PROTOCOL.md §9a).
+    static func cacheMiss(channel: String) -> String {
+        #"{"event":"pusher:cache_miss","channel":"# + JSON.quoted(channel) + "}"
+    }
+
     static func subscriptionSucceeded(channel: String, presenceJSON: String?) -> String {
         event("pusher_internal:subscription_succeeded", channel: channel, stringData: presenceJSON.map { #"{"presence":"# + $0 + "}" } ?? "{}")
     }

@@ -39,6 +39,8 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     public var closeGrace: Duration = .seconds(3)
     /// Channels one connection may be subscribed to; further `pusher:subscribe`s get `LimitReached` 4100.
     public var maxSubscriptionsPerConnection: Int = 100
+    /// How long a cache channel keeps its last triggered event (Pusher: 30 minutes).
+    public var cacheTTL: Duration = .seconds(30 * 60)
     /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
     public var eventLoopThreads: Int?
 

@@ -1,6 +1,8 @@
+import Foundation
 import Logging
 import Synchronization
 import UsherCore
+import UsherCrypto
 
 /// What every part of a running relay shares.
 struct RelayServices: Sendable {
@@ -39,12 +41,47 @@ struct RelayServices: Sendable {
         resyncRequested.request()
     }
 
-    /// Delivers `frame` to this node's subscribers of each channel and forwards it to the peer nodes.
-    func publish(app: String, channels: [String], frame: String, exceptSocket: String?) {
+    /// Delivers `frame` to this node's subscribers of each channel and forwards it to the peer nodes. A
+    /// server-triggered event (`triggered`: its name and data) is also kept by cache channels, here and on the peers.
+    func publish(app: String, channels: [String], frame: String, exceptSocket: String?, triggered: TriggeredEvent? = nil) {
         for channel in channels {
-            hub.deliver(frame, to: ChannelKey(app: app, channel: channel), exceptSocket: exceptSocket)
+            deliver(frame, to: ChannelKey(app: app, channel: channel), exceptSocket: exceptSocket, triggered: triggered)
         }
-        peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket)
+        peers.forward(app: app, channels: channels, frame: frame, exceptSocket: exceptSocket, triggered: triggered)
+    }
+
+    /// Delivers to this node's subscribers only (a frame published here, or forwarded by a peer).
+    func deliver(_ frame: String, to key: ChannelKey, exceptSocket: String?, triggered: TriggeredEvent?) {
+        if let triggered {
+            hub.deliverTriggered(frame, event: triggered, to: key, exceptSocket: exceptSocket, ttl: configuration.cacheTTL)
+        } else {
+            hub.deliver(frame, to: key, exceptSocket: exceptSocket)
+        }
+    }
+}
+
+/// An event an app server triggered (trigger API), which cache channels keep: its name, its data as sent, and when
+/// the node that received it published it (Unix milliseconds).
+struct TriggeredEvent: Sendable {
+    let name: String
+    let data: String
+    var published = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+
+    /// As peers forward it: `{"name","data","published"}`.
+    var json: JSONValue { .object(["name": .string(name), "data": .string(data), "published": .integer(published)]) }
+
+    init(name: String, data: String) {
+        self.name = name
+        self.data = data
+    }
+
+    init?(json: JSONValue?) {
+        guard let name = json?["name"]?.stringValue, let data = json?["data"]?.stringValue, case .integer(let published)? = json?["published"] else {
+            return nil
+        }
+        self.name = name
+        self.data = data
+        self.published = published
     }
 }
 

@@ -4,8 +4,9 @@ import NIOCore
 import UsherCore
 import UsherCrypto
 
-/// The Pusher trigger API (`POST /apps/{id}/events` and `/batch_events`), signed like the HTTP API
-/// (PUSHER-PROTOCOL.md §7), so app servers publish with the official SDKs; and the internal route peers forward on.
+/// The Pusher trigger API (`POST /apps/{id}/events` and `/batch_events`) and channel query
+/// (`GET /apps/{id}/channels/{channel}`), signed like the HTTP API (PUSHER-PROTOCOL.md §7), so app servers use the
+/// official SDKs; and the internal route peers forward on.
 struct TriggerController: Sendable {
     let services: RelayServices
     let signature = APIRequestSignature()
@@ -16,6 +17,11 @@ struct TriggerController: Sendable {
         }
         router.post("/apps/{app}/batch_events") { request, context in
             try await respond { try await batch(request, appID: try context.parameters.require("app")) }
+        }
+        router.get("/apps/{app}/channels/{channel}") { request, context in
+            try await respond {
+                try await channel(request, appID: try context.parameters.require("app"), channel: try context.parameters.require("channel"))
+            }
         }
         router.post(RouterPath(stringLiteral: PeerForwarder.path)) { request, _ in try await respond { try await forwarded(request) } }
         router.get("/healthz") { _, _ in
@@ -67,8 +73,10 @@ struct TriggerController: Sendable {
         for channel in channels { frames.append((channel, try frame(for: event, channel: channel))) }
         let exceptSocket = event["socket_id"]?.stringValue
         if let exceptSocket, (try? SocketID(validating: exceptSocket)) == nil { throw TriggerRefusal(.badRequest, "invalid socket_id") }
+        // Validated by `frame(for:channel:)` above.
+        let triggered = TriggeredEvent(name: event["name"]?.stringValue ?? "", data: event["data"]?.stringValue ?? "")
         for (channel, frame) in frames {
-            services.publish(app: app.id, channels: [channel], frame: frame, exceptSocket: exceptSocket)
+            services.publish(app: app.id, channels: [channel], frame: frame, exceptSocket: exceptSocket, triggered: triggered)
         }
     }
 
@@ -122,6 +130,38 @@ struct TriggerController: Sendable {
         return (String(parts[0]), pairs)
     }
 
+    /// `GET /apps/{id}/channels/{channel}[?info=…]`, signed like the trigger API: `occupied` and the requested
+    /// `subscription_count`/`user_count` from Usher (cluster-wide), and with `info=cache` a cache channel's cached
+    /// event on this node, `"cache":{"event":…,"data":…,"ttl":seconds}` (absent when nothing is cached).
+    func channel(_ request: Request, appID: String, channel name: String) async throws -> Response {
+        let (app, _) = try await verify(request, appID: appID)
+        guard let channel = try? ChannelName(validating: name, maxLength: services.configuration.channelNameMaxLength) else {
+            throw TriggerRefusal(.badRequest, "invalid channel name")
+        }
+        let info = Set((Self.split(request.head.path ?? "/").1.first { $0.name == "info" }?.value ?? "")
+            .split(separator: ",").map(String.init))
+        guard info.isSubset(of: ["cache", "subscription_count", "user_count"]) else {
+            throw TriggerRefusal(.badRequest, "info may list cache, subscription_count and user_count")
+        }
+        if info.contains("user_count"), channel.kind != .presence { throw TriggerRefusal(.badRequest, "user_count is only available for presence channels") }
+        if info.contains("cache"), !ChannelKind.isCache(channel.name) { throw TriggerRefusal(.badRequest, "cache is only available for cache channels") }
+        let counts: (subscriptions: Int, users: Int)
+        do {
+            counts = try await services.usher.counts(app: app.id, channel: channel.name)
+        } catch {
+            services.logger.warning("usher channel counts failed", metadata: ["usher.error": "\(error)"])
+            throw TriggerRefusal(.serviceUnavailable, "channel information unavailable")
+        }
+        var body = #"{"occupied":"# + (counts.subscriptions > 0 || counts.users > 0 ? "true" : "false")
+        if info.contains("subscription_count") { body += #","subscription_count":"# + String(counts.subscriptions) }
+        if info.contains("user_count") { body += #","user_count":"# + String(counts.users) }
+        if info.contains("cache"), let (cached, ttl) = services.hub.cachedEvent(ChannelKey(app: app.id, channel: channel.name)) {
+            body += #","cache":{"event":"# + JSON.quoted(cached.name) + #","data":"# + JSON.quoted(cached.data) + #","ttl":"#
+                + String(max(1, ttl.components.seconds)) + "}"
+        }
+        return Self.json(.ok, body + "}")
+    }
+
     /// A frame another relay node forwarded (authenticated with the shared relay token): delivered locally only.
     func forwarded(_ request: Request) async throws -> Response {
         let header = request.headers[.authorization] ?? ""
@@ -132,8 +172,9 @@ struct TriggerController: Sendable {
         guard let appID = body["app"]?.stringValue, let frame = body["frame"]?.stringValue, case .array(let channels)? = body["channels"] else {
             throw TriggerRefusal(.badRequest, "expected app, channels and frame")
         }
+        let triggered = TriggeredEvent(json: body["triggered"])
         for channel in channels.compactMap(\.stringValue) {
-            services.hub.deliver(frame, to: ChannelKey(app: appID, channel: channel), exceptSocket: body["socket_id"]?.stringValue)
+            services.deliver(frame, to: ChannelKey(app: appID, channel: channel), exceptSocket: body["socket_id"]?.stringValue, triggered: triggered)
         }
         return Self.json(.ok, "{}")
     }

@@ -76,6 +76,15 @@ struct UsherAPI: Sendable {
         try await expectOK(.GET, "/relay/v1/apps/\(escape(app))/presence/\(escape(channel))", body: nil)?["presence"]
     }
 
+    /// `GET /relay/v1/apps/{app}/channels/{channel}`: the cluster-wide subscription and user counts.
+    func counts(app: String, channel: String) async throws -> (subscriptions: Int, users: Int) {
+        let json = try await expectOK(.GET, "/relay/v1/apps/\(escape(app))/channels/\(escape(channel))", body: nil)
+        guard case .integer(let subscriptions)? = json?["subscription_count"], case .integer(let users)? = json?["user_count"] else {
+            throw RelayError.usher("channel counts without subscription_count and user_count")
+        }
+        return (Int(subscriptions), Int(users))
+    }
+
     /// Opens `GET /relay/v1/events`, resuming after `lastEventID`; the caller streams the body.
     func events(after lastEventID: UInt64?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + "/relay/v1/events")

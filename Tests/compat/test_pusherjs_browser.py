@@ -83,3 +83,27 @@ def test_client_events_over_ten_per_second_are_refused_with_4301(relay_cluster, 
         assert 10 <= len(delivered) <= 11 and len(delivered) + refused == 15, (delivered, refused)
     finally:
         bo.close()
+
+
+def test_cache_channel_replays_the_last_event_and_reports_a_miss(relay_cluster, page_server, driver):
+    sdk = [pusher.Pusher(app_id=RELAY_APP_ID, key=RELAY_APP_KEY, secret=relay_cluster.secret, host="127.0.0.1",
+                         port=port, ssl=False) for port in relay_cluster.relay_ports]
+    sdk[1].trigger("cache-prices", "price", {"v": 1})
+    sdk[1].trigger("cache-prices", "price", {"v": 2})
+    # Node 0 learns it through node 1's forward; the SDK's channel query shows when it has.
+    deadline = time.monotonic() + 10
+    while (sdk[0].channel_info("cache-prices", ["cache"]).get("cache") or {}).get("data") != '{"v": 2}':
+        assert time.monotonic() < deadline, sdk[0].channel_info("cache-prices", ["cache"])
+        time.sleep(0.05)
+    driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=relay_cluster.token("ann"), signin=0))
+    wait_until(driver, "pusher.connection.state === 'connected'", "the connection")
+    driver.execute_script("""
+        const prices = pusher.subscribe('cache-prices');
+        prices.bind('price', (data) => __events.push({ name: 'price', data }));
+        pusher.subscribe('cache-empty').bind('pusher:cache_miss', () => __events.push({ name: 'miss' }));
+    """)
+    price = wait_until(driver, "__events.find((e) => e.name === 'price')", "the cached price")
+    assert price["data"] == {"v": 2}
+    wait_until(driver, "__events.find((e) => e.name === 'miss')", "pusher:cache_miss on the empty cache channel")
+    info = sdk[1].channel_info("cache-prices", ["cache"])
+    assert info["occupied"] is True and info["cache"]["event"] == "price" and 1700 < info["cache"]["ttl"] <= 1800, info

@@ -23,6 +23,15 @@ public enum ChannelKind: Sendable, Hashable {
 
     static let serverToUserPrefix = "#server-to-user-"
 
+    /// The prefixes of cache channels, whose last triggered event relays keep for new subscribers (PUSHER-PROTOCOL.md
+    /// §9a): public, private, encrypted and presence.
+    public static let cachePrefixes = ["cache-", "private-cache-", "private-encrypted-cache-", "presence-cache-"]
+
+    /// Whether `name` is a cache channel.
+    public static func isCache(_ name: String) -> Bool {
+        cachePrefixes.contains { name.utf8.starts(with: $0.utf8) }
+    }
+
     /// Classifies a name, or returns nil when its characters are invalid.
     ///
     /// `private-encrypted-` is tested before `private-` because the latter is its prefix.

@@ -17,6 +17,7 @@ struct RelayController: Sendable {
         group.delete("/apps/{app}/subscriptions") { request, context in try await unsubscribe(request, context: context) }
         group.delete("/apps/{app}/sockets/{socket}") { _, context in try await disconnect(context: context) }
         group.get("/apps/{app}/presence/{channel}") { _, context in try await presence(context: context) }
+        group.get("/apps/{app}/channels/{channel}") { _, context in try await counts(context: context) }
         group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
         group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
         group.post("/nodes/{node}/batch") { request, context in try await batch(request, context: context) }
@@ -114,6 +115,15 @@ struct RelayController: Sendable {
         guard channel.kind == .presence else { throw ServerError.malformedRequest("not a presence channel") }
         let presence = try await store.presence(app: app.app.id, channel: channel.name)
         return .json(#"{"presence":"# + (presence?.jsonText ?? #"{"ids":[],"hash":{},"count":0}"#) + "}")
+    }
+
+    /// The cluster-wide counts relays answer channel queries with (their own HTTP API adds what they hold, such as a
+    /// cache channel's event): `{"subscription_count":N,"user_count":M}`.
+    func counts(context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let channel = try ChannelName(validating: try context.parameters.require("channel"), maxLength: configuration.channelNameMaxLength)
+        let counts = try await store.counts(app: app.app.id, channel: channel.name)
+        return .json(#"{"subscription_count":"# + String(counts.subscriptions) + #","user_count":"# + String(counts.users) + "}")
     }
 
     func heartbeat(context: some RequestContext) async throws -> Response {

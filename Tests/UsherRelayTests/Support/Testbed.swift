@@ -53,6 +53,8 @@ struct Testbed: Sendable {
         var relayToken = TestApp.relayToken
         /// The test app's `client_events.per_second` in Usher's configuration (nil: not configured, the default).
         var clientEventsPerSecond: Int?
+        /// How long cache channels keep their last event.
+        var cacheTTL: Duration = .seconds(30 * 60)
     }
 
     /// Starts Usher and `relays` relay nodes (each the others' peer), runs `body`, then stops everything.
@@ -91,6 +93,7 @@ struct Testbed: Sendable {
                     relay.closeGrace = timings.closeGrace
                     relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
                     relay.heartbeatInterval = .milliseconds(500)
+                    relay.cacheTTL = timings.cacheTTL
                     let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
                     let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
                     running.append(service)
@@ -200,6 +203,19 @@ struct Testbed: Sendable {
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    /// A signed `GET` on a relay's HTTP API (e.g. `/apps/{id}/channels/{channel}` with `info`), as the SDKs send it.
+    func query(node: Int = 0, path: String, info: String? = nil) async throws -> (Int, JSONValue?) {
+        var query = ["auth_key": TestApp.key, "auth_timestamp": String(Int(Date().timeIntervalSince1970)), "auth_version": "1.0"]
+        if let info { query["info"] = info }
+        let toSign = APIRequestSignature.stringToSign(method: "GET", path: path, params: query)
+        let signature = HMACKey(secret: Array(TestApp.secret.utf8)).hexMAC(toSign)
+        let text = query.keys.sorted().map { "\($0)=\(query[$0]!)" }.joined(separator: "&") + "&auth_signature=" + signature
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(relayPorts[node])\(path)?\(text)"), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), try? JSONValue.parse(bytes: Array(buffer: body)))
     }
 }
 
