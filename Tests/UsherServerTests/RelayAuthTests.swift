@@ -12,6 +12,7 @@ import UsherCore
         (.delete, "/relay/v1/apps/3/subscriptions", #"{"node":"r1","socket_id":"1.1","channel":"news"}"#),
         (.delete, "/relay/v1/apps/3/sockets/1.1", nil),
         (.get, "/relay/v1/apps/3/presence/presence-room", nil),
+        (.get, "/relay/v1/apps/3/channels/presence-room", nil),
         (.put, "/relay/v1/nodes/r1", nil),
         (.put, "/relay/v1/nodes/r1/sockets", #"{"subscriptions":[]}"#),
         (.get, "/relay/v1/events", nil),

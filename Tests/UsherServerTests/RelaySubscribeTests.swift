@@ -44,6 +44,11 @@ import UsherCrypto
             #expect(bo.json?["presence"]?["hash"] == .object(["42": .object(["name": .string("Ann")]), "7": .object([:])]))
             #expect(bo.json?["presence"]?["count"] == .integer(2))
             #expect(bo.json?["member_added"] == .bool(true))
+            // The counts relays answer channel queries with: three sockets, two users.
+            let counts = try await client.send(.get, "/relay/v1/apps/\(Fixtures.appID)/channels/presence-room")
+            #expect(counts.text == #"{"subscription_count":3,"user_count":2}"#)
+            let empty = try await client.send(.get, "/relay/v1/apps/\(Fixtures.appID)/channels/cache-nothing")
+            #expect(empty.text == #"{"subscription_count":0,"user_count":0}"#)
         }
         #expect(server.logged() == ["channel_occupied presence-room", "member_added 42", "member_added 7"])
     }
