@@ -53,8 +53,7 @@ struct Testbed: Sendable {
         var relayToken = TestApp.relayToken
         /// The test app's `client_events.per_second` in Usher's configuration (nil: not configured, the default).
         var clientEventsPerSecond: Int?
-        /// How long cache channels keep their last event.
-        var cacheTTL: Duration = .seconds(30 * 60)
+
     }
 
     /// Starts Usher and `relays` relay nodes (each the others' peer), runs `body`, then stops everything.
@@ -93,7 +92,6 @@ struct Testbed: Sendable {
                     relay.closeGrace = timings.closeGrace
                     relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
                     relay.heartbeatInterval = .milliseconds(500)
-                    relay.cacheTTL = timings.cacheTTL
                     let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
                     let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
                     running.append(service)
