@@ -75,12 +75,13 @@ def test_client_events_over_ten_per_second_are_refused_with_4301(relay_cluster, 
         wait_until(driver, "room.subscribed", "the private-room subscription")
         driver.execute_script("for (let n = 0; n < 15; n++) room.trigger('client-typing', { n })")
         refusals = "__events.filter((e) => e.name === 'connection:error' && e.data.includes('4301')).length"
-        wait_until(driver, f"{refusals} >= 4", "pusher:error 4301 for the excess")
+        wait_until(driver, f"{refusals} >= 3", "pusher:error 4301 for the excess")
         time.sleep(0.5)  # let every delivered event arrive
         delivered = [(json.loads(data) if isinstance(data, str) else data)["n"] for data in bo.seen("private-room", "client-typing")]
         refused = driver.execute_script(f"return {refusals}")
         assert delivered == list(range(len(delivered))), delivered  # in order, the first ones
-        assert 10 <= len(delivered) <= 11 and len(delivered) + refused == 15, (delivered, refused)
+        # A burst of 10 passes; the bucket refills 10 per second, so a slow machine may let one or two more through.
+        assert 10 <= len(delivered) <= 12 and len(delivered) + refused == 15, (delivered, refused)
     finally:
         bo.close()
 
