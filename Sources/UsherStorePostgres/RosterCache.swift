@@ -10,10 +10,13 @@ import UsherCore
 /// dropped and the rosters are read again. Only the group in flight uses it (a store applies one group at a time),
 /// and it is put back only after that group committed.
 struct RosterCache: Sendable {
-    /// Members held in all rosters together, at most; beyond it, rosters are dropped until under it again.
-    static let maxMembers = 200_000
+    /// Members held in all rosters together by default, at most; beyond it, rosters are dropped until under it again.
+    static let defaultMaxMembers = 200_000
     /// Events a group reads to catch up, at most; a cache further behind is dropped.
     static let maxCatchUp = 10_000
+
+    /// Members held in all rosters together, at most.
+    let maxMembers: Int
 
     /// The database epoch and the log sequence the rosters are true at; nil while empty.
     var through: (epoch: String, sequence: UInt64)?
@@ -34,6 +37,10 @@ struct RosterCache: Sendable {
         }
     }
 
+    init(maxMembers: Int = defaultMaxMembers) {
+        self.maxMembers = maxMembers
+    }
+
     /// Drops every roster (they can no longer be caught up).
     mutating func clear() {
         rosters = [:]
@@ -47,7 +54,7 @@ struct RosterCache: Sendable {
             rosters[key] = roster.members.isEmpty ? nil : roster
         }
         through = (epoch, sequence)
-        while members > Self.maxMembers, let (key, roster) = rosters.first {
+        while members > maxMembers, let (key, roster) = rosters.first {
             rosters[key] = nil
             members -= roster.members.count
         }
