@@ -32,38 +32,46 @@ import UsherCrypto
     @Test("relays join over HTTP, a lapsed lease removes its members, and SSE resumes exactly once, or resets")
     func endToEnd() async throws {
         try await withServer { port, relay in
-            // A consumer from the start of the log; it leaves after two events.
-            let first = try await SSEConnection.open(port: port, lastEventID: 0)
-            var firstEvents = first.events.makeAsyncIterator()
-            for (node, socket, user) in [("r1", "1.1", "u1"), ("r2", "2.1", "u2"), ("r2", "2.2", "u3"), ("r2", "2.3", "u1")] {
-                let response = try await relay.subscribe(try RelayFixtures.presence(node: node, socket: socket, user: user))
-                #expect(response.status == .ok, "\(response.text)")
-            }
-            let r2LastSpoke = ContinuousClock.now
-            var seen = try await SSEConnection.read(&firstEvents) { $0.count == 2 }
-            #expect(first.status == 200)
-            #expect(first.contentType == "text/event-stream")
-            await first.close()
-
-            // Resume where it left off while r1 keeps heartbeating and r2 falls silent.
-            let deadline = Duration.milliseconds(Self.lease) + .seconds(1) - (ContinuousClock.now - r2LastSpoke)
-            let second = try await SSEConnection.open(port: port, lastEventID: try #require(seen.last?.id), timeout: deadline)
-            var secondEvents = second.events.makeAsyncIterator()
+            // r1 heartbeats every 200 ms from its first join until r2's members are gone, so only r2's lease lapses
+            // however slowly the steps in between run on a loaded machine.
             let stop = StopFlag()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !stop.isRaised {
-                        let lease = try await relay.send(.put, "/relay/v1/nodes/r1")
-                        #expect(lease.status == .ok)
-                        try await Task.sleep(for: .milliseconds(200))
+            var seen: [SSEEvent] = []
+            var secondEvents: AsyncThrowingStream<SSEEvent, any Error>.AsyncIterator
+            let second: SSEConnection
+            (seen, second, secondEvents) = try await withThrowingTaskGroup(of: Void.self) { group in
+                defer { stop.raise() }
+                // A consumer from the start of the log; it leaves after two events.
+                let first = try await SSEConnection.open(port: port, lastEventID: 0)
+                var firstEvents = first.events.makeAsyncIterator()
+                for (node, socket, user) in [("r1", "1.1", "u1"), ("r2", "2.1", "u2"), ("r2", "2.2", "u3"), ("r2", "2.3", "u1")] {
+                    let response = try await relay.subscribe(try RelayFixtures.presence(node: node, socket: socket, user: user))
+                    #expect(response.status == .ok, "\(response.text)")
+                    if node == "r1" {
+                        group.addTask {
+                            while !stop.isRaised {
+                                let lease = try await relay.send(.put, "/relay/v1/nodes/r1")
+                                #expect(lease.status == .ok)
+                                try await Task.sleep(for: .milliseconds(200))
+                            }
+                        }
                     }
                 }
-                defer { stop.raise() }
+                let r2LastSpoke = ContinuousClock.now
+                var seen = try await SSEConnection.read(&firstEvents) { $0.count == 2 }
+                #expect(first.status == 200)
+                #expect(first.contentType == "text/event-stream")
+                await first.close()
+
+                // Resume where it left off while r1 keeps heartbeating and r2 is silent.
+                let deadline = Duration.milliseconds(Self.lease) + .seconds(1) - (ContinuousClock.now - r2LastSpoke)
+                let second = try await SSEConnection.open(port: port, lastEventID: try #require(seen.last?.id), timeout: deadline)
+                var secondEvents = second.events.makeAsyncIterator()
                 seen += try await SSEConnection.read(&secondEvents) { events in
                     events.filter { $0.event == "member_removed" }.count == 2
                 }
                 stop.raise()
                 try await group.waitForAll()
+                return (seen, second, secondEvents)
             }
             #expect(Self.summary(seen) == [
                 "1 channel_occupied", "2 member_added u1", "3 member_added u2", "4 member_added u3",
