@@ -208,4 +208,4 @@ def test_webhooks_are_sent_once_by_one_instance_and_survive_its_death(pair):
     # The claim lease is 10 s: the survivor takes over within it and resumes where the dead sender got to.
     events = receiver.wait_for(hook_room, 10, timeout=30)
     added = [user for name, user in events if name == "member_added"]
-    assert set(added) == {f"hooked{n}" for n in range(9)}, events
+    assert set(added) == {f"hooked{n}" for n in range(9)}, f"{events}\nsurvivor's log:\n{pair.b.log()[-4000:]}"
