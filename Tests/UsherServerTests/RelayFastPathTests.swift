@@ -79,7 +79,7 @@ import UsherCrypto
     /// Sends each request on its own connection: as it is, or behind a request that hands the connection to the router.
     static func answers(_ server: RelayServer, _ requests: [String], throughRouter: Bool) async throws -> [RawConnection.Answer] {
         let answers = Mutex<[RawConnection.Answer]>([])
-        try await server.run { client in
+        try await server.run(.live) { client in
             let port = try #require(client.client.port)
             for request in requests {
                 let connection = try RawConnection(port: port)
@@ -95,7 +95,7 @@ import UsherCrypto
     @Test("pipelined relay calls are answered in order, whichever path serves each")
     func pipelinedOrder() async throws {
         let server = try RelayServer()
-        try await server.run { client in
+        try await server.run(.live) { client in
             let connection = try RawConnection(port: try #require(client.client.port))
             defer { connection.close() }
             let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"

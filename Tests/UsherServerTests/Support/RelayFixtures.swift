@@ -77,10 +77,11 @@ struct RelayServer {
             metrics: UsherMetrics(), signingKeys: SigningKeysBox(.empty))
     }
 
-    /// Runs `test` against the server as `buildApplication` builds it. The default is a live server over loopback,
-    /// so the relay's subscribe and batch calls take the event-loop fast path a deployment on the memory store
-    /// takes; `.router` sends every call through the router (the path they take on PostgreSQL).
-    func run(_ setup: TestingSetup = .live, _ test: @Sendable (RelayClient) async throws -> Void) async throws {
+    /// Runs `test` against the server as `buildApplication` builds it. The default, `.router`, calls the router
+    /// directly (the path relay calls take on PostgreSQL; cheap enough for dozens of tests at once); `.live` serves
+    /// over loopback, so the subscribe and batch calls take the event-loop fast path a deployment on the memory store
+    /// takes (`RelayFastPathTests` and `RelayBatchTests` check that both paths answer alike).
+    func run(_ setup: TestingSetup = .router, _ test: @Sendable (RelayClient) async throws -> Void) async throws {
         let app = Application(
             router: buildRouter(configuration: configuration, components: components),
             server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: nil, logger: Fixtures.quietLogger),
