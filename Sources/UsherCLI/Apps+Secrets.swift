@@ -7,7 +7,8 @@ extension Apps {
     /// `usher apps rotate-secret ID`: a new secret signs at once; the old ones verify until the overlap ends.
     struct RotateSecret: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "rotate-secret", abstract: "Give an app a new secret; the old one keeps verifying for the overlap."
+            commandName: "rotate-secret", abstract: "Give an app a new secret; the old one keeps verifying for the overlap.",
+            discussion: "Example:\n  usher apps rotate-secret 4712 --overlap 1d --keys /etc/usher/keys"
         )
         @Argument(help: "The app id.") var id: String
         @Option(help: "How long the previous secret keeps verifying (e.g. 1h, 7d).") var overlap = DurationArgument(seconds: 86_400)
@@ -37,7 +38,8 @@ extension Apps {
 
     /// `usher apps show ID`: the app and each secret's status, never the secrets themselves.
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an app and the status of each secret.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show an app and the status of each secret.", discussion: "Example:\n  usher apps show 4712 --json")
         @Argument(help: "The app id.") var id: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var keys: KeysOption

@@ -21,7 +21,9 @@ struct Apps: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an app; generates whatever is not given.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create an app; generates whatever is not given.",
+            discussion: "Example:\n  usher apps create --id 4712 --name chat --keys /etc/usher/keys   # prints key and secret once")
         @Option(help: "App id (default: 7 random digits).") var id: String?
         @Option(help: "App key (default: 20 random hex characters).") var key: String?
         @Option(help: "App secret (default: 64 random hex characters).") var secret: String?
@@ -55,7 +57,8 @@ struct Apps: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List apps (never prints secrets).")
+        static let configuration = CommandConfiguration(
+            abstract: "List apps (never prints secrets).", discussion: "Example:\n  usher apps list --keys /etc/usher/keys")
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var keys: KeysOption
 

@@ -19,7 +19,8 @@ struct Keys: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List signing keys and their status.")
+        static let configuration = CommandConfiguration(
+            abstract: "List signing keys and their status.", discussion: "Example:\n  usher keys list --json")
         @OptionGroup var options: Options
 
         func run() throws {
@@ -38,7 +39,8 @@ struct Keys: ParsableCommand {
 
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a new active key; the previous one keeps verifying for the overlap."
+            abstract: "Create a new active key; the previous one keeps verifying for the overlap.",
+            discussion: "Example:\n  usher keys rotate --alg ES256 --overlap 2h"
         )
         @OptionGroup var options: Options
         @Option(help: "ES256 (default), RS256 or EdDSA.") var alg: String = "ES256"
@@ -62,7 +64,8 @@ struct Keys: ParsableCommand {
     }
 
     struct Retire: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a key verifying now.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a key verifying now.", discussion: "Example:\n  usher keys retire 2026-12-01-a1b2c3   # a kid from usher keys list")
         @OptionGroup var options: Options
         @Argument(help: "The key id.") var kid: String
 
@@ -74,7 +77,8 @@ struct Keys: ParsableCommand {
     }
 
     struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete keys that no longer verify.")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete keys that no longer verify.", discussion: "Example:\n  usher keys prune")
         @OptionGroup var options: Options
 
         func run() throws {
@@ -85,7 +89,8 @@ struct Keys: ParsableCommand {
     }
 
     struct JWKS: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the published JWKS (active and retiring keys).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the published JWKS (active and retiring keys).", discussion: "Example:\n  usher keys jwks > jwks.json")
         @OptionGroup var keys: Apps.KeysOption
 
         func run() throws {

@@ -11,6 +11,10 @@ struct Relay: AsyncParsableCommand {
         discussion: """
             Clients connect to ws://HOST:PORT/app/<key>?protocol=7; app servers trigger events with POST /apps/<id>/events \
             (signed like the Pusher HTTP API). Subscriptions, sign-ins and presence are decided by Usher through its relay API.
+
+            Example (two nodes forwarding events to each other):
+              usher relay --keys keys --port 6001 --node relay-a --peer http://127.0.0.1:6002
+              usher relay --keys keys --port 6002 --node relay-b --peer http://127.0.0.1:6001
             """
     )
 

@@ -7,7 +7,15 @@ import UsherServer
 
 /// `usher serve`: runs the HTTP service until SIGINT/SIGTERM.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Usher HTTP service.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Usher HTTP service.",
+        discussion: """
+            Examples:
+              usher serve --dev                                        # local development: dev app, anonymous users
+              usher serve --config usher.yaml --keys /etc/usher/keys --host 0.0.0.0
+              USHER_STORE=postgres://usher:secret@db/usher usher serve --config usher.yaml   # several instances
+            """
+    )
 
     @Option(help: "YAML configuration file (env USHER_CONFIG).")
     var config: String?

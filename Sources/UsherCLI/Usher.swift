@@ -6,6 +6,12 @@ struct Usher: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usher",
         abstract: "Pusher-compatible channel authorization and presence service.",
-        subcommands: [Serve.self, Relay.self, Apps.self, Keys.self]
+        version: UsherVersion.current,
+        subcommands: [Serve.self, Relay.self, Apps.self, Keys.self, Config.self]
     )
+}
+
+/// The version `usher --version` prints (CHANGELOG.md says what changed).
+enum UsherVersion {
+    static let current = "0.9.0"
 }
