@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Usher needs on a fresh Debian 12 machine with Swift 6.3: the C libraries it links (libjwt, OpenSSL),
 # pkg-config to find them, and — with --test — PostgreSQL (multi-instance store tests), Chromium and its driver (the chat's
-# browser test), and Python with the real Pusher SDKs (pusher, pysher), PyJWT and selenium for compatibility tests.
+# browser test), and Python with the real Pusher SDKs (pusher, pysher), PyJWT and selenium for compatibility tests
+# (every Python package pinned in Tests/compat/requirements.txt).
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 want_test=0
@@ -27,7 +28,11 @@ if ((want_test)); then
   if [[ ! -x $venv/bin/python ]]; then
     python3 -m venv "$venv"
   fi
-  "$venv/bin/python" -c 'import pusher, pysher, jwt, pytest, requests, selenium, websockets' 2>/dev/null \
-    || "$venv/bin/pip" install -q --disable-pip-version-check 'pusher==3.3.4' 'Pysher==1.0.8' 'PyJWT[crypto]>=2.8' \
-      'pytest>=8' 'requests>=2.31' 'selenium==4.50.0' 'websockets>=12'
+  # Installed again whenever the pinned list changes (its hash is kept in the venv).
+  requirements="$(dirname "$0")/../Tests/compat/requirements.txt"
+  wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [[ $(cat "$venv/.requirements.sha256" 2>/dev/null) != "$wanted" ]]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    echo "$wanted" >"$venv/.requirements.sha256"
+  fi
 fi
