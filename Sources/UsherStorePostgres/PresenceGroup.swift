@@ -236,12 +236,13 @@ struct PresenceGroup {
         }
         // The cache is true at `loadedThrough` if every event since its point was read (they are numbered without gaps,
         // and retention trims only the oldest); otherwise it is dropped and its channels' rosters read whole.
+        // Dropped also when this group needs none of its rosters: `keep` marks the cache true at the new point.
         if let catchUp, group.loadedThrough >= catchUp, UInt64(caughtUp.count) == group.loadedThrough - catchUp {
             cache.apply(caughtUp)
             for channel in cached { group.rosters[channel] = cache.rosters[channel] }
-        } else if !cached.isEmpty {
+        } else {
             cache.clear()
-            try await group.loadRosters(Array(cached), connection: connection, logger: logger)
+            if !cached.isEmpty { try await group.loadRosters(Array(cached), connection: connection, logger: logger) }
         }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
         return group
@@ -260,7 +261,7 @@ struct PresenceGroup {
     }
 
     /// Hands the rosters this group ends with, and its member events on channels it held no roster of, to `cache`,
-    /// which is then true at `sequence` (call once the group's transaction has committed).
+    /// which is then true at `sequence` once the group's transaction commits (the caller keeps it only then).
     func keep(in cache: inout RosterCache, through sequence: UInt64, epoch: String) {
         let events = events.filter { rosters[ChannelKey(app: $0.app, channel: $0.channel)] == nil }.map(PendingEvent.init)
         cache.apply(events.map { ($0.kind, ChannelKey(app: $0.app, channel: $0.channel ?? ""), $0.userID, $0.userInfo) })

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UsherCore
+import UsherCrypto
 import UsherStorePostgres
 
 /// What two instances do when they race: membership decided once, expiries swept once, events seen everywhere.
@@ -157,6 +158,33 @@ import UsherStorePostgres
                 Issue.record("a position ahead of the database must answer gap")
                 return
             }
+        }
+    }
+
+    @Test("an instance whose cached member list fell behind the retained log reads the list again")
+    func rosterCacheAfterTrimmedLog() async throws {
+        try await PostgresTestDatabase.withStores(2, retainedEvents: 4) { stores in
+            let (a, b) = (stores[0], stores[1])
+            // A cache is kept per database epoch, which an instance learns once connected.
+            while a.epoch.isEmpty || b.epoch.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            let node = try NodeID(validating: "r")
+            let other = try ChannelName(validating: "presence-other")
+            _ = try await a.join(try Self.subscription(1, user: "ann"), node: node, limits: .init())  // A now keeps the list
+            _ = try await b.join(try Self.subscription(2, user: "bob"), node: node, limits: .init())
+            for socket in 10..<16 {
+                let subscription = try Subscription(
+                    app: "a", socketID: try SocketID(validating: "1.\(socket)"), channel: other, member: PresenceMember(userID: "o\(socket)"))
+                _ = try await b.join(subscription, node: node, limits: .init())
+            }
+            try await b.advance()  // trims bob's member_added from the log
+            // A group of A's that answers no list, then one that answers the room's: bob must be in it.
+            try await a.leave(app: "a", socketID: try SocketID(validating: "9.9"), channel: Self.room)
+            let joined = try await a.join(try Self.subscription(3, user: "cy"), node: node, limits: .init())
+            let ids = (joined.presence.flatMap { try? JSONValue.parse($0.jsonText)["ids"] }).flatMap { value -> [String]? in
+                guard case .array(let ids) = value else { return nil }
+                return ids.compactMap(\.stringValue).sorted()
+            }
+            #expect(ids == ["ann", "bob", "cy"])
         }
     }
 
