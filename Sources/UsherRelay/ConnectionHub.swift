@@ -70,8 +70,12 @@ final class ConnectionHub: Sendable {
         }
     }
 
-    /// Cache channels held at most (the oldest expiring go first beyond it).
-    static let maxCachedChannels = 100_000
+    /// Cache channels held at most (those expiring soonest go first beyond it).
+    let maxCachedChannels: Int
+
+    init(maxCachedChannels: Int = 100_000) {
+        self.maxCachedChannels = maxCachedChannels
+    }
 
     /// A presence channel's members as the node tracks them.
     private struct MemberList {
@@ -254,13 +258,16 @@ final class ConnectionHub: Sendable {
     /// event, never neither or both.
     @discardableResult
     func deliverTriggered(_ frame: String, event: TriggeredEvent, to key: ChannelKey, exceptSocket: String?, ttl: Duration) -> Int {
-        state.withLock { state in
+        state.withLock { [maxCachedChannels] state in
             if ChannelKind.isCache(key.channel) {
                 let now = ContinuousClock.now
-                if state.cached[key] == nil, state.cached.count >= Self.maxCachedChannels {
+                if state.cached[key] == nil, state.cached.count >= maxCachedChannels {
+                    // Full: drop what expired and, if that is not enough, the tenth expiring soonest, so the next
+                    // inserts do not each pay for a pass over the whole cache.
                     state.cached = state.cached.filter { $0.value.expires > now }
-                    if state.cached.count >= Self.maxCachedChannels, let oldest = state.cached.min(by: { $0.value.expires < $1.value.expires }) {
-                        state.cached[oldest.key] = nil
+                    if state.cached.count >= maxCachedChannels {
+                        let soonest = state.cached.sorted { $0.value.expires < $1.value.expires }.prefix(maxCachedChannels / 10)
+                        for (evicted, _) in soonest { state.cached[evicted] = nil }
                     }
                 }
                 let cached = CachedEvent(name: event.name, data: event.data, frame: frame, published: event.published, expires: now + ttl)
@@ -277,11 +284,6 @@ final class ConnectionHub: Sendable {
             let left = cached.expires - .now
             return left > .zero ? (cached, left) : nil
         }
-    }
-
-    /// Whether any socket on this node is subscribed to the channel.
-    func isOccupied(_ key: ChannelKey) -> Bool {
-        state.withLock { !($0.subscribers[key]?.isEmpty ?? true) }
     }
 
     /// Pusher's presence data: `{"count":…,"ids":[…],"hash":{id: user_info}}`.

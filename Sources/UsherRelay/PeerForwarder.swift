@@ -37,8 +37,8 @@ final class PeerForwarder: Service, Sendable {
         }
     }
 
-    /// Queues `{"app","channels","frame","socket_id"?,"triggered"?:{"name","data","published"}}` for every peer and returns at
-    /// once; `triggered` marks a server-triggered event, which cache channels keep.
+    /// Queues `{"app","channels","frame","socket_id"?,"triggered"?:{"name","data","published"}}` for every peer and
+    /// returns at once; `triggered` marks a server-triggered event, which cache channels keep.
     func forward(app: String, channels: [String], frame: String, exceptSocket: String?, triggered: TriggeredEvent? = nil) {
         guard !peers.isEmpty else { return }
         var body: [String: JSONValue] = ["app": .string(app), "channels": .array(channels.map(JSONValue.string)), "frame": .string(frame)]

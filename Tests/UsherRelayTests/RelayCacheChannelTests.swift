@@ -89,6 +89,15 @@ import UsherCrypto
         hub.deliverTriggered("frame-1", event: early, to: ChannelKey(app: TestApp.id, channel: "cache-y"), exceptSocket: nil, ttl: .milliseconds(1))
         Thread.sleep(forTimeInterval: 0.01)
         #expect(hub.cachedEvent(ChannelKey(app: TestApp.id, channel: "cache-y")) == nil)
+        // Full: the expired go, then the tenth expiring soonest; the newest stays.
+        let small = ConnectionHub(maxCachedChannels: 10)
+        for index in 0..<10 {
+            small.deliverTriggered("f", event: late, to: ChannelKey(app: TestApp.id, channel: "cache-\(index)"), exceptSocket: nil, ttl: .seconds(60 + index))
+        }
+        small.deliverTriggered("f", event: late, to: ChannelKey(app: TestApp.id, channel: "cache-new"), exceptSocket: nil, ttl: .seconds(60))
+        #expect(small.cachedEvent(ChannelKey(app: TestApp.id, channel: "cache-0")) == nil)
+        #expect((1..<10).allSatisfy { small.cachedEvent(ChannelKey(app: TestApp.id, channel: "cache-\($0)")) != nil })
+        #expect(small.cachedEvent(ChannelKey(app: TestApp.id, channel: "cache-new")) != nil)
         // Not a cache channel: nothing kept.
         hub.deliverTriggered("frame", event: late, to: ChannelKey(app: TestApp.id, channel: "news"), exceptSocket: nil, ttl: .seconds(60))
         #expect(hub.cachedEvent(ChannelKey(app: TestApp.id, channel: "news")) == nil)

@@ -8,8 +8,8 @@ public protocol PresenceStore: Sendable {
 
     /// Applies joins, leaves, disconnects and lease renewals in order, in the store's next group commit (DESIGN.md,
     /// Stores): writes submitted while the previous group is applied go together as one unit (one transaction in
-    /// PostgreSQL; in memory each submission is one hold of the store's lock). Each write's result and events are exactly those of applying it
-    /// alone after the writes before it; a refused join does not stop the others.
+    /// PostgreSQL; in memory each submission is one hold of the store's lock). Each write's result and events are
+    /// exactly those of applying it alone after the writes before it; a refused join does not stop the others.
     ///
     /// - Returns: One result per write, in order.
     func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult]
