@@ -21,12 +21,22 @@ struct SelectedStore: Sendable {
     ///
     /// - Throws: ``ServerError/invalidConfiguration(_:)`` for a malformed URL (the message never repeats it).
     init(configuration: UsherConfiguration, logger: Logger) throws(ServerError) {
-        guard let url = configuration.store.url else {
+        guard let settings = try Self.postgresSettings(configuration) else {
             let memory = MemoryPresenceStore(
                 configuration: configuration.presence, logCapacity: configuration.eventLogCapacity)
             self.init(store: memory, service: nil, isReady: { true })
             return
         }
+        logger.info("presence store: PostgreSQL", metadata: ["usher.store": "\(settings.redactedURL)"])
+        let postgres = PostgresPresenceStore(configuration: settings, logger: logger)
+        self.init(store: postgres, service: postgres, isReady: { postgres.health == .up })
+    }
+
+    /// The PostgreSQL store's settings when `configuration.store.url` is set (nil for the memory store).
+    ///
+    /// - Throws: ``ServerError/invalidConfiguration(_:)`` for a malformed URL (the message never repeats it).
+    static func postgresSettings(_ configuration: UsherConfiguration) throws(ServerError) -> PostgresPresenceStore.Configuration? {
+        guard let url = configuration.store.url else { return nil }
         var settings: PostgresPresenceStore.Configuration
         do {
             settings = try PostgresPresenceStore.Configuration(url: url)
@@ -37,8 +47,6 @@ struct SelectedStore: Sendable {
         settings.retainedEvents = Int64(configuration.store.retainedEvents)
         settings.operationTimeout = configuration.store.timeout
         settings.presence = configuration.presence
-        logger.info("presence store: PostgreSQL", metadata: ["usher.store": "\(settings.redactedURL)"])
-        let postgres = PostgresPresenceStore(configuration: settings, logger: logger)
-        self.init(store: postgres, service: postgres, isReady: { postgres.health == .up })
+        return settings
     }
 }

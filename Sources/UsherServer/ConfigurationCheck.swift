@@ -1,6 +1,5 @@
 public import Foundation
 import UsherCore
-import UsherStorePostgres
 
 /// Validates a configuration and the key files it needs the way `usher serve` loads them at start-up, without serving
 /// and without creating or changing anything (`usher config check`). Throws the error start-up would stop with;
@@ -38,12 +37,8 @@ public func checkConfiguration(_ configuration: UsherConfiguration, now: Date = 
     } else {
         lines.append("relay token: none yet (usher serve creates \(configuration.keysDirectory)/relay.token)")
     }
-    if let url = configuration.store.url {
-        do {
-            lines.append("store: PostgreSQL \(try PostgresPresenceStore.Configuration(url: url).redactedURL) (not contacted)")
-        } catch {
-            throw .invalidConfiguration("store: \(error.description)")
-        }
+    if let settings = try SelectedStore.postgresSettings(configuration) {
+        lines.append("store: PostgreSQL \(settings.redactedURL) (not contacted)")
     } else {
         lines.append("store: memory")
     }
