@@ -3,7 +3,8 @@ import ServiceLifecycle
 import UsherCrypto
 
 /// Tails Usher's event log (`GET /relay/v1/events`) and applies it to this node: presence member events are fanned
-/// out to local subscribers (so members joining on other nodes are seen), `terminate_connections` closes the user's
+/// out to local subscribers (so members joining on other nodes are seen), `subscription_count` goes to the channel's
+/// local subscribers as `pusher_internal:subscription_count`, `terminate_connections` closes the user's
 /// sockets, and `reset` (events were lost) resyncs the node and diffs each local presence channel against Usher.
 struct EventFollower: Service, CustomStringConvertible {
     let services: RelayServices
@@ -42,6 +43,9 @@ struct EventFollower: Service, CustomStringConvertible {
             guard let channel = data?["channel"]?.stringValue, let user = data?["user_id"]?.stringValue else { return }
             services.hub.memberEvent(
                 added: message.event == "member_added", key: ChannelKey(app: app, channel: channel), userID: user, userInfo: data?["user_info"])
+        case "subscription_count":
+            guard let channel = data?["channel"]?.stringValue, case .integer(let count)? = data?["subscription_count"] else { return }
+            _ = services.hub.deliver(PusherFrame.subscriptionCount(channel: channel, count: Int(count)), to: ChannelKey(app: app, channel: channel))
         case "terminate_connections":
             guard let user = data?["user_id"]?.stringValue else { return }
             for connection in services.hub.connections(app: app, user: user) {

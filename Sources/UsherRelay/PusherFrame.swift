@@ -51,6 +51,12 @@ enum PusherFrame {
         event("pusher_internal:subscription_succeeded", channel: channel, stringData: presenceJSON.map { #"{"presence":"# + $0 + "}" } ?? "{}")
     }
 
+    /// A channel's deployment-wide subscription count (PUSHER-PROTOCOL.md §9a); pusher-js emits
+    /// `pusher:subscription_count` with it.
+    static func subscriptionCount(channel: String, count: Int) -> String {
+        event("pusher_internal:subscription_count", channel: channel, stringData: #"{"subscription_count":"# + String(count) + "}")
+    }
+
     static func memberAdded(channel: String, userID: String, userInfo: JSONValue?) -> String {
         var data = #"{"user_id":"# + JSON.quoted(userID)
         if let userInfo { data += #","user_info":"# + userInfo.jsonText }

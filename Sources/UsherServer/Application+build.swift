@@ -48,6 +48,9 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     if let service = selected.service { app.addServices(service) }
     app.addServices(
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
+        SubscriptionCountPublisher(
+            store: store, apps: Set(configuration.apps.filter(\.subscriptionCount).map(\.id)),
+            interval: configuration.subscriptionCountInterval, tick: configuration.tickInterval, logger: logger),
         KeyReloader(
             configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger,
             relayToken: components.relayToken

@@ -101,6 +101,20 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         }
     }
 
+    public func takeCountChanges() -> Set<AppChannel> {
+        state.withLock { $0.registry.takeCountChanges() }
+    }
+
+    public func appendSubscriptionCounts(_ channels: [AppChannel]) {
+        state.withLock { state in
+            _ = log.append(channels) {
+                StreamEvent(
+                    sequence: $0, app: $1.app, channel: $1.channel,
+                    subscriptionCount: state.registry.subscriptionCount(app: $1.app, channel: $1.channel))
+            }
+        }
+    }
+
     public func events(after sequence: UInt64, limit: Int) -> EventPage {
         log.events(after: sequence, limit: limit)
     }

@@ -55,6 +55,10 @@ extension PostgresPresenceStore {
         let (sequence, kindText, app, channel, userID, info) = try row.decode(
             (Int64, String, String, String?, String?, String?).self)
         guard let kind = StreamEvent.Kind(rawValue: kindText) else { throw PostgresStoreError.corruptRow }
+        if kind == .subscriptionCount {
+            guard let channel, let count = info.flatMap({ Int($0) }) else { throw PostgresStoreError.corruptRow }
+            return StreamEvent(sequence: UInt64(sequence), app: app, channel: channel, subscriptionCount: count)
+        }
         return StreamEvent(
             sequence: UInt64(sequence), kind: kind, app: app, channel: channel, userID: userID,
             userInfo: try info.map { try JSONValue.parse($0) })

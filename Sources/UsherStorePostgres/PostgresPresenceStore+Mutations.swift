@@ -85,6 +85,31 @@ extension PostgresPresenceStore {
         try await write(extra: [event]) { _ in }
     }
 
+    public func takeCountChanges() -> Set<AppChannel> {
+        countChanges.withLock { changes in
+            defer { changes = [] }
+            return changes
+        }
+    }
+
+    /// Reads the counts under the write lock, so each event's count is the one true at its place in the log. The
+    /// count travels in the row's `user_info` column.
+    public func appendSubscriptionCounts(_ channels: [AppChannel]) async throws {
+        guard !channels.isEmpty else { return }
+        try await write { transaction in
+            let counts = try await transaction.connection.rows(
+                """
+                SELECT coalesce(c.socket_count, 0) FROM unnest(\(channels.map(\.app))::text[], \(channels.map(\.channel))::text[])
+                    WITH ORDINALITY AS r(app, channel, ordinal)
+                LEFT JOIN usher_channels c ON c.app = r.app AND c.channel = r.channel ORDER BY r.ordinal
+                """, logger: transaction.logger
+            ) { try $0.decode(Int.self) }
+            transaction.otherEvents = zip(channels, counts).map { channel, count in
+                PendingEvent(kind: .subscriptionCount, app: channel.app, channel: channel.channel, userID: nil, userInfo: String(count))
+            }
+        }
+    }
+
     /// Whether a grace, a lease or the retention is due, read without the write lock (the sweep re-reads under it).
     private func somethingIsDue() async throws -> Bool {
         let now = self.now?()

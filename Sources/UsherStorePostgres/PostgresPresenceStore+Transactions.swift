@@ -72,7 +72,7 @@ extension PostgresPresenceStore {
         renewing nodes: [NodeID] = [], newNodeMustResync: Bool = true, extra: [PendingEvent] = [],
         _ body: @escaping @Sendable (inout PresenceTransaction) async throws -> Result
     ) async throws(PostgresStoreError) -> Result {
-        let (result, latest) = try await available { [self] in
+        let (result, latest, counted) = try await available { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 let (now, known) = try await lock(connection, renewing: nodes, newNodeMustResync: newNodeMustResync)
                 var transaction = PresenceTransaction(
@@ -84,10 +84,11 @@ extension PostgresPresenceStore {
                 try Task.checkCancellation()
                 let pending = transaction.takeEvents() + extra
                 let latest = try await PresenceGroup.write(.init(), logging: pending, connection: connection, logger: logger)
-                return (result, latest ?? transaction.loggedThrough)
+                return (result, latest ?? transaction.loggedThrough, transaction.countChanges)
             }
         }
         if let latest { notifier.advance(to: latest) }
+        if !counted.isEmpty { countChanges.withLock { $0.formUnion(counted) } }
         return result
     }
 

@@ -49,6 +49,8 @@ public final class PostgresPresenceStore: PresenceStore, Service {
     let commit = GroupCommit<PresenceWrite, PresenceWriteResult>(maxWrites: 256)
     /// The member lists this instance's groups answered, kept between groups (see ``RosterCache``).
     let rosters = Mutex(RosterCache())
+    /// Channels whose subscription count this instance's committed transactions changed, until taken.
+    let countChanges = Mutex<Set<AppChannel>>([])
 
     /// - Parameters:
     ///   - configuration: Database, pool size, retention and timing.

@@ -72,6 +72,8 @@ struct PresenceGroup {
 
     let graceDeadline: Int64?
     private(set) var events: [PresenceEvent] = []
+    /// Non-presence channels whose subscription count the group changed (their counts are published).
+    private(set) var countChanges: Set<AppChannel> = []
     private var sockets: [SocketKey: SocketRow] = [:]
     private var channels: [ChannelKey: ChannelRow] = [:]
     private var members: [MemberKey: MemberRow] = [:]
@@ -350,6 +352,7 @@ struct PresenceGroup {
         channel.exists = true
         channel.dirty = true
         channels[channelKey] = channel
+        if !isPresence { countChanges.insert(AppChannel(app: channelKey.app, channel: channelKey.channel)) }
         if occupied { events.append(PresenceEvent(kind: .channelOccupied, app: channelKey.app, channel: channelKey.channel)) }
         if memberAdded, let member = subscription.member {
             events.append(
@@ -403,6 +406,7 @@ struct PresenceGroup {
         guard var channel = channels[key], channel.exists else { return }
         channel.socketCount -= 1
         channel.dirty = true
+        if !channel.isPresence { countChanges.insert(AppChannel(app: key.app, channel: key.channel)) }
         if let userID, var member = members[MemberKey(app: key.app, channel: key.channel, userID: userID)], member.exists {
             member.socketCount -= 1
             member.dirty = true

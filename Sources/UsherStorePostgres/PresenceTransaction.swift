@@ -18,6 +18,10 @@ struct PresenceTransaction {
     /// Whether the node whose lease the lock statement renewed already held one (false when none was renewed).
     let nodeWasKnown: Bool
     private(set) var events: [PresenceEvent] = []
+    /// Events that are not presence transitions (`subscription_count`), logged after `events`.
+    var otherEvents: [PendingEvent] = []
+    /// Non-presence channels whose subscription count this transaction changed; published once it commits.
+    private(set) var countChanges: Set<AppChannel> = []
 
     init(
         connection: PostgresConnection, logger: Logger, now: Int64, configuration: PresenceRegistry.Configuration,
@@ -35,12 +39,16 @@ struct PresenceTransaction {
 
     /// The events not yet logged, as rows; they are then the caller's to log.
     mutating func takeEvents() -> [PendingEvent] {
-        defer { events = [] }
-        return events.map(PendingEvent.init)
+        defer {
+            events = []
+            otherEvents = []
+        }
+        return events.map(PendingEvent.init) + otherEvents
     }
 
     /// Saves a group's changes and logs the events before it and the group's, in order.
     mutating func save(_ group: PresenceGroup) async throws {
+        countChanges.formUnion(group.countChanges)
         let pending = takeEvents() + group.events.map(PendingEvent.init)
         if let latest = try await group.save(logging: pending, connection: connection, logger: logger) { loggedThrough = latest }
     }
@@ -79,7 +87,7 @@ struct PresenceTransaction {
             ORDER BY 1, 2
             """, logger: logger
         ) { try $0.decode((Int64, Int32, String, String, String?).self) }
-        try await connection.query(
+        let counted = try await connection.rows(
             """
             WITH gone AS (
                 DELETE FROM usher_subscriptions s USING usher_sockets k
@@ -93,9 +101,13 @@ struct PresenceTransaction {
                 UPDATE usher_members m SET socket_count = m.socket_count - g.n
                 FROM (SELECT app, channel, user_id, count(*)::int AS n FROM gone WHERE user_id IS NOT NULL
                     GROUP BY app, channel, user_id) g
-                WHERE m.app = g.app AND m.channel = g.channel AND m.user_id = g.user_id RETURNING 1)
-            DELETE FROM usher_sockets WHERE node = \(node)
-            """, logger: logger)
+                WHERE m.app = g.app AND m.channel = g.channel AND m.user_id = g.user_id RETURNING 1),
+            dropped AS (DELETE FROM usher_sockets WHERE node = \(node) RETURNING 1)
+            SELECT DISTINCT g.app, g.channel FROM gone g JOIN usher_channels c ON c.app = g.app AND c.channel = g.channel
+            WHERE NOT c.is_presence
+            """, logger: logger
+        ) { try $0.decode((String, String).self) }
+        for (app, channel) in counted { countChanges.insert(AppChannel(app: app, channel: channel)) }
         var removed: (apps: [String], channels: [String], users: [String]) = ([], [], [])
         var vacated: (apps: [String], channels: [String]) = ([], [])
         for (_, _, app, channel, userID) in lost {

@@ -8,6 +8,7 @@ import UsherCrypto
 @Suite struct ConfigurationLoaderTests {
     static let example = """
         server: { port: 9999 }
+        relay: { subscription_count_interval_ms: 2500 }
         apps:
           - id: "3"
             identity:
@@ -22,6 +23,8 @@ import UsherCrypto
             presence: { max_members: 100, max_user_info_bytes: 1024 }
             cors: { origins: ["https://app.example"] }
             client_events: { per_second: 5 }
+            subscription_count: true
+            webhooks: { url: "https://app.example/hooks", events: [channel_vacated, subscription_count] }
         """
 
     /// Loads `yaml` from a folder holding a 0600 identity secret (`secretMode`/`secret` to vary it).
@@ -64,6 +67,9 @@ import UsherCrypto
         #expect(app.presence == PresenceLimits(maxMembers: 100, maxUserInfoBytes: 1024))
         #expect(app.corsOrigins == ["https://app.example"])
         #expect(app.clientEventsPerSecond == 5)
+        #expect(app.subscriptionCount)
+        #expect(app.webhooks?.events == [.channelVacated, .subscriptionCount])
+        #expect(configuration.subscriptionCountInterval == .milliseconds(2500))
         let identity = try #require(app.identity)
         #expect(identity.issuer == "https://app.example")
         #expect(identity.audience == "usher")
@@ -91,6 +97,8 @@ import UsherCrypto
         ("apps: [{ id: a, cors: { origin: [x] } }]", ["apps[0].cors", "origin"]),
         ("apps: [{ id: a, client_events: { per_sec: 3 } }]", ["apps[0].client_events", "per_sec"]),
         ("apps: [{ id: a, client_events: { per_second: 0 } }]", ["apps[0].client_events.per_second"]),
+        ("apps: [{ id: a, subscription_count: 1 }]", ["apps[0].subscription_count"]),
+        ("relay: { subscription_count_interval_ms: 50 }", ["relay.subscription_count_interval_ms"]),
     ])
     func unknownField(yaml: String, fragments: [String]) {
         Self.expectFailure(yaml, naming: fragments)

@@ -30,6 +30,15 @@ import UsherCrypto
         #expect(HMACKey(secret: Fixtures.appSecret).hexMAC(made) == signature)
     }
 
+    @Test("subscription_count carries the count instead of a user")
+    func subscriptionCount() {
+        let event = StreamEvent(sequence: 1, app: "3", channel: "news", subscriptionCount: 12)
+        #expect(event.data == #"{"app":"3","channel":"news","subscription_count":12}"#)
+        #expect(
+            WebhookBody.make([event], timeMillis: 5)
+                == #"{"time_ms":5,"events":[{"name":"subscription_count","channel":"news","subscription_count":12}]}"#)
+    }
+
     @Test("several events keep their order; user ids are strings; JSON specials are escaped")
     func batch() throws {
         let body = WebhookBody.make([

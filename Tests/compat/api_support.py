@@ -32,12 +32,16 @@ API_YAML = """\
 relay:
   grace_ms: {grace_ms}
   lease_ms: 60000
+  subscription_count_interval_ms: {count_interval_ms}
 apps:
   - id: "{app_id}"
+    subscription_count: true
     webhooks:
       url: "http://127.0.0.1:{hook_port}/hook"
       batch_ms: {batch_ms}
+      events: [channel_occupied, channel_vacated, member_added, member_removed, subscription_count]
 """
+COUNT_INTERVAL_MS = 300
 
 
 @dataclass
@@ -148,6 +152,14 @@ class ApiUsher:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def subscribe(self, socket_id: str, channel: str, node: str = "py1") -> None:
+        """Subscribes to a public or private channel like a relay node (private ones signed by the SDK)."""
+        payload = {"node": node, "socket_id": socket_id, "channel": channel}
+        if channel.startswith("private-"):
+            payload["auth"] = self.client.authenticate(channel=channel, socket_id=socket_id)["auth"]
+        response = self.relay("POST", f"/apps/{API_APP_ID}/subscriptions", payload)
+        assert response.status_code == 200, response.text
+
     def leave(self, socket_id: str, channel: str) -> None:
         response = self.relay("DELETE", f"/apps/{API_APP_ID}/subscriptions", {"socket_id": socket_id, "channel": channel})
         assert response.status_code == 200, response.text
@@ -176,7 +188,8 @@ def api_usher():
                         "--keys", str(keys)], check=True, capture_output=True, timeout=30)
         receiver = WebhookReceiver(API_APP_KEY, secret)
         config = workdir / "usher.yaml"
-        config.write_text(API_YAML.format(grace_ms=GRACE_MS, app_id=API_APP_ID, hook_port=receiver.port, batch_ms=BATCH_MS))
+        config.write_text(API_YAML.format(grace_ms=GRACE_MS, app_id=API_APP_ID, hook_port=receiver.port, batch_ms=BATCH_MS,
+                                          count_interval_ms=COUNT_INTERVAL_MS))
         port, log_path = _free_port(), workdir / "usher.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(

@@ -37,8 +37,10 @@ relay:
   grace_ms: {grace_ms}
   lease_ms: 10000
   keepalive_seconds: 1
+  subscription_count_interval_ms: 500
 apps:
   - id: "{app_id}"
+    subscription_count: true
     identity:
       hs256_secret_file: identity.secret
     channels:

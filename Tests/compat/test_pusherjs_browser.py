@@ -108,3 +108,23 @@ def test_cache_channel_replays_the_last_event_and_reports_a_miss(relay_cluster, 
     wait_until(driver, "__events.find((e) => e.name === 'miss')", "pusher:cache_miss on the empty cache channel")
     info = sdk[1].channel_info("cache-prices", ["cache"])
     assert info["occupied"] is True and info["cache"]["event"] == "price" and 1700 < info["cache"]["ttl"] <= 1800, info
+
+
+def test_subscription_count_reaches_pusher_js_with_subscribers_of_both_nodes(relay_cluster, page_server, driver):
+    driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=relay_cluster.token("ann"), signin=0))
+    wait_until(driver, "pusher.connection.state === 'connected'", "the connection")
+    driver.execute_script("""
+        window.scores = pusher.subscribe('private-scores');
+        scores.bind('pusher:subscription_count', (data) => __events.push({ name: 'count', data }));
+    """)
+    first = wait_until(driver, "__events.find((e) => e.name === 'count')", "pusher:subscription_count")
+    assert first["data"] == {"subscription_count": 1}
+    bo = relay_cluster.client(1, "bo")
+    try:
+        bo.subscribe("private-scores")
+        bo.wait_for("private-scores", "pusher_internal:subscription_succeeded")
+        wait_until(driver, "scores.subscriptionCount === 2", "the count with node 1's subscriber")
+        bo.pusher.unsubscribe("private-scores")
+        wait_until(driver, "scores.subscriptionCount === 1", "the count after it left")
+    finally:
+        bo.close()

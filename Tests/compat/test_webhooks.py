@@ -98,6 +98,32 @@ def test_receiver_outage_of_30_seconds_loses_nothing(api_usher):
     assert api_usher.metric("usher_webhook_events_total", app=API_APP_ID, result="dropped") == 0
 
 
+def test_subscription_count_webhooks_carry_the_deployment_wide_count(api_usher):
+    channel = "private-hook-count"
+    for socket in range(1, 6):
+        api_usher.subscribe(f"25.{socket}", channel)
+
+    def counts() -> list[int]:
+        return [e["subscription_count"] for d in api_usher.receiver.snapshot() if d.status == 200
+                for e in json.loads(d.body)["events"] if e.get("channel") == channel and e["name"] == "subscription_count"]
+
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and (not counts() or counts()[-1] != 5):
+        time.sleep(0.02)
+    assert counts() and counts()[-1] == 5, counts()
+    for socket in range(1, 6):
+        api_usher.leave(f"25.{socket}", channel)
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and counts()[-1] != 0:
+        time.sleep(0.02)
+    assert counts()[-1] == 0
+    assert ("channel_vacated", None) in api_usher.receiver.events(channel)
+    # Presence channels have members, not counts.
+    assert all(name != "subscription_count" for d in api_usher.receiver.snapshot()
+               for name, channel_name in [(e["name"], e.get("channel", "")) for e in json.loads(d.body)["events"]]
+               if channel_name.startswith("presence-"))
+
+
 def test_every_delivery_is_signed_json_that_validate_webhook_accepts(api_usher):
     deliveries = api_usher.receiver.snapshot()
     assert deliveries, "the tests above should have caused webhooks"

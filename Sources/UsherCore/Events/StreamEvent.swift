@@ -12,6 +12,8 @@ public struct StreamEvent: Sendable, Hashable {
         case channelOccupied = "channel_occupied"
         case channelVacated = "channel_vacated"
         case terminateConnections = "terminate_connections"
+        /// A non-presence channel's subscription count changed (apps with `subscription_count: true`, throttled).
+        case subscriptionCount = "subscription_count"
     }
 
     /// Position in the log; strictly increasing, never reused within one log.
@@ -22,7 +24,10 @@ public struct StreamEvent: Sendable, Hashable {
     public let channel: String?
     /// The member (or, for `terminate_connections`, the user) concerned.
     public let userID: String?
-    /// `{"app":…,"channel":…,"user_id":…,"user_info":…}` with absent members omitted.
+    /// The cluster-wide subscription count, for `subscription_count`.
+    public let subscriptionCount: Int?
+    /// `{"app":…,"channel":…,"user_id":…,"user_info":…}` with absent members omitted; `subscription_count` events
+    /// carry `{"app":…,"channel":…,"subscription_count":N}`.
     public let data: String
 
     public init(sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfo: JSONValue?) {
@@ -31,11 +36,24 @@ public struct StreamEvent: Sendable, Hashable {
         self.app = app
         self.channel = channel
         self.userID = userID
+        subscriptionCount = nil
         var text = #"{"app":"# + JSON.quoted(app)
         if let channel { text += #","channel":"# + JSON.quoted(channel) }
         if let userID { text += #","user_id":"# + JSON.quoted(userID) }
         if let userInfo { text += #","user_info":"# + userInfo.jsonText }
         data = text + "}"
+    }
+
+    /// Logs a channel's subscription count.
+    public init(sequence: UInt64, app: String, channel: String, subscriptionCount: Int) {
+        self.sequence = sequence
+        kind = .subscriptionCount
+        self.app = app
+        self.channel = channel
+        userID = nil
+        self.subscriptionCount = subscriptionCount
+        data = #"{"app":"# + JSON.quoted(app) + #","channel":"# + JSON.quoted(channel) + #","subscription_count":"#
+            + String(subscriptionCount) + "}"
     }
 
     /// Logs a presence state-machine event at `sequence`.

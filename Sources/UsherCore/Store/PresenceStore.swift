@@ -32,6 +32,12 @@ public protocol PresenceStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// Appends an event that is not a presence transition (e.g. `terminate_connections`).
     func append(kind: StreamEvent.Kind, app: String, userID: String) async throws
+    /// The non-presence channels whose subscription count this instance's writes (and sweeps) changed since the last
+    /// call; each change is reported once. Instances sharing a store each report their own.
+    func takeCountChanges() async -> Set<AppChannel>
+    /// Logs one `subscription_count` event per channel, in order, with its deployment-wide subscription count now
+    /// (0 for a vacated channel).
+    func appendSubscriptionCounts(_ channels: [AppChannel]) async throws
 
     /// The log after `sequence`, at most `limit` events; `.gap` when entries after `sequence` were already dropped.
     func events(after sequence: UInt64, limit: Int) async throws -> EventPage

@@ -17,6 +17,9 @@ public struct AppSettings: Sendable {
     public var webhooks: WebhookSettings?
     /// Client events one connection may send per second; relays refuse the excess with `pusher:error` 4301.
     public var clientEventsPerSecond = AppFeatures.defaultClientEventsPerSecond
+    /// Whether subscribers of non-presence channels get `pusher_internal:subscription_count` (and webhooks can
+    /// carry `subscription_count`).
+    public var subscriptionCount = false
 
     public init(
         id: String, identity: IdentitySettings? = nil, channelRules: [ChannelRule] = [],

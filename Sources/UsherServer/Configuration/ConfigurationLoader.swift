@@ -12,8 +12,8 @@ public enum ConfigurationLoader {
         static let server: Set<String> = ["host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads", "api_timestamp_skew_seconds"]
         static let tokens: Set<String> = ["issuer", "default_ttl_seconds", "max_ttl_seconds"]
         static let store: Set<String> = ["url", "pool_size", "retained_events", "timeout_ms"]
-        static let relay: Set<String> = ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds"]
-        static let app: Set<String> = ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events"]
+        static let relay: Set<String> = ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds", "subscription_count_interval_ms"]
+        static let app: Set<String> = ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events", "subscription_count"]
         static let identity: Set<String> = [
             "hs256_secret_file", "public_key_file", "algorithm", "jwks_file", "issuer", "audience", "leeway_seconds", "cookie",
         ]
@@ -58,6 +58,9 @@ public enum ConfigurationLoader {
             if let value = relay["grace_ms"] { configuration.presence.graceMillis = Int64(try value.int(in: 0...600_000)) }
             if let value = relay["event_log_size"] { configuration.eventLogCapacity = try value.int(in: 100...10_000_000) }
             if let value = relay["keepalive_seconds"] { configuration.sseKeepAlive = .seconds(try value.int(in: 1...300)) }
+            if let value = relay["subscription_count_interval_ms"] {
+                configuration.subscriptionCountInterval = .milliseconds(try value.int(in: 100...600_000))
+            }
         }
         if let server = try top["server"]?.mapping(allowed: Fields.server) {
             if let skew = server["api_timestamp_skew_seconds"] { configuration.apiTimestampSkew = Double(try skew.int(in: 1...86_400)) }
@@ -106,6 +109,7 @@ public enum ConfigurationLoader {
             settings.corsOrigins = try cors["origins"]?.strings() ?? []
         }
         if let webhooks = members["webhooks"] { settings.webhooks = try self.webhooks(webhooks) }
+        if let value = members["subscription_count"] { settings.subscriptionCount = try value.bool() }
         if let clientEvents = try members["client_events"]?.mapping(allowed: Fields.clientEvents) {
             if let value = clientEvents["per_second"] { settings.clientEventsPerSecond = try value.int(in: 1...1000) }
         }
@@ -121,10 +125,10 @@ public enum ConfigurationLoader {
         }
         var settings = WebhookSettings(url: url)
         if let events = members["events"] {
-            let allowed: Set<StreamEvent.Kind> = [.memberAdded, .memberRemoved, .channelOccupied, .channelVacated]
+            let allowed: Set<StreamEvent.Kind> = [.memberAdded, .memberRemoved, .channelOccupied, .channelVacated, .subscriptionCount]
             settings.events = try Set(events.strings().map { (name: String) throws(ServerError) -> StreamEvent.Kind in
                 guard let kind = StreamEvent.Kind(rawValue: name), allowed.contains(kind) else {
-                    throw events.fail("unknown event \"\(name)\" (expected member_added, member_removed, channel_occupied, channel_vacated)")
+                    throw events.fail("unknown event \"\(name)\" (expected member_added, member_removed, channel_occupied, channel_vacated, subscription_count)")
                 }
                 return kind
             })

@@ -30,6 +30,8 @@ public struct UsherConfiguration: Sendable {
     public var eventLogCapacity: Int = 10_000
     /// How often grace and lease deadlines are checked.
     public var tickInterval: Duration = .milliseconds(100)
+    /// The shortest time between two `subscription_count` events of one channel (the first change goes at once).
+    public var subscriptionCountInterval: Duration = .seconds(5)
     /// The presence store: in memory, or PostgreSQL for several instances.
     public var store = StoreSettings()
     /// Comment lines sent on idle event streams so proxies keep them open.

@@ -53,6 +53,8 @@ struct Testbed: Sendable {
         var relayToken = TestApp.relayToken
         /// The test app's `client_events.per_second` in Usher's configuration (nil: not configured, the default).
         var clientEventsPerSecond: Int?
+        /// When set, the test app has `subscription_count: true` with this throttle interval.
+        var subscriptionCountInterval: Duration?
 
     }
 
@@ -67,9 +69,13 @@ struct Testbed: Sendable {
         configuration.tickInterval = .milliseconds(20)
         configuration.sseKeepAlive = .seconds(1)
         configuration.keyReloadInterval = .seconds(60)
-        if let rate = timings.clientEventsPerSecond {
+        if timings.clientEventsPerSecond != nil || timings.subscriptionCountInterval != nil {
             var settings = AppSettings(id: TestApp.id)
-            settings.clientEventsPerSecond = rate
+            if let rate = timings.clientEventsPerSecond { settings.clientEventsPerSecond = rate }
+            if let interval = timings.subscriptionCountInterval {
+                settings.subscriptionCount = true
+                configuration.subscriptionCountInterval = interval
+            }
             configuration.apps = [settings]
         }
         let usher = UsherInstance(configuration: configuration)

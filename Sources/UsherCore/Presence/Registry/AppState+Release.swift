@@ -56,6 +56,7 @@ extension AppState {
         _ record: SocketSubscription, graceDeadline: Int64?, ledger: inout Ledger, events: inout [PresenceEvent]
     ) {
         ledger.totals.subscriptions -= 1
+        if record.countsSubscriptions { ledger.countChanges.insert(AppChannel(app: id, channel: record.channel)) }
         guard let index = channels.index(forKey: record.channel) else { return }
         let grace = graceDeadline.map { (deadline: $0, ticket: ledger.nextTicket) }
         switch channels.values[index].release(userID: record.userID, grace: grace) {

@@ -67,6 +67,7 @@ struct AppState {
         node: NodeID, ledger: inout Ledger
     ) {
         ledger.totals.subscriptions += 1
+        if record.countsSubscriptions { ledger.countChanges.insert(AppChannel(app: id, channel: record.channel)) }
         if let index {
             sockets.values[index].subscriptions.append(record)
             claim(index, for: node)

@@ -13,6 +13,9 @@ struct Ledger {
     /// Cancelled entries otherwise stay queued until they surface.
     var graceTopMayBeStale = false
     var totals = PresenceStatistics()
+    /// Non-presence channels whose subscription count changed since the owner last took them
+    /// (``PresenceRegistry/takeCountChanges()``).
+    var countChanges: Set<AppChannel> = []
 
     /// The earliest lease deadline; ties go to the smaller node id.
     func earliestLease() -> (deadline: Int64, node: NodeID)? {

@@ -50,6 +50,14 @@ extension PresenceRegistry {
         return summaries
     }
 
+    /// The non-presence channels whose subscription count changed since the last call, and forgets them: the owner
+    /// publishes their counts (`subscription_count`). Every subscription change records its channel until taken.
+    public mutating func takeCountChanges() -> Set<AppChannel> {
+        let taken = ledger.countChanges
+        ledger.countChanges = []
+        return taken
+    }
+
     /// Totals across all apps, for metrics.
     public var statistics: PresenceStatistics {
         var totals = ledger.totals

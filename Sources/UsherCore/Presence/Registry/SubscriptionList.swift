@@ -4,6 +4,10 @@ struct SocketSubscription {
     let channel: String
     /// The member's user id on presence channels (the member's stored string, shared); nil otherwise.
     let userID: String?
+
+    /// Whether the channel has a subscription count to publish (pusher_internal:subscription_count): every kind but
+    /// presence, whose subscribers see members instead.
+    var countsSubscriptions: Bool { userID == nil && !channel.utf8.starts(with: "presence-".utf8) }
 }
 
 /// A socket's subscriptions in the order they were made.
