@@ -41,6 +41,7 @@ public func buildRelay(
     let services = RelayServices(configuration: configuration, hub: ConnectionHub(), usher: usher, batcher: batcher, peers: peers, logger: logger)
 
     let router = Router()
+    router.add(middleware: RelayErrorMiddleware())
     TriggerController(services: services).register(with: router)
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/app/{key}") { inbound, outbound, context in

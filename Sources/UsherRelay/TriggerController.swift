@@ -107,7 +107,7 @@ struct TriggerController: Sendable {
         let body = Array(buffer: try await request.body.collect(upTo: bodyLimit))
         guard let app = services.appsByID[appID] else { throw TriggerRefusal(.notFound, "unknown app") }
         let target = request.head.path ?? "/"
-        let (path, query) = Self.split(target)
+        let (path, query) = try Self.split(target)
         do {
             try signature.verify(.init(method: request.method.rawValue, path: path, query: query, body: body), app: app, now: Date())
         } catch {
@@ -118,16 +118,13 @@ struct TriggerController: Sendable {
 
     private var bodyLimit: Int { services.configuration.maxMessageBytes * (services.configuration.maxBatchSize + 2) + 64 * 1024 }
 
-    /// The path as sent and the percent-decoded query pairs (duplicates kept: the verifier refuses them).
-    static func split(_ target: String) -> (String, [(name: String, value: String)]) {
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return (target, []) }
-        let pairs = parts[1].split(separator: "&").map { pair in
-            let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in String(text).removingPercentEncoding ?? String(text) }
-            return (name: decode(field[0]), value: field.count > 1 ? decode(field[1]) : "")
+    /// The path as sent and the query pairs decoded as the SDKs encode them (`+` a space; duplicates kept: the
+    /// verifier refuses them), as Usher's HTTP API reads them.
+    static func split(_ target: String) throws -> (String, [(name: String, value: String)]) {
+        guard let (path, query) = FormEncoding.splitTarget(target) else {
+            throw TriggerRefusal(.badRequest, "invalid percent-encoding or UTF-8 in the query")
         }
-        return (String(parts[0]), pairs)
+        return (path, query)
     }
 
     /// `GET /apps/{id}/channels/{channel}[?info=…]`, signed like the trigger API: `occupied` and the requested
@@ -138,7 +135,8 @@ struct TriggerController: Sendable {
         guard let channel = try? ChannelName(validating: name, maxLength: services.configuration.channelNameMaxLength) else {
             throw TriggerRefusal(.badRequest, "invalid channel name")
         }
-        let info = Set((Self.split(request.head.path ?? "/").1.first { $0.name == "info" }?.value ?? "")
+        // Signing lower-cases parameter names, so `INFO=` is signed as `info=`.
+        let info = Set((try Self.split(request.head.path ?? "/").1.first { $0.name.lowercased() == "info" }?.value ?? "")
             .split(separator: ",").map(String.init))
         guard info.isSubset(of: ["cache", "subscription_count", "user_count"]) else {
             throw TriggerRefusal(.badRequest, "info may list cache, subscription_count and user_count")
@@ -184,11 +182,30 @@ struct TriggerController: Sendable {
             return try await body()
         } catch let refusal as TriggerRefusal {
             return Self.json(refusal.status, #"{"error":"# + JSON.quoted(refusal.message) + "}")
+        } catch is NIOTooManyBytesError {
+            return Self.json(.contentTooLarge, #"{"error":"request body too large"}"#)
         }
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Answers what the routes did not (an unknown route, a method not allowed, a body over the limit) with the same
+/// JSON error body as the trigger API, so every answer of the relay's HTTP side is `{"error":…}`.
+struct RelayErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            return TriggerController.json(error.status, #"{"error":"# + JSON.quoted(error.status.reasonPhrase.lowercased()) + "}")
+        } catch is NIOTooManyBytesError {
+            return TriggerController.json(.contentTooLarge, #"{"error":"request body too large"}"#)
+        } catch {
+            context.logger.error("relay HTTP request failed", metadata: ["usher.error": "\(error)"])
+            return TriggerController.json(.internalServerError, #"{"error":"internal error"}"#)
+        }
     }
 }
 

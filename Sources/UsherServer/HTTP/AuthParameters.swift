@@ -1,3 +1,4 @@
+import UsherCore
 import UsherCrypto
 
 /// The fields of an auth request: `application/x-www-form-urlencoded` (what pusher-js sends, and the default when no
@@ -61,27 +62,7 @@ struct AuthParameters: Sendable {
 
     /// Decodes `+` and `%XX`; refuses broken escapes and invalid UTF-8 instead of guessing.
     static func percentDecode(_ bytes: ArraySlice<UInt8>) throws(ServerError) -> String {
-        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformedRequest("invalid UTF-8") }
-            return text
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.endIndex,
-                    let decoded = Hex.decode(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self))
-                else { throw .malformedRequest("invalid percent-encoding") }
-                out.append(decoded[0])
-                index += 3
-            } else {
-                out.append(byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                index += 1
-            }
-        }
-        guard let text = String(validating: out, as: UTF8.self) else { throw .malformedRequest("invalid UTF-8") }
+        guard let text = FormEncoding.decode(bytes) else { throw .malformedRequest("invalid percent-encoding or UTF-8") }
         return text
     }
 }

@@ -42,15 +42,10 @@ struct APIRequestVerifier: Sendable {
 
     /// The raw path (as signed by the SDK) and the percent-decoded query pairs, duplicates kept for the verifier.
     static func split(_ target: String) throws -> (String, [(name: String, value: String)]) {
-        guard let mark = target.firstIndex(of: "?") else { return (target, []) }
-        var pairs: [(name: String, value: String)] = []
-        for pair in target[target.index(after: mark)...].utf8.split(separator: UInt8(ascii: "&")) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try AuthParameters.percentDecode(ArraySlice(parts[0]))
-            let value = parts.count > 1 ? try AuthParameters.percentDecode(ArraySlice(parts[1])) : ""
-            pairs.append((name, value))
+        guard let (path, query) = FormEncoding.splitTarget(target) else {
+            throw ServerError.malformedRequest("invalid percent-encoding or UTF-8 in the query")
         }
-        return (String(target[..<mark]), pairs)
+        return (path, query)
     }
 }
 
