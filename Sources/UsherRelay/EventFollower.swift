@@ -43,6 +43,9 @@ struct EventFollower: Service, CustomStringConvertible {
             guard let channel = data?["channel"]?.stringValue, let user = data?["user_id"]?.stringValue else { return }
             services.hub.memberEvent(
                 added: message.event == "member_added", key: ChannelKey(app: app, channel: channel), userID: user, userInfo: data?["user_info"])
+        case "user_online", "user_offline":
+            guard let user = data?["user_id"]?.stringValue else { return }
+            services.watchlists.userChanged(app: app, user: user, online: message.event == "user_online")
         case "subscription_count":
             guard let channel = data?["channel"]?.stringValue, case .integer(let count)? = data?["subscription_count"] else { return }
             _ = services.hub.deliver(PusherFrame.subscriptionCount(channel: channel, count: Int(count)), to: ChannelKey(app: app, channel: channel))
@@ -61,9 +64,28 @@ struct EventFollower: Service, CustomStringConvertible {
             Task { [services] in
                 guard (try? await gracefulSleep(services.configuration.heartbeatInterval * 2)) != nil else { return }
                 await resyncMembers()
+                await resyncWatchlists()
             }
         default:
             break
+        }
+    }
+
+    /// Asks Usher who of the watched users is online and sends each watcher the differences from what it was told.
+    func resyncWatchlists() async {
+        for (app, users) in services.watchlists.watchedUsers() {
+            let list = Array(users)
+            var online = Set<String>()
+            do {
+                for start in stride(from: 0, to: list.count, by: 1000) {
+                    online.formUnion(try await services.usher.online(app: app, userIDs: Array(list[start..<min(start + 1000, list.count)])))
+                }
+            } catch {
+                // Telling watchers from a partial answer would report online users offline: leave them as they are.
+                services.logger.warning("usher online query failed; watchlists not resynced", metadata: ["usher.error": "\(error)"])
+                continue
+            }
+            services.watchlists.resync(app: app, online: online)
         }
     }
 

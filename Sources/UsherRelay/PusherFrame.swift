@@ -57,6 +57,14 @@ enum PusherFrame {
         event("pusher_internal:subscription_count", channel: channel, stringData: #"{"subscription_count":"# + String(count) + "}")
     }
 
+    /// `pusher_internal:watchlist_events` `{"events":[{"name":"online","user_ids":[…]}]}` to a watching connection.
+    static func watchlistEvents(_ events: [(name: String, userIDs: [String])]) -> String {
+        let list = events.map { event in
+            #"{"name":"# + JSON.quoted(event.name) + #","user_ids":"# + JSONValue.array(event.userIDs.map(JSONValue.string)).jsonText + "}"
+        }
+        return event("pusher_internal:watchlist_events", stringData: #"{"events":["# + list.joined(separator: ",") + "]}")
+    }
+
     static func memberAdded(channel: String, userID: String, userInfo: JSONValue?) -> String {
         var data = #"{"user_id":"# + JSON.quoted(userID)
         if let userInfo { data += #","user_info":"# + userInfo.jsonText }

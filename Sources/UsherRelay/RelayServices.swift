@@ -21,6 +21,8 @@ struct RelayServices: Sendable {
     let logger: Logger
     /// Per-app features from Usher's latest node lease; defaults until the first heartbeat.
     let features = AppFeatureTable()
+    /// Signed-in connections' watchlists (online status).
+    let watchlists = Watchlists()
 
     init(
         configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder, logger: Logger

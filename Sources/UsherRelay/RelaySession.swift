@@ -154,8 +154,8 @@ struct RelaySession: Sendable {
             return refuseSignin("Invalid pusher:signin: needs auth and user_data with a string id")
         }
         connection.markKnownToUsher()
-        await services.gate.change {
-            guard !connection.isClosed else { return }
+        let signedIn = await services.gate.change { () -> Bool in
+            guard !connection.isClosed else { return false }
             let outcome: UsherAPI.SubscribeOutcome
             do {
                 outcome = try await services.batcher.join(
@@ -163,20 +163,51 @@ struct RelaySession: Sendable {
             } catch {
                 services.requestResync()
                 services.logger.warning("usher signin failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
-                return connection.send(PusherFrame.error(code: nil, message: "Authorization service unavailable"))
+                connection.send(PusherFrame.error(code: nil, message: "Authorization service unavailable"))
+                return false
             }
             switch outcome {
             case .subscribed: break
-            case .refused(status: 403, _, _): return refuseSignin("Invalid signature for pusher:signin")
+            case .refused(status: 403, _, _):
+                refuseSignin("Invalid signature for pusher:signin")
+                return false
             case .refused(let status, _, let error):
                 // Not the client's fault (a relay token mismatch, Usher failing): the socket stays open.
                 services.logger.warning("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
-                return connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: authorization service error"))
+                connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: authorization service error"))
+                return false
             }
             connection.signedInUser = id
             hub.subscribe(
                 connection, to: channel.name, LocalSubscription(channelData: nil, userID: nil), frame: PusherFrame.signinSuccess(userData: userData),
                 members: nil)
+            return true
+        }
+        guard signedIn else { return }
+        await watch(userData: userData)
+    }
+
+    /// Starts the watchlist a signed-in connection's `user_data` carries (apps with a watchlist): more ids than the
+    /// app allows get `pusher:error` 4302; otherwise the connection gets the watched users online now as one
+    /// `online` event, then each change. A new sign-in replaces the previous watch.
+    private func watch(userData: String) async {
+        services.watchlists.end(connection)
+        guard case .array(let items)? = (try? JSONValue.parse(userData))?["watchlist"] else { return }
+        let maxIDs = services.features[app.id].watchlistMaxIDs
+        guard maxIDs > 0 else { return }
+        let users = items.compactMap(\.stringValue).reduce(into: [String]()) { users, id in
+            if !users.contains(id) { users.append(id) }
+        }
+        guard users.count <= maxIDs else {
+            return connection.send(PusherFrame.error(code: 4302, message: "Watchlist limit exceeded: at most \(maxIDs) user ids"))
+        }
+        services.watchlists.begin(connection, users: users)
+        do {
+            services.watchlists.start(connection, online: try await services.usher.online(app: app.id, userIDs: users))
+        } catch {
+            services.watchlists.end(connection)
+            services.logger.warning("usher online query failed; watchlist not started", metadata: ["usher.error": "\(error)"])
+            connection.send(PusherFrame.error(code: nil, message: "Watchlist unavailable: authorization service error"))
         }
     }
 

@@ -85,6 +85,14 @@ struct UsherAPI: Sendable {
         return (Int(subscriptions), Int(users))
     }
 
+    /// `POST /relay/v1/apps/{app}/online`: which of `userIDs` are online now, in their order.
+    func online(app: String, userIDs: [String]) async throws -> [String] {
+        let body = JSONValue.object(["user_ids": .array(userIDs.map(JSONValue.string))]).jsonText
+        let json = try await expectOK(.POST, "/relay/v1/apps/\(escape(app))/online", body: body)
+        guard case .array(let online)? = json?["online"] else { throw RelayError.usher("online answer without an online list") }
+        return online.compactMap(\.stringValue)
+    }
+
     /// Opens `GET /relay/v1/events`, resuming after `lastEventID`; the caller streams the body.
     func events(after lastEventID: UInt64?) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + "/relay/v1/events")

@@ -60,6 +60,7 @@ enum WebSocketSession {
         connection.close(code: 1000, reason: "Closed")
         await services.gate.change {
             services.hub.disconnect(connection)
+            services.watchlists.end(connection)
             guard connection.knownToUsher.withLock({ $0 }) else { return }
             do {
                 try await services.batcher.disconnect(app: app.id, socketID: connection.socketID.description)

@@ -94,6 +94,12 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         state.withLock { ($0.registry.subscriptionCount(app: app, channel: channel), $0.registry.userCount(app: app, channel: channel)) }
     }
 
+    public func onlineUsers(app: String, among userIDs: [String]) -> [String] {
+        state.withLock { state in
+            userIDs.filter { state.registry.userCount(app: app, channel: ChannelKind.serverToUserChannel($0)) > 0 }
+        }
+    }
+
     public func append(kind: StreamEvent.Kind, app: String, userID: String) {
         // Under the lock, so the event takes its place in the one order of presence events.
         state.withLock { _ in

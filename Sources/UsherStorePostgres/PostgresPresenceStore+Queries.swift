@@ -52,6 +52,20 @@ extension PostgresPresenceStore {
         return (row?.0 ?? 0, row?.1 ?? 0)
     }
 
+    public func onlineUsers(app: String, among userIDs: [String]) async throws -> [String] {
+        guard !userIDs.isEmpty else { return [] }
+        let channels = userIDs.map(ChannelKind.serverToUserChannel)
+        return try await read { connection, logger in
+            try await connection.rows(
+                """
+                SELECT r.user_id FROM unnest(\(userIDs)::text[], \(channels)::text[]) WITH ORDINALITY AS r(user_id, channel, ordinal)
+                WHERE EXISTS (SELECT 1 FROM usher_members m WHERE m.app = \(app) AND m.channel = r.channel AND m.user_id = r.user_id)
+                ORDER BY r.ordinal
+                """, logger: logger
+            ) { try $0.decode(String.self) }
+        }
+    }
+
     public func statistics() async throws -> StoreStatistics {
         try await read { connection, logger in
             let totals = try await connection.rows(

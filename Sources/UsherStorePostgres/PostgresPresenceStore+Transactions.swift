@@ -19,15 +19,8 @@ struct PendingEvent: Sendable {
     }
 
     init(_ event: PresenceEvent) {
-        let kind: StreamEvent.Kind =
-            switch event.kind {
-            case .memberAdded: .memberAdded
-            case .memberRemoved: .memberRemoved
-            case .channelOccupied: .channelOccupied
-            case .channelVacated: .channelVacated
-            }
         self.init(
-            kind: kind, app: event.app, channel: event.channel, userID: event.userID,
+            kind: StreamEvent.Kind(event), app: event.app, channel: event.channel, userID: event.userID,
             userInfo: event.userInfo?.jsonText)
     }
 }

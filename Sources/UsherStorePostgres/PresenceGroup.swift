@@ -135,7 +135,7 @@ struct PresenceGroup {
                 channelKeys.insert(channel)
                 if let member = subscription.member {
                     memberKeys.insert(MemberKey(app: channel.app, channel: channel.channel, userID: member.userID))
-                    if wantsPresence { listed.insert(channel) }
+                    if wantsPresence, subscription.channel.kind == .presence { listed.insert(channel) }
                 }
             case .leave(let app, let socketID, let channel):
                 socketKeys.insert(SocketKey(app: app, socketID: socketID.description))
@@ -315,9 +315,10 @@ struct PresenceGroup {
     private mutating func join(_ subscription: Subscription, node: String, limits: PresenceLimits?, wantsPresence: Bool) -> JoinResult {
         let socketKey = SocketKey(app: subscription.app, socketID: subscription.socketID.description)
         let channelKey = ChannelKey(app: subscription.app, channel: subscription.channel.name)
-        let isPresence = subscription.channel.kind == .presence
+        // Server-to-user channels track their user as a member, but only presence joins answer a member list.
+        let isPresence = subscription.channel.kind.hasMembers
         func presence() -> PresenceSnapshot? {
-            guard wantsPresence, isPresence else { return nil }
+            guard wantsPresence, subscription.channel.kind == .presence else { return nil }
             return rosters[channelKey]?.snapshot()
         }
         if let socket = sockets[socketKey], socket.exists, socket.subscriptions.contains(where: { $0.channel == channelKey.channel }) {

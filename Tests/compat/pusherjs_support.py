@@ -44,6 +44,9 @@ PAGE = """<!doctype html>
   pusher.bind_global((name, data) => __events.push({ name, data }));
   pusher.connection.bind("error", (error) => __events.push({ name: "connection:error", data: JSON.stringify(error) }));
   pusher.user.bind("hello", (data) => __events.push({ name: "user:hello", data }));
+  for (const status of ["online", "offline"]) {
+    pusher.user.watchlist.bind(status, (event) => __events.push({ name: "watchlist:" + status, data: event.user_ids }));
+  }
   if (params.get("signin") === "1") pusher.signin();
 </script>
 """

@@ -41,6 +41,8 @@ relay:
 apps:
   - id: "{app_id}"
     subscription_count: true
+    watchlist:
+      max_ids: 10
     identity:
       hs256_secret_file: identity.secret
     channels:

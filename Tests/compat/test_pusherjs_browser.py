@@ -6,6 +6,11 @@
 - A socket not signed in as that user that sends the subscribe anyway (pusher-js itself will not) is refused.
 - `channel.trigger` past 10 client events per second: the excess gets `pusher:error` 4301 (pusher-js's connection
   `error` event) and never reaches the other subscriber.
+- Cache channels: the last event is replayed on subscribe, `pusher:cache_miss` when nothing is cached.
+- `subscription_count`: pusher-js emits `pusher:subscription_count` and keeps `channel.subscriptionCount` with the
+  count across both nodes.
+- Watchlist: a page signed in with a `watchlist` claim hears, through `pusher.user.watchlist`, who of its list is
+  online at sign-in and who comes online (a sign-in on the other node) or goes offline (after the leave grace).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 
 import pusher
 import pytest
+import requests
 
 from chat_support import chromium_missing, new_browser
 from pusherjs_support import PageServer, page_events, pusher_js_path, wait_until
@@ -127,4 +133,41 @@ def test_subscription_count_reaches_pusher_js_with_subscribers_of_both_nodes(rel
         bo.pusher.unsubscribe("private-scores")
         wait_until(driver, "scores.subscriptionCount === 1", "the count after it left")
     finally:
+        bo.close()
+
+
+def test_watchlist_online_status_reaches_pusher_js(relay_cluster, page_server, driver):
+    cy = relay_cluster.client(1, "cy")
+    bo = relay_cluster.client(1, "bo")
+    relay_token = (relay_cluster.workdir / "keys" / "relay.token").read_text().strip()
+    try:
+        def sign_in(client, user: str) -> None:
+            answer = requests.post(relay_cluster.usher_url + "/pusher/user-auth", data={"socket_id": client.socket_id},
+                                   headers={"Authorization": f"Bearer {relay_cluster.token(user)}"}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            client.pusher.connection.send_event("pusher:signin", answer.json())
+
+        def online(users: list[str]) -> list[str]:
+            answer = requests.post(f"{relay_cluster.usher_url}/relay/v1/apps/{RELAY_APP_ID}/online", json={"user_ids": users},
+                                   headers={"Authorization": f"Bearer {relay_token}"}, timeout=5)
+            assert answer.status_code == 200, answer.text
+            return answer.json()["online"]
+
+        sign_in(cy, "cy")
+        deadline = time.monotonic() + 10
+        while online(["cy"]) != ["cy"]:  # the sign-in is asynchronous: wait until Usher has it
+            assert time.monotonic() < deadline, relay_cluster.logs()
+            time.sleep(0.05)
+        token = relay_cluster.token("ann", watchlist=["bo", "cy", "dee"])
+        driver.get(page_server.url(key=RELAY_APP_KEY, ws=relay_cluster.relay_ports[0], token=token, signin=1))
+        first = wait_until(driver, "__events.find((e) => e.name === 'watchlist:online')", "the first online list")
+        assert first["data"] == ["cy"]
+        sign_in(bo, "bo")
+        wait_until(driver, "__events.find((e) => e.name === 'watchlist:online' && e.data.includes('bo'))", "bo online")
+        bo.abort()
+        offline = wait_until(driver, "__events.find((e) => e.name === 'watchlist:offline')", "bo offline after the grace")
+        assert offline["data"] == ["bo"]
+        assert online(["ann", "bo", "cy", "dee"]) == ["ann", "cy"]
+    finally:
+        cy.close()
         bo.close()

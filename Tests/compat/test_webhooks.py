@@ -124,6 +124,19 @@ def test_subscription_count_webhooks_carry_the_deployment_wide_count(api_usher):
                if channel_name.startswith("presence-"))
 
 
+def test_sign_ins_cause_no_webhooks(api_usher):
+    """A sign-in is a subscription to `#server-to-user-<id>` (online status); the app's webhooks never see it."""
+    signed = api_usher.client.authenticate_user("26.1", {"id": "zed"})
+    response = api_usher.relay("POST", f"/apps/{API_APP_ID}/subscriptions", {
+        "node": "py1", "socket_id": "26.1", "channel": "#server-to-user-zed", "auth": signed["auth"],
+        "user_data": signed["user_data"]})
+    assert response.status_code == 200, response.text
+    channel = "presence-hook-after-signin"
+    api_usher.join("26.1", channel, "zed")  # a later event: once it is delivered, the sign-in's would have been
+    assert len(api_usher.receiver.wait_for(channel, 2)) == 2
+    assert not [d for d in api_usher.receiver.snapshot() if "#server-to-user-" in d.body]
+
+
 def test_every_delivery_is_signed_json_that_validate_webhook_accepts(api_usher):
     deliveries = api_usher.receiver.snapshot()
     assert deliveries, "the tests above should have caused webhooks"

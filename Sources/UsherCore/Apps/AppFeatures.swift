@@ -9,19 +9,27 @@ public struct AppFeatures: Sendable, Hashable {
 
     /// Client events one connection may send per second; the excess gets `pusher:error` 4301 and is not delivered.
     public var clientEventsPerSecond: Int
+    /// The most user ids a signed-in connection may watch for online status (`user_data.watchlist`); 0 when the
+    /// app has no watchlist. More gets `pusher:error` 4302.
+    public var watchlistMaxIDs: Int
 
-    public init(clientEventsPerSecond: Int = defaultClientEventsPerSecond) {
+    public init(clientEventsPerSecond: Int = defaultClientEventsPerSecond, watchlistMaxIDs: Int = 0) {
         self.clientEventsPerSecond = clientEventsPerSecond
+        self.watchlistMaxIDs = watchlistMaxIDs
     }
 
     /// As the lease carries it.
     public var json: JSONValue {
-        .object(["client_events_per_second": .integer(Int64(clientEventsPerSecond))])
+        .object([
+            "client_events_per_second": .integer(Int64(clientEventsPerSecond)),
+            "watchlist_max_ids": .integer(Int64(watchlistMaxIDs)),
+        ])
     }
 
     /// Reads what a lease carries; a missing or unusable field keeps its default (an older Usher sends none).
     public init(json: JSONValue?) {
         self.init()
         if case .integer(let rate)? = json?["client_events_per_second"], (1...1000).contains(rate) { clientEventsPerSecond = Int(rate) }
+        if case .integer(let ids)? = json?["watchlist_max_ids"], (0...1000).contains(ids) { watchlistMaxIDs = Int(ids) }
     }
 }

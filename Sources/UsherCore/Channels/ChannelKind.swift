@@ -21,7 +21,21 @@ public enum ChannelKind: Sendable, Hashable {
         }
     }
 
+    /// Whether the registry tracks the channel's members: presence channels, and server-to-user channels, whose one
+    /// member is the signed-in user (online while any of their signed-in connections exists, with the leave grace).
+    public var hasMembers: Bool {
+        switch self {
+        case .presence, .serverToUser: true
+        case .privateEncrypted, .private, .public: false
+        }
+    }
+
     static let serverToUserPrefix = "#server-to-user-"
+
+    /// The name of `userID`'s server-to-user channel, whose member is the user while they are online.
+    public static func serverToUserChannel(_ userID: String) -> String {
+        serverToUserPrefix + userID
+    }
 
     /// The prefixes of cache channels, whose last triggered event relays keep for new subscribers (PUSHER-PROTOCOL.md
     /// §9a): public, private, encrypted and presence.

@@ -14,6 +14,22 @@ public struct StreamEvent: Sendable, Hashable {
         case terminateConnections = "terminate_connections"
         /// A non-presence channel's subscription count changed (apps with `subscription_count: true`, throttled).
         case subscriptionCount = "subscription_count"
+        /// A user's first signed-in connection appeared (the member of their `#server-to-user-<id>` channel).
+        case userOnline = "user_online"
+        /// A user's last signed-in connection went, after the leave grace (or at once with its node's lease).
+        case userOffline = "user_offline"
+
+        /// How the log names a registry event: member events of server-to-user channels are a user's online status.
+        public init(_ event: PresenceEvent) {
+            let isUser = event.channel.utf8.starts(with: ChannelKind.serverToUserPrefix.utf8)
+            self =
+                switch event.kind {
+                case .memberAdded: isUser ? .userOnline : .memberAdded
+                case .memberRemoved: isUser ? .userOffline : .memberRemoved
+                case .channelOccupied: .channelOccupied
+                case .channelVacated: .channelVacated
+                }
+        }
     }
 
     /// Position in the log; strictly increasing, never reused within one log.
@@ -58,12 +74,6 @@ public struct StreamEvent: Sendable, Hashable {
 
     /// Logs a presence state-machine event at `sequence`.
     public init(sequence: UInt64, _ event: PresenceEvent) {
-        let kind: Kind = switch event.kind {
-        case .memberAdded: .memberAdded
-        case .memberRemoved: .memberRemoved
-        case .channelOccupied: .channelOccupied
-        case .channelVacated: .channelVacated
-        }
-        self.init(sequence: sequence, kind: kind, app: event.app, channel: event.channel, userID: event.userID, userInfo: event.userInfo)
+        self.init(sequence: sequence, kind: Kind(event), app: event.app, channel: event.channel, userID: event.userID, userInfo: event.userInfo)
     }
 }

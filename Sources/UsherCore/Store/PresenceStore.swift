@@ -28,6 +28,9 @@ public protocol PresenceStore: Sendable {
     func channels(app: String, prefix: String?) async throws -> [ChannelSummary]
     /// Sockets subscribed to a channel and (for presence) its distinct users.
     func counts(app: String, channel: String) async throws -> (subscriptions: Int, users: Int)
+    /// Which of `userIDs` are online in `app` (a signed-in connection on any node, or within the leave grace since
+    /// the last one went), in the order given.
+    func onlineUsers(app: String, among userIDs: [String]) async throws -> [String]
     /// Totals for metrics: members, channels, sockets, nodes.
     func statistics() async throws -> StoreStatistics
     /// Appends an event that is not a presence transition (e.g. `terminate_connections`).

@@ -32,7 +32,9 @@ final class AppRuntime: Sendable {
         identity = settings?.identity.map(IdentityVerifier.init(settings:))
         limits = settings?.presence ?? PresenceLimits()
         corsOrigins = Set(settings?.corsOrigins ?? [])
-        features = AppFeatures(clientEventsPerSecond: settings?.clientEventsPerSecond ?? AppFeatures.defaultClientEventsPerSecond)
+        features = AppFeatures(
+            clientEventsPerSecond: settings?.clientEventsPerSecond ?? AppFeatures.defaultClientEventsPerSecond,
+            watchlistMaxIDs: settings?.watchlistMaxIDs ?? 0)
         allowsAnonymous = dev
         authorizerValidUntil = app.signingSecret(at: now)?.notAfter
     }

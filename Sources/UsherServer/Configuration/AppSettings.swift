@@ -20,6 +20,8 @@ public struct AppSettings: Sendable {
     /// Whether subscribers of non-presence channels get `pusher_internal:subscription_count` (and webhooks can
     /// carry `subscription_count`).
     public var subscriptionCount = false
+    /// The most user ids a connection may watch for online status; nil when the app has no watchlist.
+    public var watchlistMaxIDs: Int?
 
     public init(
         id: String, identity: IdentitySettings? = nil, channelRules: [ChannelRule] = [],

@@ -13,7 +13,7 @@ public enum ConfigurationLoader {
         static let tokens: Set<String> = ["issuer", "default_ttl_seconds", "max_ttl_seconds"]
         static let store: Set<String> = ["url", "pool_size", "retained_events", "timeout_ms"]
         static let relay: Set<String> = ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds", "subscription_count_interval_ms"]
-        static let app: Set<String> = ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events", "subscription_count"]
+        static let app: Set<String> = ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events", "subscription_count", "watchlist"]
         static let identity: Set<String> = [
             "hs256_secret_file", "public_key_file", "algorithm", "jwks_file", "issuer", "audience", "leeway_seconds", "cookie",
         ]
@@ -22,6 +22,7 @@ public enum ConfigurationLoader {
         static let cors: Set<String> = ["origins"]
         static let webhooks: Set<String> = ["url", "events", "batch_ms", "batch_max"]
         static let clientEvents: Set<String> = ["per_second"]
+        static let watchlist: Set<String> = ["enabled", "max_ids"]
     }
 
     /// Every field the file accepts, as dotted paths (`apps[].identity.cookie`; `require` takes any claim names).
@@ -31,6 +32,7 @@ public enum ConfigurationLoader {
             "identity": under("apps[].identity.", Fields.identity), "channels": under("apps[].channels[].", Fields.channelRule),
             "presence": under("apps[].presence.", Fields.presence), "cors": under("apps[].cors.", Fields.cors),
             "webhooks": under("apps[].webhooks.", Fields.webhooks), "client_events": under("apps[].client_events.", Fields.clientEvents),
+            "watchlist": under("apps[].watchlist.", Fields.watchlist),
         ]
         return under("server.", Fields.server) + under("tokens.", Fields.tokens) + under("store.", Fields.store)
             + under("relay.", Fields.relay) + Fields.app.sorted().flatMap { nested[$0] ?? ["apps[].\($0)"] }
@@ -110,6 +112,11 @@ public enum ConfigurationLoader {
         }
         if let webhooks = members["webhooks"] { settings.webhooks = try self.webhooks(webhooks) }
         if let value = members["subscription_count"] { settings.subscriptionCount = try value.bool() }
+        if let watchlist = try members["watchlist"]?.mapping(allowed: Fields.watchlist) {
+            let maxIDs = try watchlist["max_ids"]?.int(in: 1...UserData.maxWatchlistCount) ?? UserData.maxWatchlistCount
+            let enabled = try watchlist["enabled"]?.bool() ?? true
+            settings.watchlistMaxIDs = enabled ? maxIDs : nil
+        }
         if let clientEvents = try members["client_events"]?.mapping(allowed: Fields.clientEvents) {
             if let value = clientEvents["per_second"] { settings.clientEventsPerSecond = try value.int(in: 1...1000) }
         }

@@ -18,6 +18,7 @@ struct RelayController: Sendable {
         group.delete("/apps/{app}/sockets/{socket}") { _, context in try await disconnect(context: context) }
         group.get("/apps/{app}/presence/{channel}") { _, context in try await presence(context: context) }
         group.get("/apps/{app}/channels/{channel}") { _, context in try await counts(context: context) }
+        group.post("/apps/{app}/online") { request, context in try await online(request, context: context) }
         group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
         group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
         group.post("/nodes/{node}/batch") { request, context in try await batch(request, context: context) }
@@ -124,6 +125,25 @@ struct RelayController: Sendable {
         let channel = try ChannelName(validating: try context.parameters.require("channel"), maxLength: configuration.channelNameMaxLength)
         let counts = try await store.counts(app: app.app.id, channel: channel.name)
         return .json(#"{"subscription_count":"# + String(counts.subscriptions) + #","user_count":"# + String(counts.users) + "}")
+    }
+
+    /// The most user ids one online-status query may ask about.
+    static let maxOnlineQuery = 1000
+
+    /// `POST /relay/v1/apps/{app}/online` `{"user_ids":[…]}` → `{"online":[…]}`: which of the users are online (a
+    /// signed-in connection on any node, or within the leave grace), for a watchlist's first `online` event.
+    func online(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
+        let userIDs = try await RelayFields(body: request, limit: configuration.maxBodyBytes).strings("user_ids")
+        guard userIDs.count <= Self.maxOnlineQuery else {
+            throw ServerError.malformedRequest("user_ids holds more than \(Self.maxOnlineQuery) ids")
+        }
+        for userID in userIDs {
+            guard (try? ChannelName(validating: ChannelKind.serverToUserChannel(userID), maxLength: configuration.channelNameMaxLength)) != nil
+            else { throw ServerError.malformedRequest("user_ids holds an invalid user id") }
+        }
+        let online = try await store.onlineUsers(app: app.app.id, among: userIDs)
+        return .json(#"{"online":"# + JSONValue.array(online.map(JSONValue.string)).jsonText + "}")
     }
 
     func heartbeat(context: some RequestContext) async throws -> Response {

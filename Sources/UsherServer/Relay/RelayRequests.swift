@@ -45,6 +45,18 @@ struct RelayFields {
         }
     }
 
+    /// A required array of strings.
+    func strings(_ name: String) throws(ServerError) -> [String] {
+        guard case .array(let items)? = fields[name] else { throw .malformedRequest("missing field \(path)\(name)") }
+        var strings: [String] = []
+        strings.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let text) = item else { throw .malformedRequest("wrong type at \(path)\(name)") }
+            strings.append(text)
+        }
+        return strings
+    }
+
     func bool(_ name: String, default value: Bool) throws(ServerError) -> Bool {
         switch fields[name] {
         case nil, .null?: value

@@ -86,7 +86,9 @@ struct WebhookSender: Sendable {
                 case .events(let events):
                     for event in events {
                         cursor = event.sequence
-                        guard event.app == appID, settings.events.contains(event.kind) else { continue }
+                        // Server-to-user channels are sign-in machinery (online status), not the app's channels.
+                        guard event.app == appID, settings.events.contains(event.kind), !(event.channel?.hasPrefix("#") ?? false)
+                        else { continue }
                         pending.append(event)
                         if oldest == nil { oldest = clock.now }
                     }

@@ -55,6 +55,8 @@ struct Testbed: Sendable {
         var clientEventsPerSecond: Int?
         /// When set, the test app has `subscription_count: true` with this throttle interval.
         var subscriptionCountInterval: Duration?
+        /// When set, the test app has a watchlist allowing this many ids.
+        var watchlistMaxIDs: Int?
 
     }
 
@@ -69,9 +71,10 @@ struct Testbed: Sendable {
         configuration.tickInterval = .milliseconds(20)
         configuration.sseKeepAlive = .seconds(1)
         configuration.keyReloadInterval = .seconds(60)
-        if timings.clientEventsPerSecond != nil || timings.subscriptionCountInterval != nil {
+        if timings.clientEventsPerSecond != nil || timings.subscriptionCountInterval != nil || timings.watchlistMaxIDs != nil {
             var settings = AppSettings(id: TestApp.id)
             if let rate = timings.clientEventsPerSecond { settings.clientEventsPerSecond = rate }
+            settings.watchlistMaxIDs = timings.watchlistMaxIDs
             if let interval = timings.subscriptionCountInterval {
                 settings.subscriptionCount = true
                 configuration.subscriptionCountInterval = interval

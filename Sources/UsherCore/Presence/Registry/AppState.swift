@@ -22,7 +22,7 @@ struct AppState {
             return .alreadySubscribed
         }
         let name = subscription.channel.name
-        let isPresence = subscription.channel.kind == .presence
+        let isPresence = subscription.channel.kind.hasMembers
         let admission = channels[name, default: ChannelState(name: name, isPresence: isPresence)]
             .admit(subscription.member, limits: limits)
         switch admission {

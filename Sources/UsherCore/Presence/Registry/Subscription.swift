@@ -1,6 +1,7 @@
 /// One socket's subscription to one channel, as a relay reports it; keyed by app, socket id and channel.
 ///
-/// Presence subscriptions carry the member from the verified channel_data; other kinds carry none.
+/// Presence subscriptions carry the member from the verified channel_data; a server-to-user channel's member is its
+/// user (a signed-in connection, for online status); other kinds carry none.
 public struct Subscription: Sendable, Hashable {
     /// The app id.
     public let app: String
@@ -8,10 +9,10 @@ public struct Subscription: Sendable, Hashable {
     public let socketID: SocketID
     /// The channel subscribed to.
     public let channel: ChannelName
-    /// The member, for presence channels; nil for every other kind.
+    /// The member, for presence and server-to-user channels; nil for every other kind.
     public let member: PresenceMember?
 
-    /// Creates a subscription.
+    /// Creates a subscription; a server-to-user channel's member is made from its name.
     ///
     /// - Throws: ``CoreError/invalidChannelData`` when a presence channel has no member, or another kind has one.
     public init(app: String, socketID: SocketID, channel: ChannelName, member: PresenceMember? = nil) throws(CoreError)
@@ -20,6 +21,10 @@ public struct Subscription: Sendable, Hashable {
         self.app = app
         self.socketID = socketID
         self.channel = channel
-        self.member = member
+        if case .serverToUser(let userID) = channel.kind {
+            self.member = PresenceMember(userID: userID)
+        } else {
+            self.member = member
+        }
     }
 }
