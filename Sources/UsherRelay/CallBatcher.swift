@@ -39,14 +39,12 @@ final class CallBatcher: Service, Sendable {
     private let send: @Sendable ([String]) async throws -> [UsherAPI.Reply]
     private let state = Mutex(State())
     /// Rung on every submit; the run loop sends whatever is queued when it hears it.
-    private let doorbell: AsyncStream<Void>
-    private let ring: AsyncStream<Void>.Continuation
+    private let doorbell = Doorbell()
 
     /// - Parameter send: Sends one batch (ops as JSON texts, in order) and returns one reply per op; in the relay,
     ///   ``UsherAPI/batch(_:)``.
     init(send: @escaping @Sendable ([String]) async throws -> [UsherAPI.Reply]) {
         self.send = send
-        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues one op (a batch op's JSON text) and returns Usher's reply to it.
@@ -62,7 +60,7 @@ final class CallBatcher: Service, Sendable {
                 return true
             }
             if queued {
-                ring.yield()
+                doorbell.ring()
             } else {
                 continuation.resume(throwing: RelayError.usher("the relay is shutting down; the call was not sent"))
             }
@@ -75,14 +73,7 @@ final class CallBatcher: Service, Sendable {
     /// Sends batches until graceful shutdown or cancellation; ops queued by then are still sent (the sessions closing
     /// on shutdown report their disconnects through here), later ones fail at once.
     func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                try? await gracefulShutdown()
-                self.ring.finish()
-            }
-            for await _ in doorbell { await sendQueued() }
-            group.cancelAll()
-        }
+        await doorbell.answer { await sendQueued() }
         state.withLock { $0.stopped = true }
         await sendQueued()
     }

@@ -72,9 +72,12 @@ final class ConnectionHub: Sendable {
 
     /// Cache channels held at most (those expiring soonest go first beyond it).
     let maxCachedChannels: Int
+    /// Told of every `pusher:cache_miss` sent (for `cache_miss` webhooks); called under the hub's lock.
+    private let cacheMissed: (@Sendable (ChannelKey) -> Void)?
 
-    init(maxCachedChannels: Int = 100_000) {
+    init(maxCachedChannels: Int = 100_000, cacheMissed: (@Sendable (ChannelKey) -> Void)? = nil) {
         self.maxCachedChannels = maxCachedChannels
+        self.cacheMissed = cacheMissed
     }
 
     /// A presence channel's members as the node tracks them.
@@ -216,7 +219,7 @@ final class ConnectionHub: Sendable {
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
             if let members, state.members[key] == nil { state.members[key] = MemberList(members: members, generation: join?.generation) }
             connection.send(frame)
-            Self.sendCached(key, to: connection, in: &state)
+            Self.sendCached(key, to: connection, in: &state, missed: cacheMissed)
         }
     }
 
@@ -237,19 +240,22 @@ final class ConnectionHub: Sendable {
             state.subscriptions[socket, default: [:]][channel] = subscription
             state.subscribers[key, default: [:]][socket] = Subscriber(connection: connection, userID: subscription.userID)
             connection.send(PusherFrame.subscriptionSucceeded(channel: channel, presenceJSON: Self.presenceJSON(members)))
-            Self.sendCached(key, to: connection, in: &state)
+            Self.sendCached(key, to: connection, in: &state, missed: cacheMissed)
         }
     }
 
     /// Right after a cache channel's `subscription_succeeded` (in the same critical section, so no live event can
     /// come between): its cached event, or `pusher:cache_miss`.
-    private static func sendCached(_ key: ChannelKey, to connection: RelayConnection, in state: inout State) {
+    private static func sendCached(
+        _ key: ChannelKey, to connection: RelayConnection, in state: inout State, missed: (@Sendable (ChannelKey) -> Void)?
+    ) {
         guard ChannelKind.isCache(key.channel) else { return }
         if let cached = state.cached[key], cached.expires > .now {
             connection.send(cached.frame)
         } else {
             state.cached[key] = nil
             connection.send(PusherFrame.cacheMiss(channel: key.channel))
+            missed?(key)
         }
     }
 

@@ -38,7 +38,11 @@ public func buildRelay(
     let peers = PeerForwarder(
         client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, logger: logger)
     let batcher = CallBatcher(send: { try await usher.batch($0) })
-    let services = RelayServices(configuration: configuration, hub: ConnectionHub(), usher: usher, batcher: batcher, peers: peers, logger: logger)
+    let features = AppFeatureTable()
+    let reporter = WebhookReporter(features: features, logger: logger) { try await usher.report($0) }
+    let hub = ConnectionHub(cacheMissed: { reporter.cacheMiss(app: $0.app, channel: $0.channel) })
+    let services = RelayServices(
+        configuration: configuration, hub: hub, usher: usher, batcher: batcher, peers: peers, features: features, reporter: reporter, logger: logger)
 
     let router = Router()
     router.add(middleware: RelayErrorMiddleware())
@@ -70,6 +74,7 @@ public func buildRelay(
     app.addServices(
         HTTPClientService(client: client),
         batcher,
+        reporter,
         peers,
         node,
         EventFollower(services: services, node: node),

@@ -20,13 +20,18 @@ struct RelayServices: Sendable {
     let appsByID: [String: App]
     let logger: Logger
     /// Per-app features from Usher's latest node lease; defaults until the first heartbeat.
-    let features = AppFeatureTable()
+    let features: AppFeatureTable
+    /// Client events and cache misses for the apps' webhooks.
+    let reporter: WebhookReporter
     /// Signed-in connections' watchlists (online status).
     let watchlists = Watchlists()
 
     init(
-        configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder, logger: Logger
+        configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder,
+        features: AppFeatureTable = AppFeatureTable(), reporter: WebhookReporter? = nil, logger: Logger
     ) {
+        self.features = features
+        self.reporter = reporter ?? WebhookReporter(features: features, logger: logger) { [usher] in try await usher.report($0) }
         self.configuration = configuration
         self.hub = hub
         self.usher = usher

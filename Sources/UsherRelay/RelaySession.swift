@@ -237,5 +237,9 @@ struct RelaySession: Sendable {
         }
         let frame = PusherFrame.event(message.event, channel: name, dataJSON: data, userID: kind == .presence ? subscription.userID : nil)
         services.publish(app: app.id, channels: [name], frame: frame, exceptSocket: socket)
+        // Webhooks carry the data as a string: the client's string, or the JSON text of what it sent.
+        services.reporter.clientEvent(
+            app: app.id, channel: name, event: message.event, data: message.data?.stringValue ?? data, socketID: socket,
+            userID: kind == .presence ? subscription.userID : nil)
     }
 }

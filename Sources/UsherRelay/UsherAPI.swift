@@ -85,6 +85,11 @@ struct UsherAPI: Sendable {
         return (Int(subscriptions), Int(users))
     }
 
+    /// `POST /relay/v1/nodes/{node}/reports` with reports (JSON texts) for the apps' webhooks.
+    func report(_ reports: [String]) async throws {
+        try await expectOK(.POST, "/relay/v1/nodes/\(node)/reports", body: #"{"reports":["# + reports.joined(separator: ",") + "]}")
+    }
+
     /// `POST /relay/v1/apps/{app}/online`: which of `userIDs` are online now, in their order.
     func online(app: String, userIDs: [String]) async throws -> [String] {
         let body = JSONValue.object(["user_ids": .array(userIDs.map(JSONValue.string))]).jsonText

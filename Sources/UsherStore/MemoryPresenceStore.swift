@@ -100,10 +100,10 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         }
     }
 
-    public func append(kind: StreamEvent.Kind, app: String, userID: String) {
-        // Under the lock, so the event takes its place in the one order of presence events.
+    public func append(_ events: [AppendedEvent]) {
+        // Under the lock, so the events take their place in the one order of presence events.
         state.withLock { _ in
-            _ = log.append([kind]) { StreamEvent(sequence: $0, kind: $1, app: app, channel: nil, userID: userID, userInfo: nil) }
+            _ = log.append(events) { $1.logged(at: $0) }
         }
     }
 

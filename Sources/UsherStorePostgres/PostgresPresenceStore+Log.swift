@@ -55,9 +55,15 @@ extension PostgresPresenceStore {
         let (sequence, kindText, app, channel, userID, info) = try row.decode(
             (Int64, String, String, String?, String?, String?).self)
         guard let kind = StreamEvent.Kind(rawValue: kindText) else { throw PostgresStoreError.corruptRow }
-        if kind == .subscriptionCount {
+        switch kind {
+        case .subscriptionCount:
             guard let channel, let count = info.flatMap({ Int($0) }) else { throw PostgresStoreError.corruptRow }
             return StreamEvent(sequence: UInt64(sequence), app: app, channel: channel, subscriptionCount: count)
+        case .clientEvent, .cacheMiss:
+            // The row's user_info column holds the event's further members (`StreamEvent.extra`).
+            return StreamEvent(sequence: UInt64(sequence), kind: kind, app: app, channel: channel, userID: userID, userInfo: nil, extra: info)
+        default:
+            break
         }
         return StreamEvent(
             sequence: UInt64(sequence), kind: kind, app: app, channel: channel, userID: userID,

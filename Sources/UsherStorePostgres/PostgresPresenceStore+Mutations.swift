@@ -80,9 +80,11 @@ extension PostgresPresenceStore {
         }
     }
 
-    public func append(kind: StreamEvent.Kind, app: String, userID: String) async throws {
-        let event = PendingEvent(kind: kind, app: app, channel: nil, userID: userID, userInfo: nil)
-        try await write(extra: [event]) { _ in }
+    /// Under the write lock like every logged event; the further members travel in the row's `user_info` column.
+    public func append(_ events: [AppendedEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let pending = events.map { PendingEvent(kind: $0.kind, app: $0.app, channel: $0.channel, userID: $0.userID, userInfo: $0.extra) }
+        try await write(extra: pending) { _ in }
     }
 
     public func takeCountChanges() -> Set<AppChannel> {

@@ -104,13 +104,13 @@ import UsherStore
         #expect(statistics.eventsByKind == [.channelOccupied: 2, .memberAdded: 2, .channelVacated: 1])
     }
 
-    @Test("append(kind: .terminateConnections) lands in the log with the app and user, and wakes waiters")
+    @Test("append(terminate_connections) lands in the log with the app and user, and wakes waiters")
     func terminateConnections() async throws {
         // Through the protocol, as the server uses it.
         let store: any PresenceStore = store
         let before = try await store.latestSequence()
         async let woke: Void = store.waitForEvents(after: before, timeout: .seconds(3600))
-        try await store.append(kind: .terminateConnections, app: "app1", userID: "u9")
+        try await store.append([AppendedEvent(kind: .terminateConnections, app: "app1", userID: "u9")])
         try await woke
         guard case .events(let events) = try await store.events(after: before, limit: 10), let event = events.first else {
             Issue.record("nothing logged")
@@ -128,7 +128,7 @@ import UsherStore
     @Test("the store's log is bounded by logCapacity and reports gaps for dropped positions")
     func boundedLog() async throws {
         let small = MemoryPresenceStore(logCapacity: 3, now: clock.read)
-        for user in 1...5 { small.append(kind: .terminateConnections, app: "app1", userID: "u\(user)") }
+        for user in 1...5 { small.append([AppendedEvent(kind: .terminateConnections, app: "app1", userID: "u\(user)")]) }
         guard case .gap(let latest) = small.events(after: 1, limit: 10) else {
             Issue.record("a dropped position did not answer a gap")
             return

@@ -26,6 +26,7 @@ from pysher.channel import Channel
 import pytest
 import requests
 
+from api_support import WebhookReceiver
 from conftest import STARTUP_TIMEOUT, _free_port, _stop, _usher_binary
 
 RELAY_APP_ID = "77"
@@ -43,6 +44,10 @@ apps:
     subscription_count: true
     watchlist:
       max_ids: 10
+    webhooks:
+      url: "http://127.0.0.1:{hook_port}/hook"
+      batch_ms: 100
+      events: [client_event, cache_miss]
     identity:
       hs256_secret_file: identity.secret
     channels:
@@ -73,6 +78,8 @@ class RelayCluster:
     identity_secret: bytes
     workdir: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
+    # Receives the app's `client_event` and `cache_miss` webhooks, validating each with the pusher SDK.
+    receiver: WebhookReceiver | None = None
 
     def token(self, sub: str, **claims) -> str:
         now = int(time.time())
@@ -101,10 +108,11 @@ def relay_cluster():
             [binary, "apps", "create", "--id", RELAY_APP_ID, "--key", RELAY_APP_KEY, "--secret", secret, "--json",
              "--keys", str(keys)], capture_output=True, text=True, timeout=30)
         assert created.returncode == 0, created.stderr
-        (workdir / "usher.yaml").write_text(RELAY_YAML.format(grace_ms=GRACE_MS, app_id=RELAY_APP_ID))
+        receiver = WebhookReceiver(RELAY_APP_KEY, secret)
+        (workdir / "usher.yaml").write_text(RELAY_YAML.format(grace_ms=GRACE_MS, app_id=RELAY_APP_ID, hook_port=receiver.port))
         usher_port = _free_port()
         cluster = RelayCluster(f"http://127.0.0.1:{usher_port}", [_free_port(), _free_port()], secret, identity_secret,
-                               workdir)
+                               workdir, receiver=receiver)
 
         def start(name: str, args: list[str]) -> subprocess.Popen:
             log = open(workdir / f"{name}.log", "wb")
@@ -130,6 +138,7 @@ def relay_cluster():
         if cluster is not None:
             for process in reversed(cluster.processes):
                 _stop(process)
+            cluster.receiver.close()
         for log in logs:
             log.close()
         shutil.rmtree(workdir, ignore_errors=True)

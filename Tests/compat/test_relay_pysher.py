@@ -98,3 +98,31 @@ def test_connection_refusals_send_pusher_error_then_close_with_its_code(relay_cl
             except Exception:  # noqa: BLE001 — ConnectionClosed is what we expect
                 pass
             assert ws.close_code == code, (key, query, ws.close_code)
+
+
+def test_client_events_and_cache_misses_reach_the_apps_webhooks(relay_cluster):
+    """Only relays see client events and cache misses: they report them to Usher, whose webhooks carry them, signed
+    like every webhook (the receiver validates each with the pusher SDK)."""
+    ann, bo = relay_cluster.client(0, "ann"), relay_cluster.client(1, "bo")
+    try:
+        for client in (ann, bo):
+            client.subscribe("presence-hooks", events=("client-typing",))
+            client.wait_for("presence-hooks", "pusher_internal:subscription_succeeded")
+        ann.pusher.channels["presence-hooks"].trigger("client-typing", {"n": 1})
+        bo.wait_for("presence-hooks", "client-typing")
+        bo.subscribe("cache-hooks-empty")
+        bo.wait_for("cache-hooks-empty", "pusher_internal:subscription_succeeded")
+
+        def events() -> list[dict]:
+            return [event for delivery in relay_cluster.receiver.snapshot() if delivery.status == 200 and delivery.validated
+                    for event in delivery.validated["events"]]
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(events()) < 2:
+            time.sleep(0.05)
+        assert {"name": "client_event", "channel": "presence-hooks", "event": "client-typing", "data": '{"n":1}',
+                "socket_id": ann.socket_id, "user_id": "ann"} in events(), events()
+        assert {"name": "cache_miss", "channel": "cache-hooks-empty"} in events(), events()
+    finally:
+        ann.close()
+        bo.close()

@@ -12,10 +12,19 @@ public struct AppFeatures: Sendable, Hashable {
     /// The most user ids a signed-in connection may watch for online status (`user_data.watchlist`); 0 when the
     /// app has no watchlist. More gets `pusher:error` 4302.
     public var watchlistMaxIDs: Int
+    /// Whether the app's webhooks list `client_event`: relays then report the client events they deliver.
+    public var reportsClientEvents: Bool
+    /// Whether the app's webhooks list `cache_miss`: relays then report cache misses.
+    public var reportsCacheMisses: Bool
 
-    public init(clientEventsPerSecond: Int = defaultClientEventsPerSecond, watchlistMaxIDs: Int = 0) {
+    public init(
+        clientEventsPerSecond: Int = defaultClientEventsPerSecond, watchlistMaxIDs: Int = 0, reportsClientEvents: Bool = false,
+        reportsCacheMisses: Bool = false
+    ) {
         self.clientEventsPerSecond = clientEventsPerSecond
         self.watchlistMaxIDs = watchlistMaxIDs
+        self.reportsClientEvents = reportsClientEvents
+        self.reportsCacheMisses = reportsCacheMisses
     }
 
     /// As the lease carries it.
@@ -23,6 +32,8 @@ public struct AppFeatures: Sendable, Hashable {
         .object([
             "client_events_per_second": .integer(Int64(clientEventsPerSecond)),
             "watchlist_max_ids": .integer(Int64(watchlistMaxIDs)),
+            "client_event_webhooks": .bool(reportsClientEvents),
+            "cache_miss_webhooks": .bool(reportsCacheMisses),
         ])
     }
 
@@ -31,5 +42,7 @@ public struct AppFeatures: Sendable, Hashable {
         self.init()
         if case .integer(let rate)? = json?["client_events_per_second"], (1...1000).contains(rate) { clientEventsPerSecond = Int(rate) }
         if case .integer(let ids)? = json?["watchlist_max_ids"], (0...1000).contains(ids) { watchlistMaxIDs = Int(ids) }
+        if case .bool(let flag)? = json?["client_event_webhooks"] { reportsClientEvents = flag }
+        if case .bool(let flag)? = json?["cache_miss_webhooks"] { reportsCacheMisses = flag }
     }
 }

@@ -18,6 +18,10 @@ public struct StreamEvent: Sendable, Hashable {
         case userOnline = "user_online"
         /// A user's last signed-in connection went, after the leave grace (or at once with its node's lease).
         case userOffline = "user_offline"
+        /// A client event a relay delivered (apps whose webhooks list `client_event`).
+        case clientEvent = "client_event"
+        /// A subscriber of a cache channel found nothing cached (apps whose webhooks list `cache_miss`).
+        case cacheMiss = "cache_miss"
 
         /// How the log names a registry event: member events of server-to-user channels are a user's online status.
         public init(_ event: PresenceEvent) {
@@ -40,36 +44,40 @@ public struct StreamEvent: Sendable, Hashable {
     public let channel: String?
     /// The member (or, for `terminate_connections`, the user) concerned.
     public let userID: String?
-    /// The cluster-wide subscription count, for `subscription_count`.
-    public let subscriptionCount: Int?
-    /// `{"app":…,"channel":…,"user_id":…,"user_info":…}` with absent members omitted; `subscription_count` events
-    /// carry `{"app":…,"channel":…,"subscription_count":N}`.
+    /// Further members of the event's JSON object, serialized without braces, which webhooks carry too:
+    /// `"subscription_count":3`, or a client event's `"event":…,"data":…,"socket_id":…`.
+    public let extra: String?
+    /// `{"app":…,"channel":…,"user_id":…,"user_info":…}` with absent members omitted, then `extra`'s members.
     public let data: String
 
-    public init(sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfo: JSONValue?) {
+    /// - Parameter extra: Further JSON object members, already serialized (see ``extra``).
+    public init(
+        sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfo: JSONValue?, extra: String? = nil
+    ) {
         self.sequence = sequence
         self.kind = kind
         self.app = app
         self.channel = channel
         self.userID = userID
-        subscriptionCount = nil
+        self.extra = extra
         var text = #"{"app":"# + JSON.quoted(app)
         if let channel { text += #","channel":"# + JSON.quoted(channel) }
         if let userID { text += #","user_id":"# + JSON.quoted(userID) }
         if let userInfo { text += #","user_info":"# + userInfo.jsonText }
+        if let extra { text += "," + extra }
         data = text + "}"
     }
 
     /// Logs a channel's subscription count.
     public init(sequence: UInt64, app: String, channel: String, subscriptionCount: Int) {
-        self.sequence = sequence
-        kind = .subscriptionCount
-        self.app = app
-        self.channel = channel
-        userID = nil
-        self.subscriptionCount = subscriptionCount
-        data = #"{"app":"# + JSON.quoted(app) + #","channel":"# + JSON.quoted(channel) + #","subscription_count":"#
-            + String(subscriptionCount) + "}"
+        self.init(
+            sequence: sequence, kind: .subscriptionCount, app: app, channel: channel, userID: nil, userInfo: nil,
+            extra: #""subscription_count":"# + String(subscriptionCount))
+    }
+
+    /// A client event's webhook members: `"event":…,"data":…,"socket_id":…` (the data as the client sent it, text).
+    public static func clientEventExtra(event: String, data: String, socketID: String) -> String {
+        #""event":"# + JSON.quoted(event) + #","data":"# + JSON.quoted(data) + #","socket_id":"# + JSON.quoted(socketID)
     }
 
     /// Logs a presence state-machine event at `sequence`.

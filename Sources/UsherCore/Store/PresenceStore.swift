@@ -33,8 +33,9 @@ public protocol PresenceStore: Sendable {
     func onlineUsers(app: String, among userIDs: [String]) async throws -> [String]
     /// Totals for metrics: members, channels, sockets, nodes.
     func statistics() async throws -> StoreStatistics
-    /// Appends an event that is not a presence transition (e.g. `terminate_connections`).
-    func append(kind: StreamEvent.Kind, app: String, userID: String) async throws
+    /// Appends events that are not presence transitions (`terminate_connections`, relays' `client_event` and
+    /// `cache_miss`), in order, as one unit.
+    func append(_ events: [AppendedEvent]) async throws
     /// The non-presence channels whose subscription count this instance's writes (and sweeps) changed since the last
     /// call; each change is reported once. Instances sharing a store each report their own.
     func takeCountChanges() async -> Set<AppChannel>

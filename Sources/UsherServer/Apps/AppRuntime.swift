@@ -34,7 +34,9 @@ final class AppRuntime: Sendable {
         corsOrigins = Set(settings?.corsOrigins ?? [])
         features = AppFeatures(
             clientEventsPerSecond: settings?.clientEventsPerSecond ?? AppFeatures.defaultClientEventsPerSecond,
-            watchlistMaxIDs: settings?.watchlistMaxIDs ?? 0)
+            watchlistMaxIDs: settings?.watchlistMaxIDs ?? 0,
+            reportsClientEvents: settings?.webhooks?.events.contains(.clientEvent) ?? false,
+            reportsCacheMisses: settings?.webhooks?.events.contains(.cacheMiss) ?? false)
         allowsAnonymous = dev
         authorizerValidUntil = app.signingSecret(at: now)?.notAfter
     }

@@ -132,10 +132,12 @@ public enum ConfigurationLoader {
         }
         var settings = WebhookSettings(url: url)
         if let events = members["events"] {
-            let allowed: Set<StreamEvent.Kind> = [.memberAdded, .memberRemoved, .channelOccupied, .channelVacated, .subscriptionCount]
+            let allowed: Set<StreamEvent.Kind> = [
+                .memberAdded, .memberRemoved, .channelOccupied, .channelVacated, .subscriptionCount, .clientEvent, .cacheMiss,
+            ]
             settings.events = try Set(events.strings().map { (name: String) throws(ServerError) -> StreamEvent.Kind in
                 guard let kind = StreamEvent.Kind(rawValue: name), allowed.contains(kind) else {
-                    throw events.fail("unknown event \"\(name)\" (expected member_added, member_removed, channel_occupied, channel_vacated, subscription_count)")
+                    throw events.fail("unknown event \"\(name)\" (expected member_added, member_removed, channel_occupied, channel_vacated, subscription_count, client_event, cache_miss)")
                 }
                 return kind
             })

@@ -87,7 +87,7 @@ struct HTTPAPIController: Sendable {
         guard !userID.isEmpty, userID.unicodeScalars.count <= app.limits.maxUserIDLength else {
             throw APIRefusal.badRequest("invalid user id")
         }
-        try await store.append(kind: .terminateConnections, app: app.app.id, userID: userID)
+        try await store.append([AppendedEvent(kind: .terminateConnections, app: app.app.id, userID: userID)])
         return .json("{}")
     }
 

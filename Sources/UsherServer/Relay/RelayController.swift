@@ -22,6 +22,7 @@ struct RelayController: Sendable {
         group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
         group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
         group.post("/nodes/{node}/batch") { request, context in try await batch(request, context: context) }
+        group.post("/nodes/{node}/reports") { request, context in try await reports(request, context: context) }
     }
 
     func subscribe(_ request: Request, context: some RequestContext) async throws -> Response {

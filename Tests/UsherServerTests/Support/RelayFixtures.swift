@@ -65,10 +65,18 @@ struct RelayServer {
     let components: ServerComponents
     var configuration = UsherConfiguration()
 
-    /// Serves `apps` (the §11 app by default) with `limits`, grace 0 unless given, lease 5 s.
-    init(apps: [App]? = nil, limits: PresenceLimits = PresenceLimits(), graceMillis: Int64 = 0) throws {
+    /// Serves `apps` (the §11 app by default) with `limits`, grace 0 unless given, lease 5 s; the first app's
+    /// webhooks (never sent: no webhook service runs) list `webhookEvents` when given.
+    init(
+        apps: [App]? = nil, limits: PresenceLimits = PresenceLimits(), graceMillis: Int64 = 0, webhookEvents: Set<StreamEvent.Kind>? = nil
+    ) throws {
         let apps = try apps ?? [Fixtures.pusherApp()]
         configuration.apps = apps.map { AppSettings(id: $0.id, presence: limits) }
+        if let webhookEvents {
+            var webhooks = WebhookSettings(url: "http://127.0.0.1:9/hooks")
+            webhooks.events = webhookEvents
+            configuration.apps[0].webhooks = webhooks
+        }
         configuration.presence = .init(graceMillis: graceMillis, leaseMillis: 5000)
         store = MemoryPresenceStore(configuration: configuration.presence, logCapacity: 256, now: clock.read)
         let registry = AppRegistryBox(try AppRegistry(apps: apps, configuration: configuration, now: Date()))
