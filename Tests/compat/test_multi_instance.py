@@ -209,3 +209,38 @@ def test_webhooks_are_sent_once_by_one_instance_and_survive_its_death(pair):
     events = receiver.wait_for(hook_room, 10, timeout=30)
     added = [user for name, user in events if name == "member_added"]
     assert set(added) == {f"hooked{n}" for n in range(9)}, f"{events}\nsurvivor's log:\n{pair.b.log()[-4000:]}"
+
+
+FEATURES = {"app_extra": "    subscription_count: true\n    watchlist:\n      max_ids: 10\n"}
+
+
+@pytest.mark.parametrize("pair", [FEATURES], indirect=True)
+def test_online_status_and_subscription_counts_span_instances(pair):
+    """What relays build watchlists and subscription counts from, over PostgreSQL: a sign-in through one instance is
+    online for the other and its stream says so; subscriptions through both instances are counted together."""
+    follower = pair.b.follow()
+    try:
+        signed = pair.a.client.authenticate_user("7.1", {"id": "ann"})
+        signin = pair.a.relay("POST", f"/apps/{APP_ID}/subscriptions", {
+            "node": "relay-a", "socket_id": "7.1", "channel": "#server-to-user-ann", "auth": signed["auth"],
+            "user_data": signed["user_data"]})
+        assert signin.status_code == 200, signin.text
+        online = pair.b.relay("POST", f"/apps/{APP_ID}/online", {"user_ids": ["bob", "ann"]})
+        assert online.status_code == 200 and online.json() == {"online": ["ann"]}, online.text
+        for instance, socket in ((pair.a, "7.2"), (pair.b, "8.2")):
+            joined = instance.relay("POST", f"/apps/{APP_ID}/subscriptions", {"node": "relay-a", "socket_id": socket, "channel": "news"})
+            assert joined.status_code == 200, joined.text
+
+        def seen(events) -> bool:
+            counts = [data["subscription_count"] for _, name, data in events if name == "subscription_count"]
+            return any(name == "user_online" for _, name, _ in events) and bool(counts) and counts[-1] == 2
+
+        events = follower.wait_for(seen)
+        assert seen(events), events
+        assert [data["user_id"] for _, name, data in events if name == "user_online"] == ["ann"]
+        assert pair.b.relay("DELETE", f"/apps/{APP_ID}/sockets/7.1").status_code == 200  # grace 0: offline at once
+        events = follower.wait_for(lambda events: any(name == "user_offline" for _, name, _ in events))
+        assert [data["user_id"] for _, name, data in events if name == "user_offline"] == ["ann"]
+        assert pair.a.relay("POST", f"/apps/{APP_ID}/online", {"user_ids": ["ann"]}).json() == {"online": []}
+    finally:
+        follower.stop()
