@@ -63,7 +63,7 @@ import UsherCrypto
                 await first.close()
 
                 // Resume where it left off while r1 keeps heartbeating and r2 is silent.
-                let deadline = Duration.milliseconds(Self.lease) + .seconds(1) - (ContinuousClock.now - r2LastSpoke)
+                let deadline = Duration.milliseconds(Self.lease) + .seconds(3) - (ContinuousClock.now - r2LastSpoke)
                 let second = try await SSEConnection.open(port: port, lastEventID: try #require(seen.last?.id), timeout: deadline)
                 var secondEvents = second.events.makeAsyncIterator()
                 seen += try await SSEConnection.read(&secondEvents) { events in
@@ -76,7 +76,7 @@ import UsherCrypto
             #expect(Self.summary(seen) == [
                 "1 channel_occupied", "2 member_added u1", "3 member_added u2", "4 member_added u3",
                 "5 member_removed u2", "6 member_removed u3",
-            ], "r2's members must be removed within lease + 1 s; saw \(seen)")
+            ], "r2's members must be removed within lease + 3 s (the sweep runs every 50 ms; the rest is a loaded machine's slack); saw \(seen)")
             #expect(seen.first?.data == #"{"app":"3","channel":"presence-room"}"#)
             #expect(seen.last?.data == #"{"app":"3","channel":"presence-room","user_id":"u3"}"#)
             let presence = try await relay.presence()
