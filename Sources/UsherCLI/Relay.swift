@@ -12,9 +12,13 @@ struct Relay: AsyncParsableCommand {
             Clients connect to ws://HOST:PORT/app/<key>?protocol=7; app servers trigger events with POST /apps/<id>/events \
             (signed like the Pusher HTTP API). Subscriptions, sign-ins and presence are decided by Usher through its relay API.
 
-            Example (two nodes forwarding events to each other):
-              usher relay --keys keys --port 6001 --node relay-a --peer http://127.0.0.1:6002
-              usher relay --keys keys --port 6002 --node relay-b --peer http://127.0.0.1:6001
+            Nodes find each other through Usher: each announces where it takes forwarded events (--forward-url) in its \
+            heartbeat and learns the other live nodes from the answer. --peer fixes the list instead.
+
+            Example (two nodes that discover each other, then one with a fixed peer):
+              usher relay --keys keys --port 6001 --node relay-a
+              usher relay --keys keys --port 6002 --node relay-b --forward-url http://10.0.0.2:6002
+              usher relay --keys keys --port 6003 --node relay-c --peer http://127.0.0.1:6001
             """
     )
 
@@ -30,8 +34,10 @@ struct Relay: AsyncParsableCommand {
     var port: Int?
     @Option(help: "Node id in the relay API, unique per running relay (default relay-<hostname>-<random>).")
     var node: String?
-    @Option(name: .customLong("peer"), help: "Base URL of another relay node to forward published events to (repeatable).")
+    @Option(name: .customLong("peer"), help: "Base URL of another relay node to forward published events to (repeatable); turns peer discovery off.")
     var peers: [String] = []
+    @Option(help: "URL the other nodes reach this one at, announced to Usher (env USHER_RELAY_FORWARD_URL; default http://HOST:PORT unless HOST binds every address).")
+    var forwardURL: String?
     @Option(help: "Seconds of client silence before the relay pings (sent as activity_timeout; default 120).")
     var activityTimeout: DurationArgument = DurationArgument(seconds: 120)
     @Option(help: "Seconds a client has to answer a ping before it is closed with 4201 (default 30).")
@@ -55,7 +61,9 @@ struct Relay: AsyncParsableCommand {
             let configuration = try resolvedConfiguration()
             logger.info("relay starting", metadata: [
                 "usher.node": "\(configuration.node)", "usher.url": "\(configuration.usherURL)",
-                "usher.apps": "\(configuration.apps.map(\.id))", "usher.peers": "\(configuration.peers)",
+                "usher.apps": "\(configuration.apps.map(\.id))",
+                "usher.peers": "\(configuration.peers.isEmpty ? "discovered through usher" : "\(configuration.peers)")",
+                "usher.forward_url": "\(configuration.forwardURL ?? "none: peers cannot discover this node")",
             ])
             try await buildRelay(configuration: configuration, logger: logger).runService()
         } catch let error as RelayError {
@@ -91,6 +99,15 @@ struct Relay: AsyncParsableCommand {
             configuration.port = value
         }
         configuration.peers = peers
+        if let url = forwardURL ?? environment["USHER_RELAY_FORWARD_URL"] {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw CLIError("--forward-url: expected an http or https URL")
+            }
+            configuration.forwardURL = url
+        } else if !["0.0.0.0", "::", ""].contains(configuration.host) {
+            let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+            configuration.forwardURL = "http://\(host):\(configuration.port)"
+        }
         configuration.activityTimeout = activityTimeout.duration
         configuration.pongTimeout = pongTimeout.duration
         configuration.heartbeatInterval = heartbeat.duration

@@ -27,8 +27,9 @@ final class NodeSync: Service, Sendable {
     func sync() async -> Bool {
         let usher = services.usher
         do {
-            let lease = try await usher.heartbeat()
+            let lease = try await usher.heartbeat(forwardURL: services.configuration.forwardURL)
             services.features.update(lease.apps)
+            services.peers.update(discovered: lease.peers.filter { $0 != services.configuration.forwardURL })
             let requested = services.resyncRequested.take()
             let known = epoch.withLock { $0 }
             // A new epoch is a restarted Usher: its event log started over, and the node's member lists missed that.

@@ -18,7 +18,11 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     /// The apps clients may connect to (by key) and app servers may trigger on (by id).
     public var apps: [App] = []
     /// Base URLs of the other relay nodes: events published here (trigger API, client events) are forwarded to them.
+    /// Empty (the default): the peers are discovered through Usher's heartbeat answers.
     public var peers: [String] = []
+    /// Where the other nodes reach this one to forward events, announced in every heartbeat; nil announces nothing
+    /// (peers then cannot discover this node). `usher relay` defaults it to `http://<host>:<port>` for a specific host.
+    public var forwardURL: String?
     /// Sent to clients in `pusher:connection_established`; after this long without a message the relay pings.
     public var activityTimeout: Duration = .seconds(120)
     /// How long a client has to answer the relay's `pusher:ping` before it is closed with 4201.
@@ -52,7 +56,7 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     /// The settings with the relay token redacted and apps named by id, safe for logs.
     public var description: String {
         "RelayConfiguration(node: \(node), host: \(host), port: \(port), usher: \(usherURL), apps: \(apps.map(\.id)), "
-            + "peers: \(peers), relayToken: <redacted>)"
+            + "peers: \(peers), forwardURL: \(forwardURL ?? "-"), relayToken: <redacted>)"
     }
 
     /// A node id from the host name and a random suffix, e.g. `relay-web1-3f9a2c`: unique enough that two relays

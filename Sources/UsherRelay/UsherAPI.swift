@@ -52,11 +52,14 @@ struct UsherAPI: Sendable {
         let resync: Bool
         /// What Usher's configuration asks relays to enforce, by app id (an app not listed keeps the defaults).
         var apps: [String: AppFeatures] = [:]
+        /// The forward URLs of the other live nodes (heartbeat answers).
+        var peers: [String] = []
     }
 
-    /// `PUT /relay/v1/nodes/{node}`.
-    func heartbeat() async throws -> Lease {
-        try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)", body: nil))
+    /// `PUT /relay/v1/nodes/{node}`, announcing `forwardURL` when given.
+    func heartbeat(forwardURL: String? = nil) async throws -> Lease {
+        let body = forwardURL.map { JSONValue.object(["forward_url": .string($0)]).jsonText }
+        return try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)", body: body))
     }
 
     /// `PUT /relay/v1/nodes/{node}/sockets` with every subscription this node holds.
@@ -113,7 +116,9 @@ struct UsherAPI: Sendable {
         guard let epoch = json?["epoch"]?.stringValue else { throw RelayError.usher("node lease without an epoch") }
         var apps: [String: AppFeatures] = [:]
         if case .object(let listed)? = json?["apps"] { apps = listed.mapValues { AppFeatures(json: $0) } }
-        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true), apps: apps)
+        var peers: [String] = []
+        if case .array(let listed)? = json?["peers"] { peers = listed.compactMap { $0["forward_url"]?.stringValue } }
+        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true), apps: apps, peers: peers)
     }
 
     @discardableResult

@@ -17,6 +17,8 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         var leaseExpiries = 0
         /// Delivery positions of webhook senders (one process: every claim is granted).
         var webhookPositions: [String: UInt64] = [:]
+        /// Where each node's peers reach it, as its heartbeats announced.
+        var forwardURLs: [NodeID: String] = [:]
     }
 
     public let epoch: String
@@ -56,9 +58,18 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         }
     }
 
-    public func heartbeat(node: NodeID) -> NodeLease {
-        let known = state.withLock { $0.registry.heartbeat(node: node, now: now()) }
-        return NodeLease(epoch: epoch, leaseMillis: leaseMillis, resync: !known)
+    public func heartbeat(node: NodeID, forwardURL: String? = nil) -> NodeLease {
+        let (known, peers) = state.withLock { state in
+            let now = now()
+            let known = state.registry.heartbeat(node: node, now: now)
+            if let forwardURL { state.forwardURLs[node] = forwardURL }
+            let live = Set(state.registry.liveNodes(now: now))
+            // Nodes whose lease lapsed are forgotten, so a node restarted elsewhere announces afresh.
+            state.forwardURLs = state.forwardURLs.filter { live.contains($0.key) }
+            let peers = state.forwardURLs.filter { $0.key != node }.map { NodePeer(node: $0.key, forwardURL: $0.value) }
+            return (known, peers.sorted { $0.node < $1.node })
+        }
+        return NodeLease(epoch: epoch, leaseMillis: leaseMillis, resync: !known, peers: peers)
     }
 
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) {

@@ -35,15 +35,34 @@ extension PostgresPresenceStore {
         return results
     }
 
-    public func heartbeat(node: NodeID) async throws -> NodeLease {
-        let known = try await write(renewing: [node], newNodeMustResync: false) { transaction in
-            // A node first seen through a join (after its lease lapsed) still owes its snapshot.
-            let owed = try await transaction.connection.returnsRow(
-                "UPDATE usher_nodes SET must_resync = false WHERE node = \(node.description) AND must_resync RETURNING 1",
-                logger: transaction.logger)
-            return transaction.nodeWasKnown && !owed
+    public func heartbeat(node: NodeID, forwardURL: String? = nil) async throws -> NodeLease {
+        let (known, peers) = try await write(renewing: [node], newNodeMustResync: false) { transaction in
+            // A node first seen through a join (after its lease lapsed) still owes its snapshot; the answer lists the
+            // other nodes with a live lease and a forward URL, as every instance sees them.
+            let rows = try await transaction.connection.rows(
+                """
+                WITH before AS (SELECT must_resync FROM usher_nodes WHERE node = \(node.description)),
+                renewed AS (
+                    UPDATE usher_nodes SET must_resync = false, forward_url = coalesce(\(forwardURL), forward_url)
+                    WHERE node = \(node.description) RETURNING 1)
+                SELECT NULL, NULL, coalesce((SELECT must_resync FROM before), false)
+                UNION ALL
+                SELECT node, forward_url, NULL FROM usher_nodes
+                WHERE node <> \(node.description) AND forward_url IS NOT NULL AND lease_deadline > \(transaction.now)
+                """, logger: transaction.logger
+            ) { try $0.decode((String?, String?, Bool?).self) }
+            var owed = false
+            var peers: [NodePeer] = []
+            for (name, url, flag) in rows {
+                if let name, let url, let peer = try? NodeID(validating: name) {
+                    peers.append(NodePeer(node: peer, forwardURL: url))
+                } else if let flag {
+                    owed = flag
+                }
+            }
+            return (transaction.nodeWasKnown && !owed, peers.sorted { $0.node < $1.node })
         }
-        return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known)
+        return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known, peers: peers)
     }
 
     /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does, in a fixed number of set-based

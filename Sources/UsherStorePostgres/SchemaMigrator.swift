@@ -63,6 +63,8 @@ struct SchemaMigrator {
             """#,
             "ALTER TABLE usher_nodes ADD COLUMN must_resync boolean NOT NULL DEFAULT false",
         ],
+        // 3: where each relay node's peers reach it (peer discovery through heartbeats).
+        ["ALTER TABLE usher_nodes ADD COLUMN forward_url text"],
     ]
 
     let logger: Logger

@@ -125,12 +125,13 @@ def relay_cluster():
         usher = start("usher", ["serve", "--config", "usher.yaml", "--keys", str(keys), "--port", str(usher_port),
                                 "--threads", "2"])
         _wait_healthy(cluster.usher_url, usher, workdir / "usher.log")  # creates keys/relay.token
+        # The nodes find each other through Usher (no --peer): each announces http://127.0.0.1:<port> by default.
         for index, port in enumerate(cluster.relay_ports):
-            peer = cluster.relay_ports[1 - index]
             relay = start(f"relay-{index}", [
                 "relay", "--usher", cluster.usher_url, "--keys", str(keys), "--port", str(port),
-                "--node", f"e2e-relay-{index}", "--peer", f"http://127.0.0.1:{peer}", "--threads", "1"])
+                "--node", f"e2e-relay-{index}", "--heartbeat", "1", "--threads", "1"])
             _wait_healthy(f"http://127.0.0.1:{port}", relay, workdir / f"relay-{index}.log")
+        _wait_for_peers(cluster, keys)
         yield cluster
         for process in cluster.processes:
             assert process.poll() is None, f"a process exited early:\n{cluster.logs()}"
@@ -142,6 +143,21 @@ def relay_cluster():
         for log in logs:
             log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for_peers(cluster: RelayCluster, keys: Path) -> None:
+    """Waits until Usher lists both relays' forward URLs, then one more heartbeat, so each forwards to the other."""
+    token = (keys / "relay.token").read_text().strip()
+    wanted = sorted(f"http://127.0.0.1:{port}" for port in cluster.relay_ports)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        answer = requests.put(f"{cluster.usher_url}/relay/v1/nodes/e2e-probe", headers={"Authorization": f"Bearer {token}"},
+                              timeout=5).json()
+        if sorted(peer["forward_url"] for peer in answer["peers"]) == wanted:
+            break
+        assert time.monotonic() < deadline, f"the relays never announced themselves: {answer}\n{cluster.logs()}"
+        time.sleep(0.1)
+    time.sleep(1.5)
 
 
 class PysherClient:

@@ -13,8 +13,9 @@ public protocol PresenceStore: Sendable {
     ///
     /// - Returns: One result per write, in order.
     func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult]
-    /// Renews a node's lease.
-    func heartbeat(node: NodeID) async throws -> NodeLease
+    /// Renews a node's lease and records where its peers reach it (`forwardURL`; nil keeps what it announced
+    /// before); the lease lists the other live nodes that announced one.
+    func heartbeat(node: NodeID, forwardURL: String?) async throws -> NodeLease
     /// Replaces everything known about a node with its full list of subscriptions.
     func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws
     /// Fires due grace periods and lease expiries; called periodically.
@@ -125,11 +126,25 @@ public struct NodeLease: Sendable, Hashable {
     /// The node held no live lease (new, or its lease lapsed and its sockets were dropped): it must resync now,
     /// even though the epoch did not change.
     public let resync: Bool
+    /// The other nodes holding a live lease that announced where peers reach them, by node id (heartbeats only).
+    public let peers: [NodePeer]
 
-    public init(epoch: String, leaseMillis: Int64, resync: Bool = false) {
+    public init(epoch: String, leaseMillis: Int64, resync: Bool = false, peers: [NodePeer] = []) {
         self.epoch = epoch
         self.leaseMillis = leaseMillis
         self.resync = resync
+        self.peers = peers
+    }
+}
+
+/// A live relay node and the URL its peers forward published events to.
+public struct NodePeer: Sendable, Hashable {
+    public let node: NodeID
+    public let forwardURL: String
+
+    public init(node: NodeID, forwardURL: String) {
+        self.node = node
+        self.forwardURL = forwardURL
     }
 }
 

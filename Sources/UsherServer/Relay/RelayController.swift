@@ -19,7 +19,7 @@ struct RelayController: Sendable {
         group.get("/apps/{app}/presence/{channel}") { _, context in try await presence(context: context) }
         group.get("/apps/{app}/channels/{channel}") { _, context in try await counts(context: context) }
         group.post("/apps/{app}/online") { request, context in try await online(request, context: context) }
-        group.put("/nodes/{node}") { _, context in try await heartbeat(context: context) }
+        group.put("/nodes/{node}") { request, context in try await heartbeat(request, context: context) }
         group.put("/nodes/{node}/sockets") { request, context in try await snapshot(request, context: context) }
         group.post("/nodes/{node}/batch") { request, context in try await batch(request, context: context) }
         group.post("/nodes/{node}/reports") { request, context in try await reports(request, context: context) }
@@ -147,9 +147,25 @@ struct RelayController: Sendable {
         return .json(#"{"online":"# + JSONValue.array(online.map(JSONValue.string)).jsonText + "}")
     }
 
-    func heartbeat(context: some RequestContext) async throws -> Response {
+    /// `PUT /relay/v1/nodes/{node}`, with an optional body `{"forward_url":"http://…"}`: where the other nodes
+    /// deliver events published on this one. The answer lists the other live nodes that announced theirs.
+    func heartbeat(_ request: Request, context: some RequestContext) async throws -> Response {
         let node = try NodeID(validating: try context.parameters.require("node"))
-        return .json(lease(try await store.heartbeat(node: node)))
+        let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        var forwardURL: String?
+        if body.readableBytes > 0 {
+            let fields = try body.withUnsafeReadableBytes { try RelayFields(json: $0) }
+            forwardURL = try fields.optional("forward_url")
+            if let url = forwardURL { try Self.checkForwardURL(url) }
+        }
+        return .json(lease(try await store.heartbeat(node: node, forwardURL: forwardURL)))
+    }
+
+    /// A forward URL is an http(s) base URL with a host, no query or fragment, at most 2,048 bytes.
+    static func checkForwardURL(_ text: String) throws {
+        guard text.utf8.count <= 2048, let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            url.host?.isEmpty == false, url.query == nil, url.fragment == nil
+        else { throw ServerError.malformedRequest("forward_url must be an http or https base URL") }
     }
 
     func snapshot(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -175,14 +191,15 @@ struct RelayController: Sendable {
             return try Subscription(app: app.app.id, socketID: try SocketID(validating: entry.socketID), channel: channel, member: member)
         }
         try await store.replaceNode(node, with: subscriptions)
-        return .json(lease(try await store.heartbeat(node: node)))
+        return .json(lease(try await store.heartbeat(node: node, forwardURL: nil)))
     }
 
     /// A node lease, with the features relays enforce for each app.
     func lease(_ lease: NodeLease) -> String {
         let apps = JSONValue.object(registry.current.features.mapValues(\.json)).jsonText
+        let peers = JSONValue.array(lease.peers.map { .object(["node": .string($0.node.description), "forward_url": .string($0.forwardURL)]) })
         return #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
-            + (lease.resync ? "true" : "false") + #","apps":"# + apps + "}"
+            + (lease.resync ? "true" : "false") + #","apps":"# + apps + #","peers":"# + peers.jsonText + "}"
     }
 }
 

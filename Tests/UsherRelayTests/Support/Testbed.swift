@@ -57,6 +57,8 @@ struct Testbed: Sendable {
         var subscriptionCountInterval: Duration?
         /// When set, the test app has a watchlist allowing this many ids.
         var watchlistMaxIDs: Int?
+        /// Relays find each other through Usher's heartbeat answers instead of fixed `--peer` lists.
+        var discoversPeers = false
 
     }
 
@@ -90,17 +92,8 @@ struct Testbed: Sendable {
                 var running: [ServiceGroup] = []
                 defer { group.cancelAll() }
                 for port in ports {
-                    var relay = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
-                    relay.port = port
-                    relay.usherURL = "http://127.0.0.1:\(configuration.port)"
-                    relay.relayToken = timings.relayToken
-                    relay.apps = try RelayKeys.loadApps(from: keys)
-                    relay.peers = ports.filter { $0 != port }.map { "http://127.0.0.1:\($0)" }
-                    relay.activityTimeout = timings.activityTimeout
-                    relay.pongTimeout = timings.pongTimeout
-                    relay.closeGrace = timings.closeGrace
-                    relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
-                    relay.heartbeatInterval = .milliseconds(500)
+                    let peers = timings.discoversPeers ? [] : ports.filter { $0 != port }.map { "http://127.0.0.1:\($0)" }
+                    let relay = try relayConfiguration(port: port, usherPort: configuration.port, keys: keys, peers: peers, timings: timings)
                     let app = try buildRelay(configuration: relay, logger: TestApp.quietLogger)
                     let service = ServiceGroup(services: [app], logger: TestApp.quietLogger)
                     running.append(service)
@@ -116,6 +109,23 @@ struct Testbed: Sendable {
             throw error
         }
         await usher.stop()
+    }
+
+    /// A relay node's configuration as the testbed runs it: heartbeats every 500 ms, announcing its forward URL.
+    static func relayConfiguration(port: Int, usherPort: Int, keys: String, peers: [String], timings: Timings) throws -> RelayConfiguration {
+        var relay = RelayConfiguration(node: try NodeID(validating: "test-relay-\(port)"))
+        relay.port = port
+        relay.usherURL = "http://127.0.0.1:\(usherPort)"
+        relay.relayToken = timings.relayToken
+        relay.apps = try RelayKeys.loadApps(from: keys)
+        relay.peers = peers
+        relay.forwardURL = "http://127.0.0.1:\(port)"
+        relay.activityTimeout = timings.activityTimeout
+        relay.pongTimeout = timings.pongTimeout
+        relay.closeGrace = timings.closeGrace
+        relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
+        relay.heartbeatInterval = .milliseconds(500)
+        return relay
     }
 
     /// Waits for `task`; cancels it when it is still running after `limit`, so a stuck shutdown fails no test by hanging.

@@ -9,6 +9,11 @@ extension PresenceRegistry {
         return ledger.mustResync.remove(node) == nil && known
     }
 
+    /// The nodes holding a lease that has not lapsed at `now`.
+    public func liveNodes(now: Int64) -> [NodeID] {
+        ledger.leases.compactMap { $0.value > now ? $0.key : nil }
+    }
+
     /// Replaces everything `node` owns with a full snapshot of its subscriptions, and renews its lease.
     ///
     /// Only real differences cause events: new subscriptions join first (in snapshot order, never refused, since the
