@@ -391,6 +391,28 @@ final class ConnectionHub: Sendable {
     /// Every open connection.
     var allConnections: [RelayConnection] { state.withLock { Array($0.connections.values) } }
 
+    /// Open connections, for metrics.
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Subscriptions by channel kind (`public`, `private`, `private_encrypted`, `presence`, `server_to_user`), for
+    /// metrics: one pass over the channels at scrape time.
+    func subscriptionsByKind() -> [String: Int] {
+        state.withLock { state in
+            var counts = ["public": 0, "private": 0, "private_encrypted": 0, "presence": 0, "server_to_user": 0]
+            for (key, subscribers) in state.subscribers {
+                let kind = switch (try? ChannelName(validating: key.channel, maxLength: .max))?.kind {
+                case .private?: "private"
+                case .privateEncrypted?: "private_encrypted"
+                case .presence?: "presence"
+                case .serverToUser?: "server_to_user"
+                default: "public"
+                }
+                counts[kind, default: 0] += subscribers.count
+            }
+            return counts
+        }
+    }
+
     /// The node's full subscription list, for `PUT /relay/v1/nodes/{node}/sockets`.
     func snapshot() -> [(app: String, socketID: String, channel: String, channelData: String?)] {
         state.withLock { state in

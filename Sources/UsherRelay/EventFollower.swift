@@ -20,6 +20,7 @@ struct EventFollower: Service, CustomStringConvertible {
                 let response = try await services.usher.events(after: lastID)
                 // Without a position to resume from, the stream starts at the newest event: earlier ones are missed.
                 services.hub.eventStreamOpened(resumed: lastID != nil)
+                services.metrics.eventStreamReconnects.increment()
                 defer { services.hub.eventStreamClosed() }
                 var parser = SSEParser()
                 for try await chunk in response.body.cancelOnGracefulShutdown() {
@@ -35,6 +36,7 @@ struct EventFollower: Service, CustomStringConvertible {
 
     /// Applies one event.
     func apply(_ message: SSEMessage) async {
+        services.metrics.eventStreamEvent()
         let data = try? JSONValue.parse(message.data)
         let app = data?["app"]?.stringValue ?? ""
         guard message.event == "reset" || services.appsByID[app] != nil else { return }
@@ -56,6 +58,7 @@ struct EventFollower: Service, CustomStringConvertible {
                 connection.close(code: 4009, reason: "Connection terminated by the app")
             }
         case "reset":
+            services.metrics.eventStreamResets.increment()
             services.logger.notice("usher event stream reset; resyncing presence")
             services.hub.distrustMemberLists()
             await node.sync()

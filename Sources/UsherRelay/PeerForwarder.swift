@@ -35,6 +35,7 @@ final class PeerForwarder: Service, Sendable {
     private let client: HTTPClient
     private let token: String
     private let logger: Logger
+    private let metrics: RelayMetrics
     /// Whether the peers come from heartbeats (no `--peer` given).
     let discovers: Bool
     private let peers = Mutex<[String: Peer]>([:])
@@ -43,8 +44,9 @@ final class PeerForwarder: Service, Sendable {
     private let adding: AsyncStream<Peer>.Continuation
 
     /// - Parameter peers: The `--peer` URLs; empty to discover peers through heartbeats.
-    init(client: HTTPClient, peers: [String], token: String, logger: Logger) {
+    init(client: HTTPClient, peers: [String], token: String, metrics: RelayMetrics = RelayMetrics(), logger: Logger) {
         self.client = client
+        self.metrics = metrics
         self.token = token
         self.logger = logger
         discovers = peers.isEmpty
@@ -86,8 +88,12 @@ final class PeerForwarder: Service, Sendable {
         if let triggered { body["triggered"] = triggered.json }
         let text = JSONValue.object(body).jsonText
         for peer in current {
-            if case .dropped = peer.continuation.yield(text) {
+            switch peer.continuation.yield(text) {
+            case .enqueued: metrics.peerQueued(1)
+            case .dropped:
+                metrics.peerForwardDrops.increment()
                 logger.warning("peer queue full; forwarded event dropped", metadata: ["usher.peer": "\(peer.url)"])
+            default: break
             }
         }
     }
@@ -102,7 +108,12 @@ final class PeerForwarder: Service, Sendable {
                 self.peers.withLock { peers in for peer in peers.values { peer.continuation.finish() } }
             }
             for await peer in added {
-                group.addTask { for await text in peer.queue { await self.send(text, to: peer.url) } }
+                group.addTask {
+                    for await text in peer.queue {
+                        await self.send(text, to: peer.url)
+                        self.metrics.peerSent()
+                    }
+                }
             }
         }
     }
@@ -118,9 +129,11 @@ final class PeerForwarder: Service, Sendable {
             let response = try await client.execute(request, timeout: .seconds(5))
             _ = try await response.body.collect(upTo: 1 << 16)
             if response.status != .ok {
+                metrics.peerForwardFailures.increment()
                 logger.warning("peer refused a forwarded event", metadata: ["usher.peer": "\(peer)", "usher.status": "\(response.status.code)"])
             }
         } catch {
+            metrics.peerForwardFailures.increment()
             logger.warning("peer unreachable", metadata: ["usher.peer": "\(peer)", "usher.error": "\(error)"])
         }
     }

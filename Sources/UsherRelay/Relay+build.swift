@@ -34,15 +34,22 @@ public func buildRelay(
             return client
         }()
     )
-    let usher = UsherAPI(client: client, baseURL: String(configuration.usherURL.trimmingSuffix("/")), token: configuration.relayToken, node: configuration.node)
+    let metrics = RelayMetrics()
+    var usher = UsherAPI(client: client, baseURL: String(configuration.usherURL.trimmingSuffix("/")), token: configuration.relayToken, node: configuration.node)
+    usher.metrics = metrics
     let peers = PeerForwarder(
-        client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, logger: logger)
-    let batcher = CallBatcher(send: { try await usher.batch($0) })
+        client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, metrics: metrics,
+        logger: logger)
+    let batcher = CallBatcher(send: { [usher] ops in
+        metrics.batch(ops: ops.count)
+        return try await usher.batch(ops)
+    })
     let features = AppFeatureTable()
-    let reporter = WebhookReporter(features: features, logger: logger) { try await usher.report($0) }
+    let reporter = WebhookReporter(features: features, metrics: metrics, logger: logger) { [usher] in try await usher.report($0) }
     let hub = ConnectionHub(cacheMissed: { reporter.cacheMiss(app: $0.app, channel: $0.channel) })
     let services = RelayServices(
-        configuration: configuration, hub: hub, usher: usher, batcher: batcher, peers: peers, features: features, reporter: reporter, logger: logger)
+        configuration: configuration, hub: hub, usher: usher, batcher: batcher, peers: peers, features: features, reporter: reporter,
+        metrics: metrics, logger: logger)
 
     let router = Router()
     router.add(middleware: RelayErrorMiddleware())

@@ -23,15 +23,19 @@ struct RelayServices: Sendable {
     let features: AppFeatureTable
     /// Client events and cache misses for the apps' webhooks.
     let reporter: WebhookReporter
+    /// `GET /metrics`.
+    let metrics: RelayMetrics
     /// Signed-in connections' watchlists (online status).
     let watchlists = Watchlists()
 
     init(
         configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder,
-        features: AppFeatureTable = AppFeatureTable(), reporter: WebhookReporter? = nil, logger: Logger
+        features: AppFeatureTable = AppFeatureTable(), reporter: WebhookReporter? = nil, metrics: RelayMetrics = RelayMetrics(),
+        logger: Logger
     ) {
         self.features = features
-        self.reporter = reporter ?? WebhookReporter(features: features, logger: logger) { [usher] in try await usher.report($0) }
+        self.metrics = metrics
+        self.reporter = reporter ?? WebhookReporter(features: features, metrics: metrics, logger: logger) { [usher] in try await usher.report($0) }
         self.configuration = configuration
         self.hub = hub
         self.usher = usher

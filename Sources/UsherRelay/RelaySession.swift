@@ -23,6 +23,7 @@ struct RelaySession: Sendable {
         guard let message = ClientMessage(text: text) else {
             return connection.send(PusherFrame.error(code: nil, message: "Invalid message: expected a JSON object with an event"))
         }
+        services.metrics.messageIn(kind: Self.metricKind(message.event))
         switch message.event {
         case "pusher:ping": connection.send(PusherFrame.pong)
         case "pusher:pong": break
@@ -112,6 +113,19 @@ struct RelaySession: Sendable {
 
     private func refuse(_ channel: String, type: String, error: String, status: Int) {
         connection.send(PusherFrame.subscriptionError(channel: channel, type: type, error: error, status: status))
+    }
+
+    /// A client message's kind as `usher_relay_messages_in_total` labels it (a bounded set).
+    static func metricKind(_ event: String) -> String {
+        switch event {
+        case "pusher:ping": "ping"
+        case "pusher:pong": "pong"
+        case "pusher:subscribe": "subscribe"
+        case "pusher:unsubscribe": "unsubscribe"
+        case "pusher:signin": "signin"
+        case let name where name.hasPrefix("client-"): "client_event"
+        default: "other"
+        }
     }
 
     /// The `user_id` of verified channel_data, as Usher keys members: a string, or a JSON integer's text.
@@ -221,18 +235,22 @@ struct RelaySession: Sendable {
     /// node and the peers), with `user_id` on presence channels.
     private func clientEvent(_ message: ClientMessage) async {
         guard let name = message.channel, let subscription = hub.subscription(connection, to: name) else {
+            services.metrics.clientEventsRefused.increment()
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: not subscribed to the channel"))
         }
         let kind = (try? ChannelName(validating: name, maxLength: services.configuration.channelNameMaxLength))?.kind
         guard kind == .private || kind == .presence else {
+            services.metrics.clientEventsRefused.increment()
             return connection.send(PusherFrame.error(code: 4301, message: "Client events are only allowed on private and presence channels"))
         }
         let data = message.data?.jsonText ?? "null"
         guard message.event.utf8.count <= 200, data.utf8.count <= services.configuration.maxMessageBytes else {
+            services.metrics.clientEventsRefused.increment()
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: event name or data too large"))
         }
         let perSecond = services.features[app.id].clientEventsPerSecond
         guard connection.takeClientEvent(perSecond: perSecond) else {
+            services.metrics.clientEventsRefused.increment()
             return connection.send(PusherFrame.error(code: 4301, message: "Client event rejected: more than \(perSecond) per second"))
         }
         let frame = PusherFrame.event(message.event, channel: name, dataJSON: data, userID: kind == .presence ? subscription.userID : nil)

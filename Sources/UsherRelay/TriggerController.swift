@@ -26,7 +26,14 @@ struct TriggerController: Sendable {
         router.post(RouterPath(stringLiteral: PeerForwarder.path)) { request, _ in try await respond { try await forwarded(request) } }
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok","node":"# + JSON.quoted(services.configuration.node.description) + #","connections":"#
-                + String(services.hub.allConnections.count) + "}")
+                + String(services.hub.connectionCount) + "}")
+        }
+        // Prometheus text, like Usher's; unauthenticated like Usher's (bind the relay where scrapers, not the internet,
+        // reach this route, or filter it at the proxy).
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: services.metrics.exposition(hub: services.hub))))
         }
     }
 

@@ -15,6 +15,8 @@ struct UsherAPI: Sendable {
     /// Per-request deadline; a relay must never hang a client's subscribe on a stuck Usher. A call queued behind a
     /// batch in flight waits at most for that batch and its own (see ``CallBatcher``).
     var timeout: TimeAmount = .seconds(10)
+    /// Times every call (latency histogram, failures).
+    var metrics: RelayMetrics?
 
     /// What Usher answered to a subscription.
     enum SubscribeOutcome: Sendable {
@@ -131,6 +133,11 @@ struct UsherAPI: Sendable {
     }
 
     private func call(_ method: HTTPMethod, _ path: String, body: String?) async throws -> (Int, JSONValue?) {
+        guard let metrics else { return try await send(method, path, body: body) }
+        return try await metrics.usherCall { try await send(method, path, body: body) }
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: String?) async throws -> (Int, JSONValue?) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")

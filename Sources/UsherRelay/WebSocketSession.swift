@@ -31,7 +31,7 @@ enum WebSocketSession {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Role.self) { group in
                 group.addTask {
-                    await drain(connection, into: outbound)
+                    await drain(connection, into: outbound, metrics: services.metrics)
                     return .writer
                 }
                 group.addTask {
@@ -96,10 +96,12 @@ enum WebSocketSession {
     }
 
     /// Sends the outbox in order, then the close the connection recorded (4100 when the client fell too far behind).
-    private static func drain(_ connection: RelayConnection, into outbound: WebSocketOutboundWriter) async {
+    private static func drain(_ connection: RelayConnection, into outbound: WebSocketOutboundWriter, metrics: RelayMetrics) async {
         for await text in connection.outbox {
             do { try await outbound.writeTextMessage(text) } catch { return }
+            metrics.messageOut()
         }
+        if connection.overflowed { metrics.slowClientCloses.increment() }
         guard !Task.isCancelled, let close = connection.closeFrame else { return }
         try? await outbound.close(WebSocketErrorCode(codeNumber: close.code), reason: close.reason)
     }

@@ -23,6 +23,7 @@ final class WebhookReporter: Service, Sendable {
 
     private let send: @Sendable ([String]) async throws -> Void
     private let features: AppFeatureTable
+    private let metrics: RelayMetrics
     private let logger: Logger
     private let state = Mutex(State())
     private let doorbell = Doorbell()
@@ -30,8 +31,9 @@ final class WebhookReporter: Service, Sendable {
     /// - Parameters:
     ///   - send: Sends one request's reports (JSON texts); in the relay, ``UsherAPI/report(_:)``.
     ///   - features: Which apps want which reports, from Usher's node lease.
-    init(features: AppFeatureTable, logger: Logger, send: @escaping @Sendable ([String]) async throws -> Void) {
+    init(features: AppFeatureTable, metrics: RelayMetrics, logger: Logger, send: @escaping @Sendable ([String]) async throws -> Void) {
         self.features = features
+        self.metrics = metrics
         self.logger = logger
         self.send = send
     }
@@ -79,6 +81,7 @@ final class WebhookReporter: Service, Sendable {
                 defer { state.dropped = 0 }
                 return (batch, state.dropped)
             }
+            if dropped > 0 { metrics.reportsDropped.increment(by: Int64(dropped)) }
             if dropped > 0 { logger.warning("webhook reports dropped: more than \(Self.maxQueued) waiting", metadata: ["usher.dropped": "\(dropped)"]) }
             guard !batch.isEmpty else { return }
             do {
@@ -87,6 +90,7 @@ final class WebhookReporter: Service, Sendable {
                 do {
                     try await send(batch)
                 } catch {
+                    metrics.reportsDropped.increment(by: Int64(batch.count))
                     logger.warning("webhook reports dropped: Usher refused them twice", metadata: ["usher.error": "\(error)", "usher.dropped": "\(batch.count)"])
                 }
             }
