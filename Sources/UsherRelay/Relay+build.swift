@@ -4,7 +4,7 @@ import HummingbirdWebSocket
 public import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
+public import ServiceLifecycle
 import UsherCore
 
 /// Builds the reference relay: a Pusher-protocol WebSocket server on `/app/{key}`, the trigger API on the same
@@ -21,7 +21,7 @@ import UsherCore
 /// - Throws: ``RelayError`` when the configuration cannot work (no apps, no relay token).
 public func buildRelay(
     configuration: RelayConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) throws(RelayError) -> some ApplicationProtocol {
+) throws(RelayError) -> RelayApplication {
     guard !configuration.apps.isEmpty else { throw .configuration("no apps to serve: the key directory has no apps/*.json") }
     guard !configuration.relayToken.isEmpty else { throw .configuration("no relay token: pass --relay-token-file or USHER_RELAY_TOKEN") }
     let client = HTTPClient(
@@ -87,7 +87,46 @@ public func buildRelay(
         EventFollower(services: services, node: node),
         LivenessSweeper(hub: services.hub, activityTimeout: configuration.activityTimeout, pongTimeout: configuration.pongTimeout)
     )
-    return app
+    return RelayApplication(
+        application: app, closer: ClientCloser(hub: services.hub, grace: min(configuration.closeGrace, .seconds(2))), logger: logger)
+}
+
+/// The relay as a service: the HTTP/WebSocket application, stopped after every client was told to reconnect.
+///
+/// On graceful shutdown the clients get close code 4200 ("reconnect now", Pusher's code for a server going away)
+/// before the HTTP server begins its own shutdown, whose WebSocket handler would otherwise close them with 1000
+/// first (clients then wait before reconnecting, or give up).
+public struct RelayApplication: Service {
+    let application: any Service
+    let closer: ClientCloser
+    let logger: Logger
+
+    public func run() async throws {
+        // A group stops its services in reverse order: the closer, then the application.
+        try await ServiceGroup(configuration: .init(services: [application, closer], logger: logger)).run()
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func runService() async throws {
+        try await ServiceGroup(
+            configuration: .init(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
+    }
+}
+
+/// At graceful shutdown, closes every client with 4200 and waits (at most `grace`) for the sessions to end.
+struct ClientCloser: Service {
+    let hub: ConnectionHub
+    let grace: Duration
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for connection in hub.allConnections { connection.close(code: 4200, reason: "Relay restarting") }
+        let deadline = ContinuousClock.now + grace
+        while hub.connectionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
 
 /// Shuts the relay's HTTP client down after the other services stopped.

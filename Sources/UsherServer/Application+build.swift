@@ -50,7 +50,9 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
         SubscriptionCountPublisher(
             store: store, apps: Set(configuration.apps.filter(\.subscriptionCount).map(\.id)),
-            interval: configuration.subscriptionCountInterval, tick: configuration.tickInterval, logger: logger),
+            // At least 100 ms between looks: the first change of a channel is still sent "at once" for a person, and
+            // a faster presence ticker (tests) does not multiply timer wake-ups.
+            interval: configuration.subscriptionCountInterval, tick: max(configuration.tickInterval, .milliseconds(100)), logger: logger),
         KeyReloader(
             configuration: configuration, registry: registry, signingKeys: components.signingKeys, logger: logger,
             relayToken: components.relayToken

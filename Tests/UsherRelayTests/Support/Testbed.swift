@@ -100,6 +100,12 @@ struct Testbed: Sendable {
                     group.addTask { try await service.run() }
                     try await waitUntilListening(port: port)
                 }
+                // A relay's event stream starts at the newest event: wait until every relay follows it, so no test
+                // races an event logged before its node listened.
+                // (Relays given a token Usher refuses never open it.)
+                if timings.relayToken == TestApp.relayToken {
+                    try await waitForFollowers(usherPort: configuration.port, count: ports.count)
+                }
                 try await body(Testbed(keys: keys, usher: usher, relayPorts: ports))
                 for service in running { await service.triggerGracefulShutdown() }
                 try await group.waitForAll()
@@ -109,6 +115,19 @@ struct Testbed: Sendable {
             throw error
         }
         await usher.stop()
+    }
+
+    /// Waits until Usher counts `count` open relay event streams (`usher_sse_consumers`), at most 10 s.
+    static func waitForFollowers(usherPort: Int, count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(usherPort)/metrics"), timeout: .seconds(5))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            let open = text.split(separator: "\n").first { $0.hasPrefix("usher_sse_consumers ") }.flatMap { Double($0.dropFirst(20)) }
+            if let open, Int(open) >= count { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestbedError("the relays did not open Usher's event stream within 10 s")
     }
 
     /// A relay node's configuration as the testbed runs it: heartbeats every 500 ms, announcing its forward URL.
