@@ -12,22 +12,21 @@ eval "$pg_env"
 : "${USHER_TEST_POSTGRES_URL:?PostgreSQL did not start}"
 trap 'scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
 export USHER_TEST_POSTGRES_URL USHER_TEST_POSTGRES_DIR
-# The Swift tests take one to two minutes here. On a loaded machine the test process has been seen, rarely, to stop
-# for good with every thread idle and tests pending (a runtime stall, not a failing test): after 10 minutes it is
-# killed and run once more, saying so, rather than holding CI until its own limit.
+# The Swift tests take one to two minutes here. This session's runs have seen the test process stop for good, every
+# thread idle and tests pending (a stall not yet understood: docs/design.md, "Test suite"), in about a third of
+# runs: after 8 minutes it is killed and the Swift tests run again, saying so, at most three times in all.
 swift_tests() {
     local status=0
-    timeout --kill-after=30 "$1" swift test --skip-build --parallel --num-workers 2 || status=$?
+    timeout --kill-after=30 480 swift test --skip-build --parallel --num-workers 2 || status=$?
     # A stalled test process ignores the TERM that timeout sends: make sure it is gone before anything else runs.
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then pkill -KILL -f 'UsherPackageTests\.xctest' || true; fi
     return "$status"
 }
-status=0
-swift_tests 600 || status=$?
-if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    echo "test.sh: the Swift test process stalled for 10 minutes; running the Swift tests once more" >&2
-    swift_tests 900
-elif [ "$status" -ne 0 ]; then
-    exit "$status"
-fi
+for attempt in 1 2 3; do
+    status=0
+    swift_tests || status=$?
+    if [ "$status" -ne 124 ] && [ "$status" -ne 137 ]; then break; fi
+    echo "test.sh: the Swift test process stalled for 8 minutes (attempt $attempt of 3)" >&2
+done
+if [ "$status" -ne 0 ]; then exit "$status"; fi
 USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat
