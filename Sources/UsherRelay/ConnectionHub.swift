@@ -395,22 +395,22 @@ final class ConnectionHub: Sendable {
     var connectionCount: Int { state.withLock { $0.connections.count } }
 
     /// Subscriptions by channel kind (`public`, `private`, `private_encrypted`, `presence`, `server_to_user`), for
-    /// metrics: one pass over the channels at scrape time.
+    /// metrics at scrape time. Only the per-channel counts are copied under the lock; names are classified after, so
+    /// a scrape does not hold up fan-out for a pass of name validation.
     func subscriptionsByKind() -> [String: Int] {
-        state.withLock { state in
-            var counts = ["public": 0, "private": 0, "private_encrypted": 0, "presence": 0, "server_to_user": 0]
-            for (key, subscribers) in state.subscribers {
-                let kind = switch (try? ChannelName(validating: key.channel, maxLength: .max))?.kind {
-                case .private?: "private"
-                case .privateEncrypted?: "private_encrypted"
-                case .presence?: "presence"
-                case .serverToUser?: "server_to_user"
-                default: "public"
-                }
-                counts[kind, default: 0] += subscribers.count
+        let channels = state.withLock { state in state.subscribers.map { ($0.key.channel, $0.value.count) } }
+        var counts = ["public": 0, "private": 0, "private_encrypted": 0, "presence": 0, "server_to_user": 0]
+        for (channel, subscribers) in channels {
+            let kind = switch (try? ChannelName(validating: channel, maxLength: .max))?.kind {
+            case .private?: "private"
+            case .privateEncrypted?: "private_encrypted"
+            case .presence?: "presence"
+            case .serverToUser?: "server_to_user"
+            default: "public"
             }
-            return counts
+            counts[kind, default: 0] += subscribers
         }
+        return counts
     }
 
     /// The node's full subscription list, for `PUT /relay/v1/nodes/{node}/sockets`.

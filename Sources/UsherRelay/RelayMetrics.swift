@@ -9,6 +9,8 @@ import UsherCore
 final class RelayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let connections: Gauge
+    /// `messages_in_total` by kind, made once: a client message must not cost a registry lookup.
+    private let messagesIn: [String: Counter]
     private let messagesOut: Counter
     let clientEventsRefused: Counter
     let slowClientCloses: Counter
@@ -27,6 +29,10 @@ final class RelayMetrics: Sendable {
 
     init() {
         connections = registry.makeGauge(descriptor: Self.name("connections", "", "Open client connections"))
+        let messagesInName = Self.name("messages_in", "total", "Client messages by kind")
+        var messagesIn: [String: Counter] = [:]
+        for kind in Self.messageKinds { messagesIn[kind] = registry.makeCounter(descriptor: messagesInName, labels: [("kind", kind)]) }
+        self.messagesIn = messagesIn
         messagesOut = registry.makeCounter(descriptor: Self.name("messages_out", "total", "Frames written to clients"))
         clientEventsRefused = registry.makeCounter(
             descriptor: Self.name("client_events_refused", "total", "Client events refused with 4301 (rate, size, channel)"))
@@ -58,9 +64,12 @@ final class RelayMetrics: Sendable {
         MetricNameDescriptor(namespace: "usher_relay", metricName: metric, unitName: unit, helpText: help)
     }
 
+    /// The kinds `messages_in_total` counts (``RelaySession/metricKind(_:)`` answers one of them).
+    static let messageKinds = ["ping", "pong", "subscribe", "unsubscribe", "signin", "client_event", "other"]
+
     /// Counts one client message by its kind (`subscribe`, `client_event`, …).
     func messageIn(kind: String) {
-        registry.makeCounter(descriptor: Self.name("messages_in", "total", "Client messages by kind"), labels: [("kind", kind)]).increment()
+        messagesIn[kind]?.increment()
     }
 
     func messageOut() {

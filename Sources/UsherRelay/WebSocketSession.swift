@@ -53,7 +53,8 @@ enum WebSocketSession {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            // Pusher's "reconnect now" code: clients come back to another node (or this one, restarted).
+            // Pusher's "reconnect now" code. `ClientCloser` already closed every connection open when shutdown began;
+            // this covers one accepted in between (the WebSocket library's own handler may still win that race).
             connection.close(code: 4200, reason: "Relay restarting")
         }
         // Whoever still holds the connection (the event stream, a trigger) now queues into a finished outbox.

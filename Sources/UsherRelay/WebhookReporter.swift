@@ -81,8 +81,10 @@ final class WebhookReporter: Service, Sendable {
                 defer { state.dropped = 0 }
                 return (batch, state.dropped)
             }
-            if dropped > 0 { metrics.reportsDropped.increment(by: Int64(dropped)) }
-            if dropped > 0 { logger.warning("webhook reports dropped: more than \(Self.maxQueued) waiting", metadata: ["usher.dropped": "\(dropped)"]) }
+            if dropped > 0 {
+                metrics.reportsDropped.increment(by: Int64(dropped))
+                logger.warning("webhook reports dropped: more than \(Self.maxQueued) waiting", metadata: ["usher.dropped": "\(dropped)"])
+            }
             guard !batch.isEmpty else { return }
             do {
                 try await send(batch)
