@@ -77,9 +77,7 @@ extension RelayController {
                     out += RelayController.result(answer)
                 case .write(let position, let isPresence):
                     do {
-                        let answer = try RelayController.answer(results[position].join, isPresence: isPresence)
-                        // `{}` or `{"presence":…}`: the status goes first.
-                        out += answer.utf8.count == 2 ? #"{"status":200}"# : #"{"status":200,"# + answer.dropFirst()
+                        try RelayController.writeAnswer(results[position].join, isPresence: isPresence, withStatus: true, to: &out)
                     } catch {
                         out += RelayController.result(ErrorAnswer(for: error, logger: logger))
                     }
@@ -107,7 +105,7 @@ extension RelayController {
         let app = try apps.select(key: nil, id: try fields.string("app"))
         switch kind {
         case "join":
-            return try join(app: app, node: node.description, fields: fields, wantsPresence: try fields.bool("presence", default: true))
+            return try join(app: app, node: node, fields: fields, wantsPresence: try fields.bool("presence", default: true))
         case "leave":
             return try leave(app: app, fields: fields)
         case "disconnect":

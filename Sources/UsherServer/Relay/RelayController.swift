@@ -43,15 +43,14 @@ struct RelayController: Sendable {
 
     /// The join a single subscription call asks for (its `node` is in the body).
     private func subscription(app: AppRuntime, body: RelayFields) throws -> PresenceWrite {
-        try join(app: app, node: try body.string("node"), fields: body, wantsPresence: true)
+        try join(app: app, node: try NodeID(validating: try body.string("node")), fields: body, wantsPresence: true)
     }
 
     /// Verifies what the relay presents for a subscription (`socket_id`, `channel`, and `auth` with `channel_data` or
     /// `user_data`, or a channel `token`) and makes the join.
     ///
     /// - Throws: 400 for malformed input, ``RelayRefusal`` (403 with 4009, 409 with 4301) for a refused subscription.
-    func join(app: AppRuntime, node: String, fields: RelayFields, wantsPresence: Bool) throws -> PresenceWrite {
-        let node = try NodeID(validating: node)
+    func join(app: AppRuntime, node: NodeID, fields: RelayFields, wantsPresence: Bool) throws -> PresenceWrite {
         let socketID = try SocketID(validating: try fields.string("socket_id"))
         let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
         let check = SubscriptionCheck(app: app, now: Date())
@@ -71,25 +70,43 @@ struct RelayController: Sendable {
     ///
     /// - Throws: ``RelayRefusal`` (409 with 4100 or 4301) when the store refused the join.
     static func answer(_ result: JoinResult?, isPresence: Bool) throws -> String {
+        var out = ""
+        try writeAnswer(result, isPresence: isPresence, withStatus: false, to: &out)
+        return out
+    }
+
+    /// Appends a join's answer to `out`, its member list copied once; `withStatus` puts `"status":200` first (a
+    /// batch's result). Nothing is appended when it throws.
+    ///
+    /// - Throws: ``RelayRefusal`` (409 with 4100 or 4301) when the store refused the join.
+    static func writeAnswer(_ result: JoinResult?, isPresence: Bool, withStatus: Bool, to out: inout String) throws {
+        let presence: PresenceSnapshot?
+        let memberAdded: Bool
         switch result {
-        case .joined(let memberAdded, let presence)?:
-            return subscribed(presence: presence, memberAdded: memberAdded, isPresence: isPresence)
-        case .alreadySubscribed(let presence)?:
-            return subscribed(presence: presence, memberAdded: false, isPresence: isPresence)
+        case .joined(let added, let snapshot)?:
+            (presence, memberAdded) = (snapshot, added)
+        case .alreadySubscribed(let snapshot)?:
+            (presence, memberAdded) = (snapshot, false)
         case .refused(.membersFull)?:
             throw RelayRefusal(status: .conflict, code: 4100, message: "presence channel is full")
         case .refused(.userInfoTooLarge)?:
             throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
         case nil:
-            return "{}"
+            out += withStatus ? #"{"status":200}"# : "{}"
+            return
         }
-    }
-
-    static func subscribed(presence: PresenceSnapshot?, memberAdded: Bool, isPresence: Bool) -> String {
-        guard isPresence else { return "{}" }
-        let added = memberAdded ? "true}" : "false}"
-        guard let presence else { return #"{"member_added":"# + added }
-        return #"{"presence":"# + presence.jsonText + #","member_added":"# + added
+        out += withStatus ? #"{"status":200"# : "{"
+        guard isPresence else {
+            out += "}"
+            return
+        }
+        if withStatus { out += "," }
+        if let presence {
+            out += #""presence":"#
+            presence.write(to: &out)
+            out += ","
+        }
+        out += memberAdded ? #""member_added":true}"# : #""member_added":false}"#
     }
 
     func unsubscribe(_ request: Request, context: some RequestContext) async throws -> Response {

@@ -3,14 +3,36 @@ import UsherCrypto
 /// The members of one presence channel, as sent in `pusher_internal:subscription_succeeded`.
 ///
 /// Kept as the JSON text it is sent as: stores build it straight from what they hold (a member's stored user_info
-/// text, in PostgreSQL) without a value per member in between.
+/// text, in PostgreSQL) without a value per member in between. The text stays in the two parts a channel's listing
+/// grows (shared, not copied), so an answer writes it once, straight into its own text (``write(to:)``).
 public struct PresenceSnapshot: Sendable, Hashable {
     /// The number of members.
     public let count: Int
+    /// The ids, JSON strings joined by commas.
+    private let ids: String
+    /// The hash's members, `"<id>":<user_info>` joined by commas.
+    private let hash: String
+
     /// The presence object `{"ids":[…],"hash":{"<id>":<user_info>},"count":N}`, compact.
     ///
     /// Ids are JSON strings; a member without user_info maps to `{}`, as pusher-js expects a key per member.
-    public let jsonText: String
+    public var jsonText: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    /// Appends ``jsonText`` to `text`, with one copy of the members' bytes.
+    public func write(to text: inout String) {
+        text.reserveCapacity(text.utf8.count + ids.utf8.count + hash.utf8.count + 40)
+        text += #"{"ids":["#
+        text += ids
+        text += #"],"hash":{"#
+        text += hash
+        text += #"},"count":"#
+        text += String(count)
+        text += "}"
+    }
 
     /// The snapshot of `members`, each once, in the given order (no particular order is promised to clients).
     public init(members: [PresenceMember]) {
@@ -24,9 +46,10 @@ public struct PresenceSnapshot: Sendable, Hashable {
         self = listing.snapshot
     }
 
-    init(count: Int, jsonText: String) {
+    fileprivate init(count: Int, ids: String, hash: String) {
         self.count = count
-        self.jsonText = jsonText
+        self.ids = ids
+        self.hash = hash
     }
 }
 
@@ -55,6 +78,6 @@ public struct PresenceListing: Sendable {
 
     /// The presence object of the members listed so far.
     public var snapshot: PresenceSnapshot {
-        PresenceSnapshot(count: count, jsonText: #"{"ids":["# + ids + #"],"hash":{"# + hash + #"},"count":"# + String(count) + "}")
+        PresenceSnapshot(count: count, ids: ids, hash: hash)
     }
 }
