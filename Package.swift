@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "UsherStore", targets: ["UsherStore"]),
         .library(name: "UsherStorePostgres", targets: ["UsherStorePostgres"]),
         .library(name: "UsherRelay", targets: ["UsherRelay"]),
+        .library(name: "UsherNIO", targets: ["UsherNIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -70,6 +71,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Channel handlers both servers put in their HTTP pipelines (request deadlines).
+        .target(
+            name: "UsherNIO",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The reference relay speaks the Pusher WebSocket protocol to browsers and only the relay contract (HTTP/JSON
         // and SSE) to Usher: it depends on Core for shared vocabulary, never on the server's internals.
         .target(
@@ -77,7 +88,9 @@ let package = Package(
             dependencies: [
                 "UsherCore",
                 "UsherCrypto",
+                "UsherNIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,6 +108,7 @@ let package = Package(
                 "UsherStore",
                 "UsherStorePostgres",
                 "UsherCrypto",
+                "UsherNIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

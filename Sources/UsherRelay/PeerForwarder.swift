@@ -14,17 +14,22 @@ import UsherCrypto
 ///
 /// Publishing never waits for a peer: each peer has its own bounded queue, drained in order by one task, so a slow or
 /// dead peer delays neither the client that sent an event nor the trigger request, nor the other peers. A full
-/// queue (a peer down for long) drops new frames, counted in the log.
+/// queue (a peer down for long: ``queueLimit`` frames or ``queueByteLimit`` bytes) drops new frames; so does a peer
+/// that left the list (its lease lapsed). Drops are counted (`peer_forward_drops_total`) and logged at most once per
+/// peer every ten seconds. A graceful shutdown keeps sending for at most `drainTimeout`, then drops what is left.
 final class PeerForwarder: Service, Sendable {
     /// The internal route a peer receives forwarded frames on.
     static let path = "/relay-internal/v1/publish"
     /// Frames queued per peer before new ones are dropped.
     static let queueLimit = 10_000
+    /// Bytes queued per peer before new frames are dropped: a stalled peer holds at most this much memory.
+    static let queueByteLimit = 8 << 20
 
     private struct Peer: Sendable {
         let url: String
         let queue: AsyncStream<String>
         let continuation: AsyncStream<String>.Continuation
+        let state = PeerQueueState()
 
         init(url: String) {
             self.url = url
@@ -36,6 +41,8 @@ final class PeerForwarder: Service, Sendable {
     private let token: String
     private let logger: Logger
     private let metrics: RelayMetrics
+    /// How long a graceful shutdown keeps sending queued frames.
+    private let drainTimeout: Duration
     /// Whether the peers come from heartbeats (no `--peer` given).
     let discovers: Bool
     private let peers = Mutex<[String: Peer]>([:])
@@ -44,9 +51,13 @@ final class PeerForwarder: Service, Sendable {
     private let adding: AsyncStream<Peer>.Continuation
 
     /// - Parameter peers: The `--peer` URLs; empty to discover peers through heartbeats.
-    init(client: HTTPClient, peers: [String], token: String, metrics: RelayMetrics = RelayMetrics(), logger: Logger) {
+    init(
+        client: HTTPClient, peers: [String], token: String, metrics: RelayMetrics = RelayMetrics(), drainTimeout: Duration = .seconds(5),
+        logger: Logger
+    ) {
         self.client = client
         self.metrics = metrics
+        self.drainTimeout = drainTimeout
         self.token = token
         self.logger = logger
         discovers = peers.isEmpty
@@ -69,7 +80,12 @@ final class PeerForwarder: Service, Sendable {
             let new = wanted.subtracting(peers.keys).map(Peer.init(url:))
             for peer in new { peers[peer.url] = peer }
             let gone = peers.keys.filter { !wanted.contains($0) }
-            for url in gone { peers.removeValue(forKey: url)?.continuation.finish() }
+            for url in gone {
+                guard let peer = peers.removeValue(forKey: url) else { continue }
+                // Its lease lapsed: what is queued for it is dropped, not sent to a node that is gone.
+                peer.state.gone.store(true, ordering: .relaxed)
+                peer.continuation.finish()
+            }
             return (new, gone)
         }
         for peer in new { adding.yield(peer) }
@@ -87,29 +103,68 @@ final class PeerForwarder: Service, Sendable {
         if let exceptSocket { body["socket_id"] = .string(exceptSocket) }
         if let triggered { body["triggered"] = triggered.json }
         let text = JSONValue.object(body).jsonText
+        let size = text.utf8.count
         for peer in current {
+            guard peer.state.reserve(size, limit: Self.queueByteLimit) else {
+                dropped(1, for: peer, reason: "peer queue full")
+                continue
+            }
             switch peer.continuation.yield(text) {
-            case .enqueued: metrics.peerQueued(1)
+            case .enqueued:
+                metrics.peerQueued(1)
             case .dropped:
-                metrics.peerForwardDrops.increment()
-                logger.warning("peer queue full; forwarded event dropped", metadata: ["usher.peer": "\(peer.url)"])
-            default: break
+                peer.state.release(size)
+                dropped(1, for: peer, reason: "peer queue full")
+            default:
+                peer.state.release(size)
             }
         }
     }
 
-    /// Drains every peer's queue in order until graceful shutdown (what is queued then is still sent); a peer
-    /// dropped meanwhile has its queue finished, and its task ends once the queue is sent.
+    /// Counts dropped frames; logs once per peer per ten seconds with the count since the last line.
+    private func dropped(_ count: Int, for peer: Peer, reason: String) {
+        metrics.peerForwardDrops.increment(by: Int64(count))
+        if let total = peer.state.noteDrops(count, every: .seconds(10)) {
+            logger.warning("forwarded events dropped", metadata: ["usher.peer": "\(peer.url)", "usher.reason": "\(reason)", "usher.dropped": "\(total)"])
+        }
+    }
+
+    /// Drains every peer's queue in order until graceful shutdown; what is queued then is still sent for at most
+    /// `drainTimeout` (a stalled peer takes 5 s per frame), then dropped and counted. A peer dropped meanwhile has its
+    /// queue finished and discarded.
     func run() async throws {
-        await withDiscardingTaskGroup { group in
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.drainAll() }
             group.addTask {
                 try? await gracefulShutdown()
                 self.adding.finish()
                 self.peers.withLock { peers in for peer in peers.values { peer.continuation.finish() } }
+                try? await Task.sleep(for: self.drainTimeout)
             }
+            // The queues were sent, or the deadline came: the other task is no longer needed.
+            await group.next()
+            group.cancelAll()
+        }
+        let abandoned = metrics.peerQueueAbandoned()
+        if abandoned > 0 {
+            metrics.peerForwardDrops.increment(by: abandoned)
+            logger.warning("shutdown: forwarded events still queued for peers dropped", metadata: ["usher.dropped": "\(abandoned)"])
+        }
+    }
+
+    private func drainAll() async {
+        await withDiscardingTaskGroup { group in
             for await peer in added {
                 group.addTask {
                     for await text in peer.queue {
+                        // Past the shutdown deadline: what is left (this frame included) is counted as dropped.
+                        if Task.isCancelled { break }
+                        peer.state.release(text.utf8.count)
+                        if peer.state.gone.load(ordering: .relaxed) {
+                            self.metrics.peerSent()
+                            self.dropped(1, for: peer, reason: "peer left")
+                            continue
+                        }
                         await self.send(text, to: peer.url)
                         self.metrics.peerSent()
                     }
@@ -135,6 +190,39 @@ final class PeerForwarder: Service, Sendable {
         } catch {
             metrics.peerForwardFailures.increment()
             logger.warning("peer unreachable", metadata: ["usher.peer": "\(peer)", "usher.error": "\(error)"])
+        }
+    }
+}
+
+/// A peer queue's bytes, whether the peer left, and its drop log's pacing.
+final class PeerQueueState: Sendable {
+    let gone = Atomic<Bool>(false)
+    private let bytes = Atomic<Int>(0)
+    private let drops = Mutex<(lastLog: ContinuousClock.Instant?, unlogged: Int)>((nil, 0))
+
+    /// Counts `size` more bytes queued unless that would pass `limit`.
+    func reserve(_ size: Int, limit: Int) -> Bool {
+        let total = bytes.add(size, ordering: .relaxed).newValue
+        guard total <= limit else {
+            bytes.subtract(size, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release(_ size: Int) {
+        bytes.subtract(size, ordering: .relaxed)
+    }
+
+    /// Records `count` drops; returns the drops to log when the last line is older than `interval`.
+    func noteDrops(_ count: Int, every interval: Duration) -> Int? {
+        drops.withLock { state in
+            state.unlogged += count
+            let now = ContinuousClock.now
+            if let last = state.lastLog, now - last < interval { return nil }
+            state.lastLog = now
+            defer { state.unlogged = 0 }
+            return state.unlogged
         }
     }
 }

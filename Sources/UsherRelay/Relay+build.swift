@@ -1,11 +1,13 @@
 import AsyncHTTPClient
-public import Hummingbird
+import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 public import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 import UsherCore
+import UsherNIO
 
 /// Builds the reference relay: a Pusher-protocol WebSocket server on `/app/{key}`, the trigger API on the same
 /// port, and the services that keep it in step with Usher (node heartbeat, event stream, keep-alive sweep).
@@ -39,7 +41,7 @@ public func buildRelay(
     usher.metrics = metrics
     let peers = PeerForwarder(
         client: client, peers: configuration.peers.map { String($0.trimmingSuffix("/")) }, token: configuration.relayToken, metrics: metrics,
-        logger: logger)
+        drainTimeout: configuration.peerDrainTimeout, logger: logger)
     let batcher = CallBatcher(send: { [usher] ops in
         metrics.batch(ops: ops.count)
         return try await usher.batch(ops)
@@ -56,18 +58,30 @@ public func buildRelay(
     TriggerController(services: services).register(with: router)
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     webSocketRouter.ws("/app/{key}") { inbound, outbound, context in
-        await WebSocketSession.run(
+        try await WebSocketSession.run(
             inbound: inbound, outbound: outbound, request: context.request,
             key: context.requestContext.parameters.get("key"), services: services)
     }
+    let webSocketResponder = webSocketRouter.buildResponder()
+    let webSocket = WebSocketServerConfiguration(
+        maxFrameSize: max(1 << 14, configuration.maxMessageBytes * 2), autoPing: .disabled, closeTimeout: .seconds(5),
+        // Text frames that are not UTF-8 close the connection with 1007 (RFC 6455 §8.1).
+        validateUTF8: true)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            RequestBodyDeadlineHandler(
+                limits: .init(initial: .init(configuration.requestBodyTimeout)), onTimeout: { metrics.connectionFailed("body_timeout") })
+        ],
+        idleTimeout: .init(configuration.httpIdleTimeout))
+    let handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                ws: .init(maxFrameSize: max(1 << 14, configuration.maxMessageBytes * 2), autoPing: .disabled, closeTimeout: .seconds(5))
-            )
-        ),
+        server: HTTPServerBuilder { responder in
+            GuardedUpgradeChannel(
+                upgrade: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1, ws: webSocket)),
+                headTimeout: handshakeTimeout, metrics: metrics)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher-relay"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         eventLoopGroupProvider: .shared(
@@ -144,5 +158,28 @@ extension String {
         var text = Substring(self)
         while text.hasSuffix(suffix) { text = text.dropLast(suffix.count) }
         return text
+    }
+}
+
+/// Hummingbird's HTTP/1.1 + WebSocket upgrade channel with ``RawConnectionGuard`` in front of it.
+struct GuardedUpgradeChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let upgrade: HTTP1WebSocketUpgradeChannel
+    let headTimeout: TimeAmount
+    let metrics: RelayMetrics
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                RawConnectionGuard(headTimeout: headTimeout, onViolation: { [metrics] in metrics.connectionFailed($0.rawValue) }))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return upgrade.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await upgrade.handle(value: value, logger: logger)
     }
 }

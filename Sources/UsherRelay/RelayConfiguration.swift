@@ -45,6 +45,16 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     public var maxSubscriptionsPerConnection: Int = 100
     /// How long a cache channel keeps its last triggered event (Pusher: 30 minutes).
     public var cacheTTL: Duration = .seconds(30 * 60)
+    /// How long a new connection has to send its whole first request head (the WebSocket upgrade, or an HTTP
+    /// request); a silent or trickling one is answered 408 and closed.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// How long a request body (trigger API) has from its head, plus a second per 500 bytes received; a slower one
+    /// is answered 408 and its connection closed.
+    public var requestBodyTimeout: Duration = .seconds(20)
+    /// How long an HTTP (non-WebSocket) connection may sit idle between requests.
+    public var httpIdleTimeout: Duration = .seconds(30)
+    /// How long a graceful shutdown keeps sending frames queued for peers; what is left then is dropped and counted.
+    public var peerDrainTimeout: Duration = .seconds(5)
     /// NIO event loop threads; `nil` uses NIO's shared group (one thread per core).
     public var eventLoopThreads: Int?
 

@@ -24,6 +24,8 @@ final class RelayMetrics: Sendable {
     let peerForwardFailures: Counter
     private let peerQueueDepth: Gauge
     let reportsDropped: Counter
+    /// `connections_failed_total` by reason, made once.
+    private let connectionsFailed: [String: Counter]
     /// Frames queued for peers and not yet sent, across peers.
     private let queued = Atomic<Int64>(0)
 
@@ -58,6 +60,11 @@ final class RelayMetrics: Sendable {
         peerQueueDepth = registry.makeGauge(descriptor: Self.name("peer_queue_depth", "", "Frames queued for peers, all peers"))
         reportsDropped = registry.makeCounter(
             descriptor: Self.name("webhook_reports_dropped", "total", "Client-event and cache-miss reports dropped"))
+        let failedName = Self.name(
+            "connections_failed", "total", "Connections closed for a late request head or body, or a protocol violation")
+        var failed: [String: Counter] = [:]
+        for reason in Self.failureReasons { failed[reason] = registry.makeCounter(descriptor: failedName, labels: [("reason", reason)]) }
+        connectionsFailed = failed
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -66,6 +73,14 @@ final class RelayMetrics: Sendable {
 
     /// The kinds `messages_in_total` counts (``RelaySession/metricKind(_:)`` answers one of them).
     static let messageKinds = ["ping", "pong", "subscribe", "unsubscribe", "signin", "client_event", "other"]
+
+    /// The reasons `connections_failed_total` counts.
+    static let failureReasons = ["handshake_timeout", "body_timeout", "unmasked_frame"]
+
+    /// Counts a connection closed for `reason` (one of ``failureReasons``).
+    func connectionFailed(_ reason: String) {
+        connectionsFailed[reason]?.increment()
+    }
 
     /// Counts one client message by its kind (`subscribe`, `client_event`, …).
     func messageIn(kind: String) {
@@ -105,6 +120,11 @@ final class RelayMetrics: Sendable {
 
     func peerSent() {
         queued.subtract(1, ordering: .relaxed)
+    }
+
+    /// Takes the frames still queued for peers as abandoned (at shutdown): returns their number, and the depth is 0.
+    func peerQueueAbandoned() -> Int64 {
+        queued.exchange(0, ordering: .relaxed)
     }
 
     /// The text exposition, with the gauges read from `hub` first.

@@ -11,9 +11,11 @@ enum WebSocketSession {
     /// Protocol versions accepted in `?protocol=` (pusher-js sends 7, pysher 6).
     static let protocols = 5...7
 
+    /// - Throws: What ended the reading with a protocol error (invalid UTF-8, a message over the size limit), after
+    ///   the session was cleaned up: the WebSocket library then closes with that error's code (1007, 1009).
     static func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, key: String?, services: RelayServices
-    ) async {
+    ) async throws {
         guard let key, let app = services.appsByKey[key] else {
             return await refuse(outbound, code: 4001, message: "App key \(key ?? "") not in this cluster")
         }
@@ -28,15 +30,14 @@ enum WebSocketSession {
         connection.send(PusherFrame.connectionEstablished(
             socketID: connection.socketID.description, activityTimeoutSeconds: Int(configuration.activityTimeout.components.seconds)))
         let session = RelaySession(services: services, connection: connection)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Role.self) { group in
+        let readError = await withGracefulShutdownHandler {
+            await withTaskGroup(of: Role.self) { group -> (any Error)? in
                 group.addTask {
                     await drain(connection, into: outbound, metrics: services.metrics)
                     return .writer
                 }
                 group.addTask {
-                    await read(inbound, session: session, maxSize: configuration.maxMessageBytes * 2)
-                    return .reader
+                    .reader(await read(inbound, session: session, maxSize: configuration.maxMessageBytes * 2))
                 }
                 group.addTask {
                     // A client that ignores our close must not keep the socket (and its subscriptions) alive.
@@ -47,10 +48,14 @@ enum WebSocketSession {
                 }
                 // The writer ends after sending the close and keeps nothing open; the reader (client gone, or its
                 // close answered) or the watchdog (no answer in time) ends the session.
+                var readError: (any Error)?
                 while let role = await group.next() {
-                    if role != .writer { break }
+                    if case .writer = role { continue }
+                    if case .reader(let error) = role { readError = error }
+                    break
                 }
                 group.cancelAll()
+                return readError
             }
         } onGracefulShutdown: {
             // Pusher's "reconnect now" code. `ClientCloser` already closed every connection open when shutdown began;
@@ -71,15 +76,20 @@ enum WebSocketSession {
                     "usher disconnect failed; the next heartbeat sends a full snapshot", metadata: ["usher.error": "\(error)"])
             }
         }
+        if let readError { throw readError }
     }
 
     private enum Role {
-        case writer, reader, watchdog
+        case writer, watchdog
+        /// The reader ended, with the protocol error that ended it, if any.
+        case reader((any Error)?)
     }
 
     /// Hands text messages to the session in order; once the relay closed the connection, messages are read (so the
     /// client's close answer is seen) but no longer acted on.
-    private static func read(_ inbound: WebSocketInboundStream, session: RelaySession, maxSize: Int) async {
+    ///
+    /// - Returns: The error that ended the reading (a protocol error the library closes for), nil at the stream's end.
+    private static func read(_ inbound: WebSocketInboundStream, session: RelaySession, maxSize: Int) async -> (any Error)? {
         let connection = session.connection
         do {
             for try await message in inbound.messages(maxSize: maxSize) {
@@ -93,7 +103,10 @@ enum WebSocketSession {
         } catch {
             session.services.logger.debug(
                 "websocket read ended", metadata: ["usher.socket_id": "\(connection.socketID)", "usher.error": "\(error)"])
+            // Cancelled: the session ended for another reason (its close already sent).
+            return error is CancellationError || Task.isCancelled ? nil : error
         }
+        return nil
     }
 
     /// Sends the outbox in order, then the close the connection recorded (4100 when the client fell too far behind).

@@ -6,6 +6,7 @@ import NIOCore
 import AsyncHTTPClient
 import NIOPosix
 import UsherCore
+import UsherNIO
 import UsherCrypto
 import UsherStore
 
@@ -92,7 +93,10 @@ func buildHTTPServer(
     let relay = (components.store as? any ImmediatePresenceStore).map { store in
         RelayFastPath(controller: relayController(configuration: configuration, components: components), store: store, token: components.relayToken)
     }
-    return .usherHTTP1(idleTimeout: idleTimeout) { [metrics = components.metrics] idleTimeout, installHTTP in
+    let bodyDeadline = RequestBodyDeadlineHandler.Limits(initial: .init(configuration.requestBodyTimeout))
+    return .usherHTTP1(
+        idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: { [metrics = components.metrics] in metrics.bodyTimeouts.increment() }
+    ) { [metrics = components.metrics] idleTimeout, installHTTP in
         FastPathHandler(auth: auth, relay: relay, metrics: metrics, logger: logger, idleTimeout: idleTimeout, installHTTP: installHTTP)
     }
 }

@@ -88,7 +88,7 @@ import UsherCrypto
             expectRefusal(response, status, secrets: [RelayFixtures.token])
         }
         #expect(server.logged().isEmpty, "\(label)")
-        #expect(await server.store.statistics().presence == PresenceStatistics(), "\(label)")
+        #expect(server.store.statistics().presence == PresenceStatistics(), "\(label)")
     }
 
     @Test("a snapshot skips entries of apps no longer served, so the node's other subscriptions still resync")

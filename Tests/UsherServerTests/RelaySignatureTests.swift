@@ -46,7 +46,7 @@ import UsherCrypto
             #expect(response.status == .forbidden, "\(label)")
         }
         #expect(server.logged().isEmpty, "\(label)")
-        #expect(await server.store.statistics().presence == PresenceStatistics(), "\(label)")
+        #expect(server.store.statistics().presence == PresenceStatistics(), "\(label)")
     }
 
     /// The §11 app whose V-vector secret is being retired (`notAfter` relative to now), beside a fresh secret.

@@ -61,7 +61,7 @@ import UsherTestSupport
             }
             try await group.waitForAll()
         }
-        #expect(await store.counts(app: StoreFixture.app, channel: "presence-room") == (200, 100))
+        #expect(store.counts(app: StoreFixture.app, channel: "presence-room") == (200, 100))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for user in 0..<200 {
                 group.addTask {

@@ -28,7 +28,7 @@ import UsherStore
             #"{"app":"app1","channel":"presence-room"}"#,
             #"{"app":"app1","channel":"presence-room","user_id":"42","user_info":{"name":"Ann"}}"#,
         ])
-        #expect(await store.presence(app: "app1", channel: "presence-room") == presence)
+        #expect(store.presence(app: "app1", channel: "presence-room") == presence)
     }
 
     @Test("a retry is alreadySubscribed and a second tab joins without member_added; neither logs anything")
@@ -48,7 +48,7 @@ import UsherStore
         // The first socket's user_info is kept.
         #expect(tab.members == ["u1": #"{"name":"Ann"}"#])
         #expect(store.summary() == ["channel_occupied presence-room", "member_added u1"])
-        #expect(await store.counts(app: "app1", channel: "presence-room") == (2, 1))
+        #expect(store.counts(app: "app1", channel: "presence-room") == (2, 1))
     }
 
     @Test("a full channel refuses a new user but never another socket of a member")
@@ -75,8 +75,8 @@ import UsherStore
             return
         }
         #expect(store.summary() == ["channel_occupied private-doc"])
-        #expect(await store.presence(app: "app1", channel: "private-doc") == nil)
-        #expect(await store.channels(app: "app1", prefix: "private-").map(\.name) == ["private-doc"])
+        #expect(store.presence(app: "app1", channel: "private-doc") == nil)
+        #expect(store.channels(app: "app1", prefix: "private-").map(\.name) == ["private-doc"])
     }
 
     @Test("a leave starts grace; advance() after the grace logs member_removed then channel_vacated")
@@ -85,14 +85,14 @@ import UsherStore
         let mark = store.log.latest
         try await store.leave(app: "app1", socketID: StoreFixture.socket("1.1"), channel: StoreFixture.channel("presence-room"))
         #expect(store.summary(after: mark).isEmpty)
-        #expect(await store.presence(app: "app1", channel: "presence-room")?.count == 1)
+        #expect(store.presence(app: "app1", channel: "presence-room")?.count == 1)
         clock.advance(by: 999)
         store.advance()
         #expect(store.summary(after: mark).isEmpty)
         clock.advance(by: 1)
         store.advance()
         #expect(store.summary(after: mark) == ["member_removed u1", "channel_vacated presence-room"])
-        #expect(await store.presence(app: "app1", channel: "presence-room") == nil)
+        #expect(store.presence(app: "app1", channel: "presence-room") == nil)
     }
 
     @Test("a rejoin within grace logs nothing, and the stale grace never fires")

@@ -36,6 +36,9 @@ public struct UsherConfiguration: Sendable {
     public var store = StoreSettings()
     /// Comment lines sent on idle event streams so proxies keep them open.
     public var sseKeepAlive: Duration = .seconds(15)
+    /// How long a request body has from its request's head, plus a second per 500 bytes received (Apache
+    /// `mod_reqtimeout`'s `body=20,MinRate=500`); a slower body is answered 408 and its connection closed.
+    public var requestBodyTimeout: Duration = .seconds(20)
 
     public init() {}
 }

@@ -14,6 +14,8 @@ final class UsherMetrics: Sendable {
     private let sockets: Gauge
     private let nodes: Gauge
     private let leaseExpiries: Counter
+    /// Connections answered 408 and closed because a request body arrived too slowly.
+    let bodyTimeouts: Counter
     /// Store totals already added to the counters, so each scrape adds only what is new.
     private let reported = Mutex<(leaseExpiries: Int, events: [StreamEvent.Kind: Int])>((0, [:]))
 
@@ -26,6 +28,8 @@ final class UsherMetrics: Sendable {
         sockets = registry.makeGauge(descriptor: Self.name("presence_sockets", "", "Subscribed sockets"))
         nodes = registry.makeGauge(descriptor: Self.name("relay_nodes", "", "Relay nodes holding a lease"))
         leaseExpiries = registry.makeCounter(descriptor: Self.name("lease_expiries", "total", "Relay node leases that lapsed"))
+        bodyTimeouts = registry.makeCounter(
+            descriptor: Self.name("http_body_timeouts", "total", "Connections closed because a request body arrived too slowly"))
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

@@ -47,16 +47,29 @@ final class RawWebSocket: Sendable {
     func send(_ event: String, data: JSONValue, channel name: String? = nil) {
         var object: [String: JSONValue] = ["event": .string(event), "data": data]
         if let name { object["channel"] = .string(name) }
-        let payload = Array(JSONValue.object(object).jsonText.utf8)
-        let mask: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]
+        sendFrame(Array(JSONValue.object(object).jsonText.utf8))
+    }
+
+    /// Sends one text frame carrying `payload` as it is (valid UTF-8 or not), masked as RFC 6455 requires of clients
+    /// unless `masked` is false.
+    func sendFrame(_ payload: [UInt8], masked: Bool = true) {
+        let maskBit: UInt8 = masked ? 0x80 : 0
         var frame: [UInt8] = [0x81]
         if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
+            frame.append(maskBit | UInt8(payload.count))
+        } else if payload.count < 65536 {
+            frame += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
         } else {
-            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
+            frame.append(maskBit | 127)
+            frame += (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
         }
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        if masked {
+            let mask: [UInt8] = [0x37, 0xfa, 0x21, 0x3d]
+            frame += mask
+            frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        } else {
+            frame += payload
+        }
         channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
     }
 

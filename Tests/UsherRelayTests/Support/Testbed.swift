@@ -59,6 +59,10 @@ struct Testbed: Sendable {
         var watchlistMaxIDs: Int?
         /// Relays find each other through Usher's heartbeat answers instead of fixed `--peer` lists.
         var discoversPeers = false
+        /// The relays' deadline on a connection's first request head.
+        var handshakeTimeout: Duration = .seconds(10)
+        /// The relays' deadline on a request body (plus a second per 500 bytes).
+        var requestBodyTimeout: Duration = .seconds(20)
 
     }
 
@@ -144,6 +148,8 @@ struct Testbed: Sendable {
         relay.closeGrace = timings.closeGrace
         relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
         relay.heartbeatInterval = .milliseconds(500)
+        relay.handshakeTimeout = timings.handshakeTimeout
+        relay.requestBodyTimeout = timings.requestBodyTimeout
         return relay
     }
 
@@ -216,7 +222,13 @@ struct Testbed: Sendable {
 
     /// The sum of an Usher metric over the label sets containing `labelsContaining` (from its `/metrics`).
     func usherMetric(_ name: String, labelsContaining filter: String = "") async throws -> Int {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(usherPort)/metrics"), timeout: .seconds(5))
+        try await Self.metric(port: usherPort, name, labelsContaining: filter)
+    }
+
+    /// The sum of a metric over the label sets containing `labelsContaining`, from `/metrics` on `port` (Usher's or
+    /// a relay's).
+    static func metric(port: Int, _ name: String, labelsContaining filter: String = "") async throws -> Int {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
         let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
         return text.split(separator: "\n").filter { ($0.hasPrefix(name + "{") || $0.hasPrefix(name + " ")) && $0.contains(filter) }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import UsherNIO
 
 /// Hummingbird's HTTP/1.1 child channel, starting with `FastPathHandler` alone in front of the async channel.
 ///
@@ -19,12 +20,17 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let idleTimeout: Duration?
+    /// The deadline on request bodies, and what counts a connection closed for one (`RequestBodyDeadlineHandler`).
+    let bodyDeadline: RequestBodyDeadlineHandler.Limits
+    let onBodyTimeout: @Sendable () -> Void
     let fastPath: @Sendable (_ idleTimeout: Duration?, _ installHTTP: @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void) -> FastPathHandler
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let handler = fastPath(idleTimeout) { [idleTimeout] pipeline, handler in
-                try Self.addHTTPHandlers(to: pipeline, after: handler, idleTimeout: idleTimeout, logger: logger)
+            let handler = fastPath(idleTimeout) { [idleTimeout, bodyDeadline, onBodyTimeout] pipeline, handler in
+                try Self.addHTTPHandlers(
+                    to: pipeline, after: handler, idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: onBodyTimeout,
+                    logger: logger)
             }
             try channel.pipeline.syncOperations.addHandler(handler)
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -35,9 +41,11 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
         await handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
 
-    /// The HTTP/1.1 handlers of `HTTP1Channel.setup`, placed right after `handler`.
+    /// The HTTP/1.1 handlers of `HTTP1Channel.setup`, placed right after `handler`, with a deadline on request bodies
+    /// (the idle timeout covers a head, which counts only once complete; nothing in Hummingbird times a body).
     static func addHTTPHandlers(
-        to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, idleTimeout: Duration?, logger: Logger
+        to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, idleTimeout: Duration?,
+        bodyDeadline: RequestBodyDeadlineHandler.Limits, onBodyTimeout: @escaping @Sendable () -> Void, logger: Logger
     ) throws {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -46,6 +54,7 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
         limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
         // Each goes in right after `handler`, so they are added last to first.
         try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger), position: .after(handler))
+        try pipeline.addHandler(RequestBodyDeadlineHandler(limits: bodyDeadline, onTimeout: onBodyTimeout), position: .after(handler))
         try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false), position: .after(handler))
         try pipeline.configureHTTPServerPipeline(
             position: .after(handler),
@@ -62,8 +71,11 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 with the hot routes answered on the event loop (see `FastPathHandler`).
     static func usherHTTP1(
         idleTimeout: Duration?,
+        bodyDeadline: RequestBodyDeadlineHandler.Limits,
+        onBodyTimeout: @escaping @Sendable () -> Void,
         fastPath: @escaping @Sendable (Duration?, @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void) -> FastPathHandler
     ) -> HTTPServerBuilder {
-        .init { responder in UsherHTTP1Channel(responder: responder, idleTimeout: idleTimeout, fastPath: fastPath) }
+        .init { responder in UsherHTTP1Channel(
+                responder: responder, idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: onBodyTimeout, fastPath: fastPath) }
     }
 }

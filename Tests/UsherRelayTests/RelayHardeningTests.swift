@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import UsherCore
+@testable import UsherRelay
+
+/// The relay under careless or hostile clients: connections that never finish their request, trickled bodies, and
+/// WebSocket frames RFC 6455 forbids.
+@Suite struct RelayHardeningTests {
+    static let timings = {
+        var timings = Testbed.Timings()
+        timings.handshakeTimeout = .milliseconds(600)
+        timings.requestBodyTimeout = .milliseconds(600)
+        return timings
+    }()
+
+    @Test("a connection that stays silent, or trickles a partial request, is answered 408 and closed at the handshake deadline")
+    func handshakeDeadline() async throws {
+        try await Testbed.run(timings: Self.timings) { bed in
+            let port = bed.relayPorts[0]
+            let silent = try await RawTCPConnection.connect(port: port)
+            let trickling = try await RawTCPConnection.connect(port: port)
+            await trickling.send("GET /app/\(TestApp.key)?protocol=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            async let silentClosed = silent.waitForClose(limit: .seconds(5))
+            // One more header byte every 100 ms: the deadline is on the whole head, not on silence.
+            let trickled = try await trickling.waitForClose(limit: .seconds(5), trickle: "X")
+            let silentTime = try await silentClosed
+            #expect(silentTime != nil && trickled != nil, "both closed within 5 s (deadline 0.6 s)")
+            #expect(silent.received.hasPrefix("HTTP/1.1 408 "))
+            #expect(trickling.received.hasPrefix("HTTP/1.1 408 "))
+            #expect(try await Testbed.metric(port: port, "usher_relay_connections_failed_total", labelsContaining: "handshake_timeout") == 2)
+        }
+    }
+
+    @Test("the handshake deadline ends with the upgrade: a quiet WebSocket and a kept-alive HTTP connection stay open")
+    func deadlineEndsWithTheHead() async throws {
+        try await Testbed.run(timings: Self.timings) { bed in
+            let port = bed.relayPorts[0]
+            let socket = try await PusherSocket.connect(port: port)
+            let http = try await RawTCPConnection.connect(port: port)
+            await http.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(http.received.hasPrefix("HTTP/1.1 200 "))
+            #expect(!http.isClosed, "an HTTP connection between requests is the idle timeout's (30 s), not the head's")
+            try socket.subscribe("news")
+            _ = try await socket.next("pusher_internal:subscription_succeeded", channel: "news")
+            http.close()
+        }
+    }
+
+    @Test("a trigger request whose body trickles is answered 408 and closed; a body sent at once is answered normally")
+    func bodyDeadline() async throws {
+        try await Testbed.run(timings: Self.timings) { bed in
+            let port = bed.relayPorts[0]
+            let slow = try await RawTCPConnection.connect(port: port)
+            await slow.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{")
+            let closed = try await slow.waitForClose(limit: .seconds(5), trickle: " ", interval: .milliseconds(200))
+            #expect(closed != nil, "closed within 5 s (deadline 0.6 s + 1 s per 500 bytes)")
+            #expect(slow.received.hasPrefix("HTTP/1.1 408 "))
+            #expect(try await Testbed.metric(port: port, "usher_relay_connections_failed_total", labelsContaining: "body_timeout") == 1)
+            // The same size at once: an ordinary answer (here 401, unsigned), not a timeout.
+            let quick = try await RawTCPConnection.connect(port: port)
+            let body = "{" + String(repeating: " ", count: 398) + "}"
+            await quick.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n" + body)
+            try await Task.sleep(for: .seconds(1))
+            #expect(quick.received.hasPrefix("HTTP/1.1 401 "))
+            quick.close()
+        }
+    }
+
+    @Test("an unmasked client frame fails the connection with 1002; a text frame that is not UTF-8 with 1007")
+    func rfc6455Closes() async throws {
+        try await Testbed.run(timings: Self.timings) { bed in
+            let port = bed.relayPorts[0]
+            let unmasked = try await RawWebSocket.connect(port: port)
+            unmasked.sendFrame(Array(#"{"event":"pusher:ping","data":{}}"#.utf8), masked: false)
+            #expect(try await unmasked.waitForCloseFrame() == 1002)
+            #expect(try await unmasked.waitForDisconnect(timeout: .seconds(5)))
+            #expect(!unmasked.received("pusher:pong"), "the unmasked frame was not acted on")
+
+            let invalid = try await RawWebSocket.connect(port: port)
+            invalid.sendFrame(Array(#"{"event":"pusher:ping","data":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
+            #expect(try await invalid.waitForCloseFrame() == 1007)
+
+            let fine = try await RawWebSocket.connect(port: port)
+            fine.send("pusher:ping", data: .object([:]))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(fine.received("pusher:pong"))
+            #expect(try await Testbed.metric(port: port, "usher_relay_connections_failed_total", labelsContaining: "unmasked_frame") == 1)
+            for socket in [unmasked, invalid, fine] { socket.abort() }
+        }
+    }
+
+    @Test("a message over the size limit closes the connection with 1009 (message too big)")
+    func oversizedMessage() async throws {
+        try await Testbed.run(timings: Self.timings) { bed in
+            let socket = try await RawWebSocket.connect(port: bed.relayPorts[0])
+            // The relay's limit is 10 KB of message (frames up to twice that are read, then refused).
+            socket.sendFrame(Array(repeating: UInt8(ascii: "a"), count: 64 * 1024))
+            #expect(try await socket.waitForCloseFrame() == 1009)
+            socket.abort()
+        }
+    }
+}
