@@ -98,12 +98,12 @@ final class ConnectionHub: Sendable {
     private let state = Mutex(State())
 
     /// Registers a new connection under a fresh, unused Pusher-format socket id.
-    func connect(app: App, outboxLimit: Int) -> RelayConnection {
+    func connect(app: App, outboxLimit: Int, outboxByteLimit: Int = 1 << 20) -> RelayConnection {
         state.withLock { state in
             while true {
                 let text = "\(UInt32.random(in: 1...UInt32.max)).\(UInt32.random(in: 1...UInt32.max))"
                 guard state.connections[text] == nil, let socketID = try? SocketID(validating: text) else { continue }
-                let connection = RelayConnection(socketID: socketID, app: app, outboxLimit: outboxLimit)
+                let connection = RelayConnection(socketID: socketID, app: app, outboxLimit: outboxLimit, outboxByteLimit: outboxByteLimit)
                 state.connections[text] = connection
                 return connection
             }

@@ -39,6 +39,9 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     public var maxBatchSize: Int = 10
     /// Messages queued for one slow client before it is closed with 4100 (over capacity).
     public var outboxLimit: Int = 1000
+    /// Bytes queued for one slow client before it is closed with 4100: with `outboxLimit`, bounds what a client that
+    /// never reads (but answers pings) holds.
+    public var outboxByteLimit: Int = 1 << 20
     /// How long a client has to answer the relay's close (4009, 4201, 4100, 4200…) before the relay drops the socket.
     public var closeGrace: Duration = .seconds(3)
     /// Channels one connection may be subscribed to; further `pusher:subscribe`s get `LimitReached` 4100.

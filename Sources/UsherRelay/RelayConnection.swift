@@ -4,7 +4,8 @@ import UsherCore
 /// One client WebSocket: its socket id and app, and a bounded outbox drained in order by the connection's writer.
 ///
 /// Anyone (the reader, the event stream, the trigger API) may `send`; a client too slow to take
-/// ``RelayConfiguration/outboxLimit`` queued frames is closed with 4100 instead of growing memory without bound.
+/// ``RelayConfiguration/outboxLimit`` queued frames, or ``RelayConfiguration/outboxByteLimit`` queued bytes, is closed
+/// with 4100 instead of growing memory without bound: a slow reader loses its own connection, and nobody else's.
 ///
 /// A close is recorded here, not queued: a full outbox cannot drop it, and the reader sees ``isClosed`` and stops
 /// acting on what the client sends (a client ignoring the close must not keep using the socket).
@@ -30,12 +31,16 @@ final class RelayConnection: Sendable {
     let closed: AsyncStream<Never>
     private let closedContinuation: AsyncStream<Never>.Continuation
     private let state: Mutex<State>
+    /// UTF-8 bytes of the frames queued and not yet taken by the writer.
+    private let queuedBytes = Atomic<Int>(0)
+    private let byteLimit: Int
     /// Set once a subscription or sign-in was sent to Usher; only then is the close reported to it.
     let knownToUsher = Mutex(false)
 
-    init(socketID: SocketID, app: App, outboxLimit: Int) {
+    init(socketID: SocketID, app: App, outboxLimit: Int, outboxByteLimit: Int = 1 << 20) {
         self.socketID = socketID
         self.app = app
+        byteLimit = outboxByteLimit
         (outbox, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(outboxLimit))
         (closed, closedContinuation) = AsyncStream.makeStream(of: Never.self)
         state = Mutex(State(lastActivity: .now))
@@ -43,10 +48,32 @@ final class RelayConnection: Sendable {
 
     /// Queues a text frame; never blocks. Frames sent after the close are dropped.
     func send(_ frame: String) {
-        if case .dropped = continuation.yield(frame) {
-            state.withLock { $0.overflowed = true }
-            close(code: 4100, reason: "Over capacity: client too slow")
+        let size = frame.utf8.count
+        guard queuedBytes.add(size, ordering: .relaxed).newValue <= byteLimit else {
+            queuedBytes.subtract(size, ordering: .relaxed)
+            return overflow()
         }
+        switch continuation.yield(frame) {
+        case .enqueued: break
+        case .dropped:
+            queuedBytes.subtract(size, ordering: .relaxed)
+            overflow()
+        default:
+            queuedBytes.subtract(size, ordering: .relaxed)
+        }
+    }
+
+    /// The writer took `frame` from the outbox.
+    func took(_ frame: String) {
+        queuedBytes.subtract(frame.utf8.count, ordering: .relaxed)
+    }
+
+    /// Bytes queued for the writer (for tests).
+    var queuedByteCount: Int { queuedBytes.load(ordering: .relaxed) }
+
+    private func overflow() {
+        state.withLock { $0.overflowed = true }
+        close(code: 4100, reason: "Over capacity: client too slow")
     }
 
     /// Closes with a Pusher close code after the frames already queued; later frames are not sent. The first close wins.

@@ -26,7 +26,7 @@ enum WebSocketSession {
             return await refuse(outbound, code: 4007, message: "Unsupported protocol version")
         }
         let configuration = services.configuration
-        let connection = services.hub.connect(app: app, outboxLimit: configuration.outboxLimit)
+        let connection = services.hub.connect(app: app, outboxLimit: configuration.outboxLimit, outboxByteLimit: configuration.outboxByteLimit)
         connection.send(PusherFrame.connectionEstablished(
             socketID: connection.socketID.description, activityTimeoutSeconds: Int(configuration.activityTimeout.components.seconds)))
         let session = RelaySession(services: services, connection: connection)
@@ -112,6 +112,7 @@ enum WebSocketSession {
     /// Sends the outbox in order, then the close the connection recorded (4100 when the client fell too far behind).
     private static func drain(_ connection: RelayConnection, into outbound: WebSocketOutboundWriter, metrics: RelayMetrics) async {
         for await text in connection.outbox {
+            connection.took(text)
             do { try await outbound.writeTextMessage(text) } catch { return }
             metrics.messageOut()
         }

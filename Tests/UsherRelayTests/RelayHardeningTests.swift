@@ -101,3 +101,47 @@ import UsherCore
         }
     }
 }
+
+/// Slow readers lose their own connection, never anyone else's.
+@Suite struct RelayOutboxTests {
+    @Test("an outbox is bounded in bytes as well as frames: the slow reader is closed with 4100, taking frames frees room")
+    func byteLimit() throws {
+        let connection = RelayConnection(socketID: try SocketID(validating: "1.1"), app: try TestApp.app(), outboxLimit: 100, outboxByteLimit: 1000)
+        let frame = String(repeating: "x", count: 300)
+        for _ in 0..<3 { connection.send(frame) }
+        #expect(connection.queuedByteCount == 900 && !connection.isClosed)
+        connection.took(frame)
+        connection.send(frame)  // 900 again: room was freed
+        #expect(!connection.isClosed)
+        connection.send(frame)  // 1,200 > 1,000
+        #expect(connection.closeFrame?.code == 4100 && connection.overflowed)
+        #expect(connection.queuedByteCount == 900, "the refused frame is not counted")
+    }
+
+    @Test("one member flooding a presence channel with client events evicts none of the 20 others")
+    func floodEvictsNobody() async throws {
+        try await Testbed.run { bed in
+            let port = bed.relayPorts[0]
+            var members: [PusherSocket] = []
+            for n in 0..<21 {
+                let socket = try await PusherSocket.connect(port: port)
+                let data = #"{"user_id":"u\#(n)"}"#
+                try socket.subscribe("presence-room", channelData: data)
+                _ = try await socket.next("pusher_internal:subscription_succeeded", channel: "presence-room")
+                members.append(socket)
+            }
+            let flooder = members.removeFirst()
+            for n in 0..<5000 { flooder.send("client-typing", data: .object(["n": .integer(Int64(n))]), channel: "presence-room") }
+            // The sender is held to 10 events a second (Pusher's limit) and told so; the others get what it may send.
+            #expect(try await flooder.next("pusher:error")["data"]?["code"] == .integer(4301))
+            _ = try await members[19].next("client-typing", channel: "presence-room")
+            try await Task.sleep(for: .seconds(1))
+            for member in members {
+                member.send("pusher:ping", data: .object([:]))
+                _ = try await member.next("pusher:pong")
+            }
+            #expect(try await Testbed.metric(port: port, "usher_relay_slow_client_closes_total") == 0)
+            for socket in members + [flooder] { socket.abort() }
+        }
+    }
+}
