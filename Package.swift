@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -71,11 +72,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Channel handlers both servers put in their HTTP pipelines (request deadlines).
+        // What both servers put in front of their HTTP pipelines: request deadlines, TLS with reloaded certificates.
         .target(
             name: "UsherNIO",
             dependencies: [
+                "UsherCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -98,6 +104,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -138,8 +145,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "UsherCryptoTests", dependencies: ["UsherCrypto"], swiftSettings: swiftSettings),
-        // Helpers shared by test targets (a seeded generator for the randomized model tests); never shipped.
-        .target(name: "UsherTestSupport", path: "Tests/UsherTestSupport", swiftSettings: swiftSettings),
+        // Helpers shared by test targets (a seeded generator for the randomized model tests, test certificates, a TLS
+        // client); never shipped.
+        .target(
+            name: "UsherTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/UsherTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "UsherCoreTests", dependencies: ["UsherCore", "UsherCrypto", "UsherTestSupport"],
             swiftSettings: swiftSettings),
@@ -176,6 +191,7 @@ let package = Package(
             name: "UsherServerTests",
             dependencies: [
                 "UsherServer",
+                "UsherNIO",
                 "UsherCore",
                 "UsherCrypto",
                 "UsherTestSupport",

@@ -19,6 +19,7 @@ struct Relay: AsyncParsableCommand {
               usher relay --keys keys --port 6001 --node relay-a
               usher relay --keys keys --port 6002 --node relay-b --forward-url http://10.0.0.2:6002
               usher relay --keys keys --port 6003 --node relay-c --peer http://127.0.0.1:6001
+              usher relay --keys keys --host relay1.example.com --port 443 --tls-cert fullchain.pem --tls-key privkey.pem
             """
     )
 
@@ -36,7 +37,7 @@ struct Relay: AsyncParsableCommand {
     var node: String?
     @Option(name: .customLong("peer"), help: "Base URL of another relay node to forward published events to (repeatable); turns peer discovery off.")
     var peers: [String] = []
-    @Option(help: "URL the other nodes reach this one at, announced to Usher (env USHER_RELAY_FORWARD_URL; default http://HOST:PORT unless HOST binds every address).")
+    @Option(help: "URL the other nodes reach this one at, announced to Usher (env USHER_RELAY_FORWARD_URL; default http(s)://HOST:PORT unless HOST binds every address).")
     var forwardURL: String?
     @Option(help: "Seconds of client silence before the relay pings (sent as activity_timeout; default 120).")
     var activityTimeout: DurationArgument = DurationArgument(seconds: 120)
@@ -44,6 +45,12 @@ struct Relay: AsyncParsableCommand {
     var pongTimeout: DurationArgument = DurationArgument(seconds: 30)
     @Option(help: "Seconds between node heartbeats to Usher (default 5; keep well under Usher's lease).")
     var heartbeat: DurationArgument = DurationArgument(seconds: 5)
+    @Option(help: "TLS certificate chain, PEM (env USHER_RELAY_TLS_CERT); with --tls-key, serves wss:// and https:// only.")
+    var tlsCert: String?
+    @Option(help: "TLS private key, PEM, unencrypted (env USHER_RELAY_TLS_KEY).")
+    var tlsKey: String?
+    @Option(help: "CA certificate (PEM) to trust, besides the system's, for Usher's and the peers' https URLs (env USHER_RELAY_TLS_CA).")
+    var tlsCA: String?
     @Option(help: "NIO event loop threads (default: one per core).")
     var threads: Int?
     @OptionGroup var log: LogOptions
@@ -99,6 +106,12 @@ struct Relay: AsyncParsableCommand {
             configuration.port = value
         }
         configuration.peers = peers
+        switch (tlsCert ?? environment["USHER_RELAY_TLS_CERT"], tlsKey ?? environment["USHER_RELAY_TLS_KEY"]) {
+        case (let certificate?, let key?): configuration.tls = .init(certificateChain: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw CLIError("TLS needs both a certificate chain (--tls-cert) and its key (--tls-key)")
+        }
+        configuration.trustedCAFile = tlsCA ?? environment["USHER_RELAY_TLS_CA"]
         if let url = forwardURL ?? environment["USHER_RELAY_FORWARD_URL"] {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
                 throw CLIError("--forward-url: expected an http or https URL")
@@ -106,7 +119,7 @@ struct Relay: AsyncParsableCommand {
             configuration.forwardURL = url
         } else if !["0.0.0.0", "::", ""].contains(configuration.host) {
             let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-            configuration.forwardURL = "http://\(host):\(configuration.port)"
+            configuration.forwardURL = "\(configuration.tls == nil ? "http" : "https")://\(host):\(configuration.port)"
         }
         configuration.activityTimeout = activityTimeout.duration
         configuration.pongTimeout = pongTimeout.duration

@@ -14,6 +14,7 @@ struct Serve: AsyncParsableCommand {
               usher serve --dev                                        # local development: dev app, anonymous users
               usher serve --config usher.yaml --keys /etc/usher/keys --host 0.0.0.0
               USHER_STORE=postgres://usher:secret@db/usher usher serve --config usher.yaml   # several instances
+              usher serve --tls-cert /etc/usher/tls/fullchain.pem --tls-key /etc/usher/tls/privkey.pem --port 8443
             """
     )
 
@@ -29,6 +30,10 @@ struct Serve: AsyncParsableCommand {
     var threads: Int?
     @Option(help: "Presence store: memory (default) or postgres://user:pass@host/db (env USHER_STORE).")
     var store: String?
+    @Option(help: "TLS certificate chain, PEM (env USHER_TLS_CERT); with --tls-key, serves HTTPS only.")
+    var tlsCert: String?
+    @Option(help: "TLS private key, PEM, unencrypted (env USHER_TLS_KEY).")
+    var tlsKey: String?
     @Flag(help: "Development mode: create a dev app if none exists and allow anonymous subscribers.")
     var dev = false
     @OptionGroup var log: LogOptions
@@ -63,6 +68,13 @@ struct Serve: AsyncParsableCommand {
         if let keys { configuration.keysDirectory = keys }
         if let host { configuration.host = host }
         if let port { configuration.port = port }
+        let certificate = tlsCert ?? environment["USHER_TLS_CERT"] ?? configuration.tls?.certificateChain
+        let key = tlsKey ?? environment["USHER_TLS_KEY"] ?? configuration.tls?.privateKey
+        switch (certificate, key) {
+        case (let certificate?, let key?): configuration.tls = .init(certificateChain: certificate, privateKey: key)
+        case (nil, nil): break
+        default: throw .invalidConfiguration("TLS needs both a certificate chain (--tls-cert) and its key (--tls-key)")
+        }
         if let threads {
             guard threads > 0 else { throw .invalidConfiguration("--threads: must be at least 1") }
             configuration.eventLoopThreads = threads

@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 public import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import UsherCore
 import UsherNIO
@@ -26,6 +27,12 @@ public func buildRelay(
 ) throws(RelayError) -> RelayApplication {
     guard !configuration.apps.isEmpty else { throw .configuration("no apps to serve: the key directory has no apps/*.json") }
     guard !configuration.relayToken.isEmpty else { throw .configuration("no relay token: pass --relay-token-file or USHER_RELAY_TOKEN") }
+    let tls: TLSCertificates?
+    do {
+        tls = try configuration.tls.map { files throws(TLSCertificates.LoadError) in try TLSCertificates(files: files) }
+    } catch {
+        throw .configuration(error.description)
+    }
     let client = HTTPClient(
         eventLoopGroupProvider: .singleton,
         // The event stream is long-lived: Usher writes a keep-alive every 15 s, so a minute of silence means it is gone.
@@ -33,6 +40,11 @@ public func buildRelay(
             var client = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(60)))
             // Joins arrive in bursts (a room reconnecting); NIO's default of 8 connections to Usher would queue them.
             client.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+            if let ca = configuration.trustedCAFile {
+                var trust = TLSConfiguration.makeClientConfiguration()
+                trust.additionalTrustRoots = [.file(ca)]
+                client.tlsConfiguration = trust
+            }
             return client
         }()
     )
@@ -77,10 +89,12 @@ public func buildRelay(
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder in
-            GuardedUpgradeChannel(
+            let channel = GuardedUpgradeChannel(
                 upgrade: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1, ws: webSocket)),
                 headTimeout: handshakeTimeout, metrics: metrics)
+            guard let tls else { return channel }
+            return TLSServerChannel(channel, certificates: tls)
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher-relay"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -92,6 +106,7 @@ public func buildRelay(
     let node = NodeSync(services: services)
     // Services stop in reverse order (the server first), so the HTTP client outlives the ones calling Usher, and the
     // batcher still carries the disconnects of the sockets closed at shutdown.
+    if let tls { app.addServices(TLSCertificates.Reloader(certificates: tls, logger: logger)) }
     app.addServices(
         HTTPClientService(client: client),
         batcher,

@@ -1,5 +1,6 @@
 import Foundation
 public import UsherCore
+public import UsherNIO
 
 /// Everything `usher relay` needs: where Usher is, how to authenticate to it, which apps it serves and its timings.
 ///
@@ -48,6 +49,11 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     public var maxSubscriptionsPerConnection: Int = 100
     /// How long a cache channel keeps its last triggered event (Pusher: 30 minutes).
     public var cacheTTL: Duration = .seconds(30 * 60)
+    /// TLS for every connection (`wss://` and `https://` only), reloaded when the files change; nil serves plain.
+    public var tls: TLSCertificates.Files?
+    /// A CA certificate (PEM) trusted, besides the system's, for Usher's URL and the peers' forward URLs: for a
+    /// deployment whose nodes use a private CA.
+    public var trustedCAFile: String?
     /// How long a new connection has to send its whole first request head (the WebSocket upgrade, or an HTTP
     /// request); a silent or trickling one is answered 408 and closed.
     public var handshakeTimeout: Duration = .seconds(10)

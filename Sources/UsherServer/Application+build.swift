@@ -34,10 +34,16 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
         registry: registry, store: store, relayToken: try RelayToken.loadOrCreate(in: keys), metrics: UsherMetrics(),
         signingKeys: SigningKeysBox(try signing.load(now: Date())), storeReady: selected.isReady
     )
+    let tls: TLSCertificates?
+    do {
+        tls = try configuration.tls.map { files throws(TLSCertificates.LoadError) in try TLSCertificates(files: files) }
+    } catch {
+        throw ServerError.invalidConfiguration(error.description)
+    }
     var app = Application(
         router: buildRouter(configuration: configuration, components: components),
         // Idle connections (including half-sent requests) are closed after 30 s; open SSE streams are not idle.
-        server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: .seconds(30), logger: logger),
+        server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: .seconds(30), tls: tls, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "usher"),
         // A group made for an explicit thread count lives as long as the process (the CLI runs one application).
         eventLoopGroupProvider: .shared(
@@ -47,6 +53,7 @@ public func buildApplication(configuration: UsherConfiguration, logger: Logger) 
     )
     // The store's service comes first so it stops last, after the server has drained requests that use it.
     if let service = selected.service { app.addServices(service) }
+    if let tls { app.addServices(TLSCertificates.Reloader(certificates: tls, logger: logger)) }
     app.addServices(
         PresenceTicker(store: store, interval: configuration.tickInterval, logger: logger),
         SubscriptionCountPublisher(
@@ -87,7 +94,7 @@ struct ServerComponents: Sendable {
 /// HTTP/1.1 where `POST /pusher/auth` (and, on the memory store, the relay's subscribe and batch calls) is answered
 /// on the event loop and everything else goes to the router.
 func buildHTTPServer(
-    configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, logger: Logger
+    configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, tls: TLSCertificates? = nil, logger: Logger
 ) -> HTTPServerBuilder {
     let auth = AuthController(registry: components.registry, configuration: configuration)
     let relay = (components.store as? any ImmediatePresenceStore).map { store in
@@ -95,7 +102,7 @@ func buildHTTPServer(
     }
     let bodyDeadline = RequestBodyDeadlineHandler.Limits(initial: .init(configuration.requestBodyTimeout))
     return .usherHTTP1(
-        idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: { [metrics = components.metrics] in metrics.bodyTimeouts.increment() }
+        idleTimeout: idleTimeout, tls: tls, bodyDeadline: bodyDeadline, onBodyTimeout: { [metrics = components.metrics] in metrics.bodyTimeouts.increment() }
     ) { [metrics = components.metrics] idleTimeout, installHTTP in
         FastPathHandler(auth: auth, relay: relay, metrics: metrics, logger: logger, idleTimeout: idleTimeout, installHTTP: installHTTP)
     }

@@ -36,8 +36,8 @@ import Testing
         let start = ContinuousClock.now
         await group.triggerGracefulShutdown()
         try await running.value
-        // Before the deadline, shutdown waited for every queued frame: 100 × 5 s.
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // Before the deadline, shutdown waited for every queued frame: 100 × 5 s. (A generous bound: a loaded machine.)
+        #expect(ContinuousClock.now - start < .seconds(10))
         #expect(Self.sample(metrics, "usher_relay_peer_forward_drops_total") == 99)
         #expect(Self.sample(metrics, "usher_relay_peer_queue_depth") == 0)
         try await listener.close()

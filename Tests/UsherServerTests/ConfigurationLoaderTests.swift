@@ -53,6 +53,14 @@ import UsherCrypto
         }
     }
 
+    @Test("server.tls names the pair; relative paths are the config file's folder's")
+    func tlsFiles() throws {
+        let configuration = try Self.load("server: { tls: { cert_file: tls/chain.pem, key_file: /etc/usher/key.pem } }")
+        let tls = try #require(configuration.tls)
+        #expect(tls.certificateChain.hasSuffix("/tls/chain.pem") && tls.certificateChain.hasPrefix("/"))
+        #expect(tls.privateKey == "/etc/usher/key.pem")
+    }
+
     @Test("the documented example loads every field")
     func example() throws {
         let configuration = try Self.load(Self.example)
@@ -99,6 +107,8 @@ import UsherCrypto
         ("apps: [{ id: a, client_events: { per_second: 0 } }]", ["apps[0].client_events.per_second"]),
         ("apps: [{ id: a, subscription_count: 1 }]", ["apps[0].subscription_count"]),
         ("relay: { subscription_count_interval_ms: 50 }", ["relay.subscription_count_interval_ms"]),
+        ("server: { tls: { cert_file: a.pem } }", ["server.tls", "cert_file and key_file are both required"]),
+        ("server: { tls: { cert_file: a.pem, key_file: a.key, ca_file: c } }", ["server.tls", "ca_file"]),
     ])
     func unknownField(yaml: String, fragments: [String]) {
         Self.expectFailure(yaml, naming: fragments)

@@ -51,7 +51,7 @@ def start_stack(usher_bin: str, state_dir: Path, grace_ms: int) -> ChatStack:
     return stack
 
 
-def new_browser():
+def new_browser(arguments: tuple[str, ...] = ()):
     """Headless Chromium through Debian's chromedriver, with the page's console kept for failure messages."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -60,7 +60,7 @@ def new_browser():
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1000,720", "--disable-background-timer-throttling",
-                     "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"):
+                     "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows", *arguments):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import time
 import urllib.parse
@@ -34,8 +35,9 @@ PAGE = """<!doctype html>
   window.__events = [];
   const params = new URLSearchParams(location.search);
   const auth = { transport: "ajax", headers: { Authorization: "Bearer " + params.get("token") } };
+  const tls = params.get("tls") === "1";
   window.pusher = new Pusher(params.get("key"), {
-    cluster: "local", wsHost: "127.0.0.1", wsPort: Number(params.get("ws")), forceTLS: false,
+    cluster: "local", wsHost: "127.0.0.1", wsPort: Number(params.get("ws")), wssPort: Number(params.get("ws")), forceTLS: tls,
     enabledTransports: ["ws"], disableStats: true,
     channelAuthorization: { endpoint: "/pusher/auth", ...auth },
     userAuthentication: { endpoint: "/pusher/user-auth", ...auth },
@@ -60,8 +62,10 @@ def pusher_js_path() -> Path | None:
 class PageServer:
     """Serves the test page and pusher-js, and forwards auth requests to Usher (the app backend's part)."""
 
-    def __init__(self, usher_url: str, pusher_js: Path):
+    def __init__(self, usher_url: str, pusher_js: Path, tls: tuple[str, str, str] | None = None):
+        """`tls` (certificate chain, key, CA) serves the page over https and trusts that CA for Usher's https URL."""
         script = pusher_js.read_bytes()
+        verify = tls[2] if tls else True
         page = PAGE.encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,7 +87,7 @@ class PageServer:
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 response = requests.post(
-                    usher_url + self.path, data=self.rfile.read(length), timeout=10,
+                    usher_url + self.path, data=self.rfile.read(length), timeout=10, verify=verify,
                     headers={"Content-Type": self.headers.get("Content-Type", ""),
                              "Authorization": self.headers.get("Authorization", "")})
                 self._answer(response.status_code, "application/json", response.content)
@@ -96,12 +100,18 @@ class PageServer:
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls[0], tls[1])
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, **params) -> str:
-        return f"http://127.0.0.1:{self.port}/?" + urllib.parse.urlencode(params)
+        return f"{self.scheme}://127.0.0.1:{self.port}/?" + urllib.parse.urlencode(params)
 
     def stop(self):
         self.server.shutdown()

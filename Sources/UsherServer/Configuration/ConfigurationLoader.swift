@@ -1,5 +1,6 @@
 import Foundation
 import UsherCore
+import UsherNIO
 import UsherCrypto
 
 /// Reads `usher.yaml` into an ``UsherConfiguration``, loading identity key files as it goes, so a missing file or a
@@ -9,7 +10,10 @@ public enum ConfigurationLoader {
     /// in docs/configuration.md, which a test keeps in step) is built from them.
     enum Fields {
         static let top: Set<String> = ["server", "apps", "relay", "tokens", "store"]
-        static let server: Set<String> = ["host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads", "api_timestamp_skew_seconds"]
+        static let server: Set<String> = [
+            "host", "port", "max_body_bytes", "channel_name_max_length", "event_loop_threads", "api_timestamp_skew_seconds", "tls",
+        ]
+        static let tls: Set<String> = ["cert_file", "key_file"]
         static let tokens: Set<String> = ["issuer", "default_ttl_seconds", "max_ttl_seconds"]
         static let store: Set<String> = ["url", "pool_size", "retained_events", "timeout_ms"]
         static let relay: Set<String> = ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds", "subscription_count_interval_ms"]
@@ -34,7 +38,7 @@ public enum ConfigurationLoader {
             "webhooks": under("apps[].webhooks.", Fields.webhooks), "client_events": under("apps[].client_events.", Fields.clientEvents),
             "watchlist": under("apps[].watchlist.", Fields.watchlist),
         ]
-        return under("server.", Fields.server) + under("tokens.", Fields.tokens) + under("store.", Fields.store)
+        return under("server.", Fields.server.subtracting(["tls"])) + under("server.tls.", Fields.tls) + under("tokens.", Fields.tokens) + under("store.", Fields.store)
             + under("relay.", Fields.relay) + Fields.app.sorted().flatMap { nested[$0] ?? ["apps[].\($0)"] }
     }
 
@@ -71,6 +75,17 @@ public enum ConfigurationLoader {
             if let max = server["max_body_bytes"] { configuration.maxBodyBytes = try max.int(in: 1024...(1 << 20)) }
             if let max = server["channel_name_max_length"] { configuration.channelNameMaxLength = try max.int(in: 1...1000) }
             if let threads = server["event_loop_threads"] { configuration.eventLoopThreads = try threads.int(in: 1...256) }
+            if let tls = server["tls"] {
+                let members = try tls.mapping(allowed: Fields.tls)
+                guard let certificate = members["cert_file"], let key = members["key_file"] else {
+                    throw tls.fail("cert_file and key_file are both required")
+                }
+                func path(_ node: ConfigNode) throws(ServerError) -> String {
+                    let given = try node.string()
+                    return given.hasPrefix("/") ? given : baseDirectory + "/" + given
+                }
+                configuration.tls = .init(certificateChain: try path(certificate), privateKey: try path(key))
+            }
         }
         let apps = try top["apps"]?.sequence() ?? []
         configuration.apps = try apps.map { (node: ConfigNode) throws(ServerError) -> AppSettings in

@@ -1,4 +1,5 @@
 public import UsherCore
+public import UsherNIO
 
 /// Everything `usher serve` needs, from defaults, then the YAML file, then command-line flags.
 public struct UsherConfiguration: Sendable {
@@ -36,6 +37,9 @@ public struct UsherConfiguration: Sendable {
     public var store = StoreSettings()
     /// Comment lines sent on idle event streams so proxies keep them open.
     public var sseKeepAlive: Duration = .seconds(15)
+    /// TLS for every connection (HTTPS only), with the certificate chain and key reloaded when the files change;
+    /// nil serves plain HTTP.
+    public var tls: TLSCertificates.Files?
     /// How long a request body has from its request's head, plus a second per 500 bytes received (Apache
     /// `mod_reqtimeout`'s `body=20,MinRate=500`); a slower body is answered 408 and its connection closed.
     public var requestBodyTimeout: Duration = .seconds(20)

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import UsherCore
+import UsherTestSupport
 import UsherCrypto
 import UsherRelay
 import UsherServer
@@ -179,21 +180,10 @@ struct Testbed: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
-    /// A port nothing listens on right now. Ports come from a counter over a random range below Linux's ephemeral
-    /// range (32768+, where outgoing connections take their local ports), so tests running in parallel never pick
-    /// the same one and no client connection grabs it between the check and the server's bind.
+    /// A loopback port nothing listens on (``TestPorts/free()``).
     static func freePort() throws -> Int {
-        while true {
-            let port = nextPort.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard port < 32_000 else { throw TestbedError("ran out of test ports") }
-            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() {
-                try? channel.close().wait()
-                return port
-            }
-        }
+        try TestPorts.free()
     }
-
-    private static let nextPort = Atomic<Int>(Int.random(in: 20_000..<30_000))
 
     /// Polls until something accepts TCP connections on `port` (at most 10 s).
     static func waitUntilListening(port: Int) async throws {

@@ -1,3 +1,4 @@
+import UsherNIO
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -86,6 +87,8 @@ struct TestServer {
     var configuration = UsherConfiguration()
     /// Closes connections idle this long (none by default).
     var idleTimeout: Duration?
+    /// Serves HTTPS with these certificates (plain HTTP by default).
+    var tls: TLSCertificates?
     var logger = Fixtures.quietLogger
     let keys = TemporaryDirectory()
 
@@ -116,7 +119,7 @@ struct TestServer {
         let components = ServerComponents.forTesting(registry: registry)
         let app = Application(
             router: buildRouter(configuration: configuration, components: components),
-            server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: idleTimeout, logger: logger),
+            server: buildHTTPServer(configuration: configuration, components: components, idleTimeout: idleTimeout, tls: tls, logger: logger),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             logger: logger
         )

@@ -20,6 +20,8 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let idleTimeout: Duration?
+    /// Whether the connection is behind TLS (requests are then `https`).
+    let secure: Bool
     /// The deadline on request bodies, and what counts a connection closed for one (`RequestBodyDeadlineHandler`).
     let bodyDeadline: RequestBodyDeadlineHandler.Limits
     let onBodyTimeout: @Sendable () -> Void
@@ -27,10 +29,10 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let handler = fastPath(idleTimeout) { [idleTimeout, bodyDeadline, onBodyTimeout] pipeline, handler in
+            let handler = fastPath(idleTimeout) { [idleTimeout, secure, bodyDeadline, onBodyTimeout] pipeline, handler in
                 try Self.addHTTPHandlers(
-                    to: pipeline, after: handler, idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: onBodyTimeout,
-                    logger: logger)
+                    to: pipeline, after: handler, idleTimeout: idleTimeout, secure: secure, bodyDeadline: bodyDeadline,
+                    onBodyTimeout: onBodyTimeout, logger: logger)
             }
             try channel.pipeline.syncOperations.addHandler(handler)
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -44,7 +46,7 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
     /// The HTTP/1.1 handlers of `HTTP1Channel.setup`, placed right after `handler`, with a deadline on request bodies
     /// (the idle timeout covers a head, which counts only once complete; nothing in Hummingbird times a body).
     static func addHTTPHandlers(
-        to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, idleTimeout: Duration?,
+        to pipeline: ChannelPipeline.SynchronousOperations, after handler: any ChannelHandler, idleTimeout: Duration?, secure: Bool,
         bodyDeadline: RequestBodyDeadlineHandler.Limits, onBodyTimeout: @escaping @Sendable () -> Void, logger: Logger
     ) throws {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
@@ -55,7 +57,7 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
         // Each goes in right after `handler`, so they are added last to first.
         try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger), position: .after(handler))
         try pipeline.addHandler(RequestBodyDeadlineHandler(limits: bodyDeadline, onTimeout: onBodyTimeout), position: .after(handler))
-        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false), position: .after(handler))
+        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: secure), position: .after(handler))
         try pipeline.configureHTTPServerPipeline(
             position: .after(handler),
             withPipeliningAssistance: false,  // requests are pipelined by NIOAsyncChannel, as in HTTP1Channel
@@ -68,14 +70,20 @@ struct UsherHTTP1Channel: HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with the hot routes answered on the event loop (see `FastPathHandler`).
+    /// HTTP/1.1 with the hot routes answered on the event loop (see `FastPathHandler`), behind TLS when `tls` is given.
     static func usherHTTP1(
         idleTimeout: Duration?,
+        tls: TLSCertificates?,
         bodyDeadline: RequestBodyDeadlineHandler.Limits,
         onBodyTimeout: @escaping @Sendable () -> Void,
         fastPath: @escaping @Sendable (Duration?, @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void) -> FastPathHandler
     ) -> HTTPServerBuilder {
-        .init { responder in UsherHTTP1Channel(
-                responder: responder, idleTimeout: idleTimeout, bodyDeadline: bodyDeadline, onBodyTimeout: onBodyTimeout, fastPath: fastPath) }
+        .init { responder in
+            let channel = UsherHTTP1Channel(
+                responder: responder, idleTimeout: idleTimeout, secure: tls != nil, bodyDeadline: bodyDeadline, onBodyTimeout: onBodyTimeout,
+                fastPath: fastPath)
+            guard let tls else { return channel }
+            return TLSServerChannel(channel, certificates: tls)
+        }
     }
 }
