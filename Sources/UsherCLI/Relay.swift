@@ -91,6 +91,7 @@ struct Relay: AsyncParsableCommand {
         var configuration = RelayConfiguration(node: nodeID)
         let keyDirectory = keys ?? environment["USHER_KEYS"] ?? "keys"
         configuration.apps = try RelayKeys.loadApps(from: keyDirectory)
+        configuration.keysDirectory = keyDirectory
         if let token = environment["USHER_RELAY_TOKEN"], relayTokenFile == nil {
             configuration.relayToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
         } else {

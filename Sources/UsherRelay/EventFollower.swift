@@ -39,7 +39,7 @@ struct EventFollower: Service, CustomStringConvertible {
         services.metrics.eventStreamEvent()
         let data = try? JSONValue.parse(message.data)
         let app = data?["app"]?.stringValue ?? ""
-        guard message.event == "reset" || services.appsByID[app] != nil else { return }
+        guard message.event == "reset" || services.apps.byID(app) != nil else { return }
         switch message.event {
         case "member_added", "member_removed":
             guard let channel = data?["channel"]?.stringValue, let user = data?["user_id"]?.stringValue else { return }

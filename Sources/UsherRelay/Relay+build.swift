@@ -107,6 +107,9 @@ public func buildRelay(
     // Services stop in reverse order (the server first), so the HTTP client outlives the ones calling Usher, and the
     // batcher still carries the disconnects of the sockets closed at shutdown.
     if let tls { app.addServices(TLSCertificates.Reloader(certificates: tls, logger: logger)) }
+    if let directory = configuration.keysDirectory {
+        app.addServices(AppReloader(directory: directory, apps: services.apps, interval: .seconds(1), logger: logger))
+    }
     app.addServices(
         HTTPClientService(client: client),
         batcher,

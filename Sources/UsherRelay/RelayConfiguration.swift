@@ -18,6 +18,9 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     public var node: NodeID
     /// The apps clients may connect to (by key) and app servers may trigger on (by id).
     public var apps: [App] = []
+    /// The key directory `apps` came from: its `apps/*.json` are reloaded when they change and on SIGHUP. Nil keeps
+    /// `apps` as given.
+    public var keysDirectory: String?
     /// Base URLs of the other relay nodes: events published here (trigger API, client events) are forwarded to them.
     /// Empty (the default): the peers are discovered through Usher's heartbeat answers.
     public var peers: [String] = []

@@ -16,8 +16,8 @@ struct RelayServices: Sendable {
     let gate = ResyncGate()
     /// Set when a call to Usher failed or its outcome is unknown: the next heartbeat sends a full snapshot.
     let resyncRequested = ResyncRequest()
-    let appsByKey: [String: App]
-    let appsByID: [String: App]
+    /// The apps served, reloaded when the key directory changes (``AppReloader``).
+    let apps: AppTable
     let logger: Logger
     /// Per-app features from Usher's latest node lease; defaults until the first heartbeat.
     let features: AppFeatureTable
@@ -42,8 +42,7 @@ struct RelayServices: Sendable {
         self.batcher = batcher
         self.peers = peers
         self.logger = logger
-        appsByKey = Dictionary(configuration.apps.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        appsByID = Dictionary(configuration.apps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        apps = AppTable(configuration.apps)
     }
 
     /// Asks the node heartbeat to send a full snapshot next time, because Usher may hold something the hub does not

@@ -112,7 +112,7 @@ struct TriggerController: Sendable {
     /// Checks the signature against the app named in the URL; the body is returned exactly as signed.
     private func verify(_ request: Request, appID: String) async throws -> (App, [UInt8]) {
         let body = Array(buffer: try await request.body.collect(upTo: bodyLimit))
-        guard let app = services.appsByID[appID] else { throw TriggerRefusal(.notFound, "unknown app") }
+        guard let app = services.apps.byID(appID) else { throw TriggerRefusal(.notFound, "unknown app") }
         let target = request.head.path ?? "/"
         let (path, query) = try Self.split(target)
         do {

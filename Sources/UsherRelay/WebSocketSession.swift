@@ -16,7 +16,7 @@ enum WebSocketSession {
     static func run(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, key: String?, services: RelayServices
     ) async throws {
-        guard let key, let app = services.appsByKey[key] else {
+        guard let key, let app = services.apps.byKey(key) else {
             return await refuse(outbound, code: 4001, message: "App key \(key ?? "") not in this cluster")
         }
         guard let text = request.uri.queryParameters["protocol"] else {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UsherCore
+import UsherServer
 @testable import UsherRelay
 
 /// The relay under careless or hostile clients: connections that never finish their request, trickled bodies, and
@@ -142,6 +143,38 @@ import UsherCore
             }
             #expect(try await Testbed.metric(port: port, "usher_relay_slow_client_closes_total") == 0)
             for socket in members + [flooder] { socket.abort() }
+        }
+    }
+}
+
+/// The relay follows its key directory as `usher serve` does.
+@Suite struct RelayAppReloadTests {
+    @Test("a rotated secret signs triggers on the relay within seconds, without a restart; a broken file changes nothing")
+    func rotatedSecret() async throws {
+        var timings = Testbed.Timings()
+        timings.relayReloadsApps = true
+        try await Testbed.run(timings: timings) { bed in
+            let store = AppCredentialStore(directory: KeyDirectory(path: bed.keys))
+            let rotated = try store.update(id: TestApp.id) { app throws(ServerError) in
+                do { return try app.rotatingSecret("rotated-secret-0123456789abcdef0123456789", overlap: .seconds(3600), now: Date()) } catch {
+                    throw ServerError.invalidConfiguration("\(error)")
+                }
+            }
+            let newSecret = try #require(rotated.secrets.first { $0.secret != TestApp.secret }?.secret)
+            let body = #"{"name":"tick","channel":"news","data":"1"}"#
+            var status = 0
+            for _ in 0..<50 where status != 200 {
+                status = try await bed.trigger(body: body, secret: newSecret).0
+                if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(status == 200, "the relay took the new secret within 5 s")
+            #expect(try await bed.trigger(body: body).0 == 200, "the old secret still works during the overlap")
+            // A file that is not an app record: logged, and the apps in use stay.
+            try "not json".write(toFile: bed.keys + "/apps/zz-broken.json", atomically: true, encoding: .utf8)
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(try await bed.trigger(body: body, secret: newSecret).0 == 200)
+            let socket = try await PusherSocket.connect(port: bed.relayPorts[0])
+            socket.abort()
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UsherCore
 import UsherCrypto
+import UsherNIO
 @testable import UsherServer
 
 /// Invalid key rings on disk are refused by the store, and a running server's `KeyReloader` keeps the last good keys.

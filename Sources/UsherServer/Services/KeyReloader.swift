@@ -1,11 +1,8 @@
-import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
 import UsherCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import UsherNIO
 
 /// Picks up changes to the key directory (apps, secrets, signing keys) without a restart: polls every
 /// `keyReloadInterval` and reloads at once on SIGHUP. An invalid directory is logged and the last good state kept.
@@ -18,7 +15,7 @@ struct KeyReloader: Service {
     var relayToken: RelayToken? = nil
 
     func run() async {
-        let hangups = Self.hangupSignals()
+        let hangups = HangupSignals.stream()
         var fingerprint = DirectoryFingerprint(path: configuration.keysDirectory)
         // `true` = SIGHUP: reload even when the files look unchanged.
         let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(2))
@@ -63,45 +60,6 @@ struct KeyReloader: Service {
         } catch {
             logger.error("key directory is invalid; keeping the previous keys", metadata: ["usher.error": "\(error)"])
             return false
-        }
-    }
-
-    /// SIGHUP as an async sequence (the default action, terminating, is disabled).
-    static func hangupSignals() -> AsyncStream<Void> {
-        signal(SIGHUP, SIG_IGN)
-        let source = SignalSource(DispatchSource.makeSignalSource(signal: SIGHUP))
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        source.source.setEventHandler { continuation.yield() }
-        continuation.onTermination = { _ in source.source.cancel() }
-        source.source.resume()
-        return stream
-    }
-}
-
-/// Dispatch sources are thread-safe but not annotated `Sendable`; this one is only resumed and cancelled.
-private final class SignalSource: @unchecked Sendable {
-    let source: any DispatchSourceSignal
-    init(_ source: any DispatchSourceSignal) { self.source = source }
-}
-
-/// Names, sizes and modification times of the key files: cheap to compute every second, and different whenever
-/// an atomic rename replaced a file.
-struct DirectoryFingerprint: Equatable {
-    private var entries: [String: String] = [:]
-
-    init(path: String) {
-        var token = stat()
-        if stat(path + "/relay.token", &token) == 0 {
-            entries["relay.token"] = "\(token.st_size):\(token.st_mtim.tv_sec).\(token.st_mtim.tv_nsec):\(token.st_ino):\(token.st_mode)"
-        }
-        for folder in ["apps", "signing"] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: path + "/" + folder)) ?? []
-            for name in names where !name.hasPrefix(".") {
-                var info = stat()
-                guard stat(path + "/" + folder + "/" + name, &info) == 0 else { continue }
-                entries[folder + "/" + name] =
-                    "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec):\(info.st_ino):\(info.st_mode)"
-            }
         }
     }
 }

@@ -60,6 +60,8 @@ struct Testbed: Sendable {
         var watchlistMaxIDs: Int?
         /// Relays find each other through Usher's heartbeat answers instead of fixed `--peer` lists.
         var discoversPeers = false
+        /// The relays reload the key directory's apps as `usher relay` does (tests that change them).
+        var relayReloadsApps = false
         /// The relays' deadline on a connection's first request head.
         var handshakeTimeout: Duration = .seconds(10)
         /// The relays' deadline on a request body (plus a second per 500 bytes).
@@ -150,6 +152,7 @@ struct Testbed: Sendable {
         relay.maxSubscriptionsPerConnection = timings.maxSubscriptionsPerConnection
         relay.heartbeatInterval = .milliseconds(500)
         relay.handshakeTimeout = timings.handshakeTimeout
+        if timings.relayReloadsApps { relay.keysDirectory = keys }
         relay.requestBodyTimeout = timings.requestBodyTimeout
         return relay
     }
