@@ -51,6 +51,8 @@ struct Relay: AsyncParsableCommand {
     var tlsKey: String?
     @Option(help: "CA certificate (PEM) to trust, besides the system's, for Usher's and the peers' https URLs (env USHER_RELAY_TLS_CA).")
     var tlsCA: String?
+    @Option(help: "New connections accepted per second from one client address; more are answered 429 (default 0: no limit).")
+    var maxConnectionRate: Int = 0
     @Option(help: "NIO event loop threads (default: one per core).")
     var threads: Int?
     @OptionGroup var log: LogOptions
@@ -60,6 +62,7 @@ struct Relay: AsyncParsableCommand {
             throw ValidationError("--activity-timeout, --pong-timeout and --heartbeat must be at least 1s")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard (0...100_000).contains(maxConnectionRate) else { throw ValidationError("--max-connection-rate must be 0 to 100000") }
     }
 
     func run() async throws {
@@ -126,6 +129,7 @@ struct Relay: AsyncParsableCommand {
         configuration.pongTimeout = pongTimeout.duration
         configuration.heartbeatInterval = heartbeat.duration
         configuration.eventLoopThreads = threads
+        configuration.newConnectionsPerSecondPerAddress = maxConnectionRate
         return configuration
     }
 }

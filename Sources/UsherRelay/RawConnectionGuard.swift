@@ -8,6 +8,9 @@ import NIOCore
 /// - **Masked client frames** (RFC 6455 §5.1). Once the connection is a WebSocket, a client frame without a mask fails
 ///   the connection: close code 1002, then the socket closes. NIO's frame decoder accepts unmasked frames.
 ///
+/// - **New connections per client address** (when a limiter is given): over its rate, a connection is answered
+///   `429 Too Many Requests` (over TLS: closed, as no handshake is wasted on it) before anything else happens.
+///
 /// A connection whose first answer is not `101 Switching Protocols` is plain HTTP (the trigger API, `/metrics`): the
 /// guard then steps aside and leaves it to the HTTP idle timeout and the body deadline.
 final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
@@ -19,6 +22,7 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     enum Violation: String {
         case headTimeout = "handshake_timeout"
         case unmaskedFrame = "unmasked_frame"
+        case rateLimited = "rate_limited"
     }
 
     private enum Phase {
@@ -36,6 +40,9 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxEarlyBytes = 64 * 1024
 
     private let headTimeout: TimeAmount
+    private let limiter: ConnectionRateLimiter?
+    /// Whether TLS is in front (a refusal then cannot be answered in plain HTTP).
+    private let behindTLS: Bool
     private let onViolation: @Sendable (Violation) -> Void
     private var phase = Phase.head
     private var timer: Scheduled<Void>?
@@ -44,18 +51,39 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Inbound bytes received after the head while the answer is pending.
     private var early: [UInt8] = []
 
-    init(headTimeout: TimeAmount, onViolation: @escaping @Sendable (Violation) -> Void = { _ in }) {
+    init(
+        headTimeout: TimeAmount, limiter: ConnectionRateLimiter? = nil, behindTLS: Bool = false,
+        onViolation: @escaping @Sendable (Violation) -> Void = { _ in }
+    ) {
         self.headTimeout = headTimeout
+        self.limiter = limiter
+        self.behindTLS = behindTLS
         self.onViolation = onViolation
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { startTimer(context: context) }
+        if context.channel.isActive { admit(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        startTimer(context: context)
+        admit(context: context)
         context.fireChannelActive()
+    }
+
+    /// Counts the new connection against its address's rate, then starts the head's deadline.
+    private func admit(context: ChannelHandlerContext) {
+        guard case .head = phase, timer == nil else { return }
+        if let limiter, !limiter.allow(context.channel.remoteAddress) {
+            phase = .failed
+            onViolation(.rateLimited)
+            if !behindTLS {
+                let answer = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer(string: answer))), promise: nil)
+            }
+            context.close(promise: nil)
+            return
+        }
+        startTimer(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

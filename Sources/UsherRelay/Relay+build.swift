@@ -86,13 +86,15 @@ public func buildRelay(
         ],
         idleTimeout: .init(configuration.httpIdleTimeout))
     let handshakeTimeout = TimeAmount(configuration.handshakeTimeout)
+    let limiter = configuration.newConnectionsPerSecondPerAddress > 0
+        ? ConnectionRateLimiter(perSecond: configuration.newConnectionsPerSecondPerAddress) : nil
     var app = Application(
         router: router,
         server: HTTPServerBuilder { responder in
             let channel = GuardedUpgradeChannel(
                 upgrade: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1, ws: webSocket)),
-                headTimeout: handshakeTimeout, metrics: metrics)
+                headTimeout: handshakeTimeout, limiter: limiter, behindTLS: tls != nil, metrics: metrics)
             guard let tls else { return channel }
             return TLSServerChannel(channel, certificates: tls)
         },
@@ -185,12 +187,16 @@ struct GuardedUpgradeChannel: ServerChildChannel {
 
     let upgrade: HTTP1WebSocketUpgradeChannel
     let headTimeout: TimeAmount
+    let limiter: ConnectionRateLimiter?
+    let behindTLS: Bool
     let metrics: RelayMetrics
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
             try channel.pipeline.syncOperations.addHandler(
-                RawConnectionGuard(headTimeout: headTimeout, onViolation: { [metrics] in metrics.connectionFailed($0.rawValue) }))
+                RawConnectionGuard(
+                    headTimeout: headTimeout, limiter: limiter, behindTLS: behindTLS,
+                    onViolation: { [metrics] in metrics.connectionFailed($0.rawValue) }))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -60,6 +60,9 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     /// How long a new connection has to send its whole first request head (the WebSocket upgrade, or an HTTP
     /// request); a silent or trickling one is answered 408 and closed.
     public var handshakeTimeout: Duration = .seconds(10)
+    /// New connections accepted per second from one client address (bursts of as many); more are answered 429 (over
+    /// TLS: closed). 0, the default, sets no limit (behind a proxy every client has the proxy's address).
+    public var newConnectionsPerSecondPerAddress: Int = 0
     /// How long a request body (trigger API) has from its head, plus a second per 500 bytes received; a slower one
     /// is answered 408 and its connection closed.
     public var requestBodyTimeout: Duration = .seconds(20)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UsherCore
 import UsherServer
+import NIOCore
 @testable import UsherRelay
 
 /// The relay under careless or hostile clients: connections that never finish their request, trickled bodies, and
@@ -174,6 +175,51 @@ import UsherServer
             try await Task.sleep(for: .seconds(1.5))
             #expect(try await bed.trigger(body: body, secret: newSecret).0 == 200)
             let socket = try await PusherSocket.connect(port: bed.relayPorts[0])
+            socket.abort()
+        }
+    }
+}
+
+/// New connections per second per client address.
+@Suite struct RelayConnectionRateTests {
+    @Test("the allowance per address: bursts up to the rate, refilled continuously; other addresses are not charged")
+    func tokenBucket() throws {
+        let limiter = ConnectionRateLimiter(perSecond: 3)
+        let ann = try SocketAddress(ipAddress: "10.0.0.1", port: 1111)
+        let bo = try SocketAddress(ipAddress: "2001:db8::2", port: 2222)
+        let start = ContinuousClock.now
+        #expect((0..<4).map { _ in limiter.allow(ann, now: start) } == [true, true, true, false])
+        #expect(limiter.allow(try SocketAddress(ipAddress: "10.0.0.1", port: 9999), now: start) == false, "the port does not matter")
+        #expect(limiter.allow(bo, now: start))
+        #expect(limiter.allow(ann, now: start + .milliseconds(400)))  // 1.2 refilled
+        #expect(limiter.allow(ann, now: start + .milliseconds(400)) == false)
+        #expect(limiter.allow(nil, now: start), "no IP address: not limited")
+    }
+
+    @Test("over the rate a new connection is answered 429 and closed; the ones admitted work, and so do later ones")
+    func overTheRate() async throws {
+        var timings = Testbed.Timings()
+        timings.connectionRate = 5
+        try await Testbed.run(timings: timings) { bed in
+            let port = bed.relayPorts[0]
+            // The test bed's own start-up probes may have used some of the allowance: take what is left, then one more.
+            var admitted: [RawTCPConnection] = []
+            var refused: RawTCPConnection?
+            for _ in 0..<20 where refused == nil {
+                let connection = try await RawTCPConnection.connect(port: port)
+                try await Task.sleep(for: .milliseconds(20))
+                if connection.received.hasPrefix("HTTP/1.1 429 ") { refused = connection } else { admitted.append(connection) }
+            }
+            let closed = try #require(refused)
+            #expect(try await closed.waitForClose(limit: .seconds(2)) != nil)
+            #expect(admitted.count <= 5)
+            for connection in admitted { connection.close() }
+            try await Task.sleep(for: .seconds(1.2))
+            // (Scraping is a new connection too: after the refill.)
+            #expect(try await Testbed.metric(port: port, "usher_relay_connections_failed_total", labelsContaining: "rate_limited") >= 1)
+            let socket = try await PusherSocket.connect(port: port)
+            try socket.subscribe("news")
+            _ = try await socket.next("pusher_internal:subscription_succeeded", channel: "news")
             socket.abort()
         }
     }

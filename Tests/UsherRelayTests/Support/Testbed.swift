@@ -60,6 +60,8 @@ struct Testbed: Sendable {
         var watchlistMaxIDs: Int?
         /// Relays find each other through Usher's heartbeat answers instead of fixed `--peer` lists.
         var discoversPeers = false
+        /// The relays' limit on new connections per second per client address (0: none).
+        var connectionRate = 0
         /// The relays reload the key directory's apps as `usher relay` does (tests that change them).
         var relayReloadsApps = false
         /// The relays' deadline on a connection's first request head.
@@ -153,6 +155,7 @@ struct Testbed: Sendable {
         relay.heartbeatInterval = .milliseconds(500)
         relay.handshakeTimeout = timings.handshakeTimeout
         if timings.relayReloadsApps { relay.keysDirectory = keys }
+        relay.newConnectionsPerSecondPerAddress = timings.connectionRate
         relay.requestBodyTimeout = timings.requestBodyTimeout
         return relay
     }
