@@ -36,6 +36,8 @@ final class ConnectionHub: Sendable {
 
     private struct State {
         var connections: [String: RelayConnection] = [:]
+        /// Open connections per app id.
+        var perApp: [String: Int] = [:]
         var subscribers: [ChannelKey: [String: Subscriber]] = [:]
         var subscriptions: [String: [String: LocalSubscription]] = [:]
         /// Members of each locally subscribed presence channel, kept current by Usher's member events.
@@ -99,22 +101,37 @@ final class ConnectionHub: Sendable {
 
     /// Registers a new connection under a fresh, unused Pusher-format socket id.
     func connect(app: App, outboxLimit: Int, outboxByteLimit: Int = 1 << 20) -> RelayConnection {
+        // With no quota there is always room.
+        admit(app: app, outboxLimit: outboxLimit, outboxByteLimit: outboxByteLimit, quota: 0, elsewhere: 0)!
+    }
+
+    /// Registers a new connection as ``connect(app:outboxLimit:outboxByteLimit:)`` does, unless the app has `quota`
+    /// connections already, counting `elsewhere` (the other nodes' last reported count): nil then. 0 is no quota.
+    func admit(app: App, outboxLimit: Int, outboxByteLimit: Int, quota: Int, elsewhere: Int) -> RelayConnection? {
         state.withLock { state in
+            let here = state.perApp[app.id, default: 0]
+            if quota > 0, here + elsewhere >= quota { return nil }
             while true {
                 let text = "\(UInt32.random(in: 1...UInt32.max)).\(UInt32.random(in: 1...UInt32.max))"
                 guard state.connections[text] == nil, let socketID = try? SocketID(validating: text) else { continue }
                 let connection = RelayConnection(socketID: socketID, app: app, outboxLimit: outboxLimit, outboxByteLimit: outboxByteLimit)
                 state.connections[text] = connection
+                state.perApp[app.id] = here + 1
                 return connection
             }
         }
     }
 
+    /// Open connections per app id, as the node heartbeat reports them.
+    var connectionsPerApp: [String: Int] { state.withLock { $0.perApp } }
+
     /// Forgets a closed connection and all its subscriptions.
     func disconnect(_ connection: RelayConnection) {
         let socket = connection.socketID.description
         state.withLock { state in
-            state.connections[socket] = nil
+            guard state.connections.removeValue(forKey: socket) != nil else { return }
+            let left = state.perApp[connection.app.id, default: 1] - 1
+            state.perApp[connection.app.id] = left > 0 ? left : nil
             let channels = state.subscriptions.removeValue(forKey: socket) ?? [:]
             for channel in channels.keys {
                 Self.removeSubscriber(socket, from: ChannelKey(app: connection.app.id, channel: channel), in: &state)

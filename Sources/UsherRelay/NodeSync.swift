@@ -27,8 +27,9 @@ final class NodeSync: Service, Sendable {
     func sync() async -> Bool {
         let usher = services.usher
         do {
-            let lease = try await usher.heartbeat(forwardURL: services.configuration.forwardURL)
+            let lease = try await usher.heartbeat(forwardURL: services.configuration.forwardURL, connections: services.hub.connectionsPerApp)
             services.features.update(lease.apps)
+            services.features.update(connectionsElsewhere: lease.connections)
             services.peers.update(discovered: lease.peers.filter { $0 != services.configuration.forwardURL })
             let requested = services.resyncRequested.take()
             let known = epoch.withLock { $0 }

@@ -36,7 +36,8 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case failed
     }
 
-    /// Bytes the client may send between its head and the server's answer (frames sent before the 101); more closes.
+    /// Bytes the client may send between its head and the server's answer (frames sent before the 101); more fails an
+    /// upgrade (they cannot all be checked).
     static let maxEarlyBytes = 64 * 1024
 
     private let headTimeout: TimeAmount
@@ -102,14 +103,19 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let end = buffer.withUnsafeReadableBytes { headEnd.scan($0) }
             if let end {
                 stopTimer()
+                guard headEnd.isGet else {
+                    // Only a GET can be an upgrade: what follows is a body, the HTTP pipeline's to time and limit.
+                    context.fireChannelRead(data)
+                    context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                    return
+                }
                 phase = .answering
                 let rest = buffer.readableBytes - end
-                guard rest <= Self.maxEarlyBytes else { return fail(context: context, violation: nil) }
-                early = Array(buffer.readableBytesView.suffix(rest))
+                early = Array(buffer.readableBytesView.suffix(min(rest, Self.maxEarlyBytes + 1)))
             }
         case .answering:
-            early += buffer.readableBytesView
-            guard early.count <= Self.maxEarlyBytes else { return fail(context: context, violation: nil) }
+            // Kept only up to the cap: past it, an upgrade is refused (below), and plain HTTP never needs the copy.
+            if early.count <= Self.maxEarlyBytes { early += buffer.readableBytesView.prefix(Self.maxEarlyBytes + 1 - early.count) }
         case .webSocket:
             guard buffer.withUnsafeReadableBytes({ frames.scan($0) }) else { return fail(context: context, violation: .unmaskedFrame) }
         case .failed:
@@ -136,7 +142,7 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         phase = .webSocket
-        let clean = early.withUnsafeBytes { frames.scan($0) }
+        let clean = early.count <= Self.maxEarlyBytes && early.withUnsafeBytes { frames.scan($0) }
         early = []
         if !clean { fail(context: context, violation: .unmaskedFrame) }
     }
@@ -176,8 +182,12 @@ final class RawConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Finds the end of an HTTP request head (an empty line) in a byte stream fed in pieces.
+/// Finds the end of an HTTP request head (an empty line) in a byte stream fed in pieces, and whether it is a GET.
 struct HeadEndScanner {
+    /// The request's first bytes (its method), up to four.
+    private var method: [UInt8] = []
+    /// Whether the request line starts with `GET ` (only a GET can ask for a WebSocket upgrade).
+    var isGet: Bool { method == Array("GET ".utf8) }
     /// Whether the current line has had any byte but CR.
     private var lineHasContent = false
     /// Whether any request line began (blank lines before a request line are not its end).
@@ -196,6 +206,7 @@ struct HeadEndScanner {
                 lineHasContent = true
                 started = true
             }
+            if started, method.count < 4 { method.append(byte) }
         }
         return nil
     }

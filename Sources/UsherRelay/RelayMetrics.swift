@@ -61,7 +61,7 @@ final class RelayMetrics: Sendable {
         reportsDropped = registry.makeCounter(
             descriptor: Self.name("webhook_reports_dropped", "total", "Client-event and cache-miss reports dropped"))
         let failedName = Self.name(
-            "connections_failed", "total", "Connections closed for a late request head or body, a protocol violation, or over their address's rate")
+            "connections_failed", "total", "Connections closed for a late request head or body, a protocol violation, their address's rate, the app's quota")
         var failed: [String: Counter] = [:]
         for reason in Self.failureReasons { failed[reason] = registry.makeCounter(descriptor: failedName, labels: [("reason", reason)]) }
         connectionsFailed = failed
@@ -75,7 +75,7 @@ final class RelayMetrics: Sendable {
     static let messageKinds = ["ping", "pong", "subscribe", "unsubscribe", "signin", "client_event", "other"]
 
     /// The reasons `connections_failed_total` counts.
-    static let failureReasons = ["handshake_timeout", "body_timeout", "unmasked_frame", "rate_limited"]
+    static let failureReasons = ["handshake_timeout", "body_timeout", "unmasked_frame", "rate_limited", "over_quota"]
 
     /// Counts a connection closed for `reason` (one of ``failureReasons``).
     func connectionFailed(_ reason: String) {

@@ -98,9 +98,19 @@ struct TriggeredEvent: Sendable {
 /// The per-app features of the latest node lease, read on every client event.
 final class AppFeatureTable: Sendable {
     private let table = Mutex<[String: AppFeatures]>([:])
+    /// Client connections per app on the other nodes, as Usher last reported them.
+    private let elsewhere = Mutex<[String: Int]>([:])
 
     func update(_ features: [String: AppFeatures]) {
         table.withLock { $0 = features }
+    }
+
+    func update(connectionsElsewhere counts: [String: Int]) {
+        elsewhere.withLock { $0 = counts }
+    }
+
+    func connectionsElsewhere(app: String) -> Int {
+        elsewhere.withLock { $0[app] ?? 0 }
     }
 
     subscript(app: String) -> AppFeatures {

@@ -56,12 +56,15 @@ struct UsherAPI: Sendable {
         var apps: [String: AppFeatures] = [:]
         /// The forward URLs of the other live nodes (heartbeat answers).
         var peers: [String] = []
+        /// Client connections per app on the other live nodes (heartbeat answers).
+        var connections: [String: Int] = [:]
     }
 
-    /// `PUT /relay/v1/nodes/{node}`, announcing `forwardURL` when given.
-    func heartbeat(forwardURL: String? = nil) async throws -> Lease {
-        let body = forwardURL.map { JSONValue.object(["forward_url": .string($0)]).jsonText }
-        return try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)", body: body))
+    /// `PUT /relay/v1/nodes/{node}`, announcing `forwardURL` when given and this node's connections per app.
+    func heartbeat(forwardURL: String? = nil, connections: [String: Int] = [:]) async throws -> Lease {
+        var body: [String: JSONValue] = ["connections": .object(connections.mapValues { .integer(Int64($0)) })]
+        if let forwardURL { body["forward_url"] = .string(forwardURL) }
+        return try lease(try await expectOK(.PUT, "/relay/v1/nodes/\(node)", body: JSONValue.object(body).jsonText))
     }
 
     /// `PUT /relay/v1/nodes/{node}/sockets` with every subscription this node holds.
@@ -120,7 +123,11 @@ struct UsherAPI: Sendable {
         if case .object(let listed)? = json?["apps"] { apps = listed.mapValues { AppFeatures(json: $0) } }
         var peers: [String] = []
         if case .array(let listed)? = json?["peers"] { peers = listed.compactMap { $0["forward_url"]?.stringValue } }
-        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true), apps: apps, peers: peers)
+        var connections: [String: Int] = [:]
+        if case .object(let counts)? = json?["connections"] {
+            for (app, value) in counts { if case .integer(let count) = value, count >= 0 { connections[app] = Int(count) } }
+        }
+        return Lease(epoch: epoch, resync: json?["resync"] == .bool(true), apps: apps, peers: peers, connections: connections)
     }
 
     @discardableResult

@@ -26,7 +26,14 @@ enum WebSocketSession {
             return await refuse(outbound, code: 4007, message: "Unsupported protocol version")
         }
         let configuration = services.configuration
-        let connection = services.hub.connect(app: app, outboxLimit: configuration.outboxLimit, outboxByteLimit: configuration.outboxByteLimit)
+        // The app's quota counts every node's connections (the others' as of their last heartbeats): PUSHER-PROTOCOL §9.
+        guard let connection = services.hub.admit(
+            app: app, outboxLimit: configuration.outboxLimit, outboxByteLimit: configuration.outboxByteLimit,
+            quota: services.features[app.id].maxConnections, elsewhere: services.features.connectionsElsewhere(app: app.id))
+        else {
+            services.metrics.connectionFailed("over_quota")
+            return await refuse(outbound, code: 4004, message: "Over connection quota")
+        }
         connection.send(PusherFrame.connectionEstablished(
             socketID: connection.socketID.description, activityTimeoutSeconds: Int(configuration.activityTimeout.components.seconds)))
         let session = RelaySession(services: services, connection: connection)

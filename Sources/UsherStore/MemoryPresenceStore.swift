@@ -19,6 +19,8 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         var webhookPositions: [String: UInt64] = [:]
         /// Where each node's peers reach it, as its heartbeats announced.
         var forwardURLs: [NodeID: String] = [:]
+        /// Client connections per app each node last reported.
+        var connections: [NodeID: [String: Int]] = [:]
     }
 
     public let epoch: String
@@ -58,18 +60,24 @@ public final class MemoryPresenceStore: ImmediatePresenceStore {
         }
     }
 
-    public func heartbeat(node: NodeID, forwardURL: String? = nil) -> NodeLease {
-        let (known, peers) = state.withLock { state in
+    public func heartbeat(node: NodeID, forwardURL: String? = nil, connections: [String: Int]? = nil) -> NodeLease {
+        let (known, peers, elsewhere) = state.withLock { state in
             let now = now()
             let known = state.registry.heartbeat(node: node, now: now)
             if let forwardURL { state.forwardURLs[node] = forwardURL }
+            if let connections { state.connections[node] = connections }
             let live = Set(state.registry.liveNodes(now: now))
             // Nodes whose lease lapsed are forgotten, so a node restarted elsewhere announces afresh.
             state.forwardURLs = state.forwardURLs.filter { live.contains($0.key) }
+            state.connections = state.connections.filter { live.contains($0.key) }
             let peers = state.forwardURLs.filter { $0.key != node }.map { NodePeer(node: $0.key, forwardURL: $0.value) }
-            return (known, peers.sorted { $0.node < $1.node })
+            var elsewhere: [String: Int] = [:]
+            for (other, counts) in state.connections where other != node {
+                elsewhere.merge(counts, uniquingKeysWith: +)
+            }
+            return (known, peers.sorted { $0.node < $1.node }, elsewhere)
         }
-        return NodeLease(epoch: epoch, leaseMillis: leaseMillis, resync: !known, peers: peers)
+        return NodeLease(epoch: epoch, leaseMillis: leaseMillis, resync: !known, peers: peers, connections: elsewhere)
     }
 
     public func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) {

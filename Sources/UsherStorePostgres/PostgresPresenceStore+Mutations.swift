@@ -1,5 +1,6 @@
 import PostgresNIO
 public import UsherCore
+import UsherCrypto
 
 extension PostgresPresenceStore {
     public func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult] {
@@ -35,34 +36,45 @@ extension PostgresPresenceStore {
         return results
     }
 
-    public func heartbeat(node: NodeID, forwardURL: String? = nil) async throws -> NodeLease {
-        let (known, peers) = try await write(renewing: [node], newNodeMustResync: false) { transaction in
+    public func heartbeat(node: NodeID, forwardURL: String? = nil, connections: [String: Int]? = nil) async throws -> NodeLease {
+        let reported = connections.map { counts in
+            JSONValue.object(counts.mapValues { .integer(Int64($0)) }).jsonText
+        }
+        let (known, peers, elsewhere) = try await write(renewing: [node], newNodeMustResync: false) { transaction in
             // A node first seen through a join (after its lease lapsed) still owes its snapshot; the answer lists the
-            // other nodes with a live lease and a forward URL, as every instance sees them.
+            // other nodes with a live lease and a forward URL, as every instance sees them, and the connections the
+            // live nodes reported, per app (kind 3: app and total).
             let rows = try await transaction.connection.rows(
                 """
                 WITH before AS (SELECT must_resync FROM usher_nodes WHERE node = \(node.description)),
                 renewed AS (
-                    UPDATE usher_nodes SET must_resync = false, forward_url = coalesce(\(forwardURL), forward_url)
+                    UPDATE usher_nodes SET must_resync = false, forward_url = coalesce(\(forwardURL), forward_url),
+                        connections = coalesce(\(reported)::jsonb, connections)
                     WHERE node = \(node.description) RETURNING 1)
-                SELECT NULL, NULL, coalesce((SELECT must_resync FROM before), false)
+                SELECT 1, NULL, NULL, coalesce((SELECT must_resync FROM before), false), NULL::bigint
                 UNION ALL
-                SELECT node, forward_url, NULL FROM usher_nodes
+                SELECT 2, node, forward_url, NULL, NULL FROM usher_nodes
                 WHERE node <> \(node.description) AND forward_url IS NOT NULL AND lease_deadline > \(transaction.now)
+                UNION ALL
+                SELECT 3, c.key, NULL, NULL, sum(c.value::bigint)::bigint FROM usher_nodes n, jsonb_each_text(n.connections) c
+                WHERE n.node <> \(node.description) AND n.lease_deadline > \(transaction.now) AND jsonb_typeof(n.connections) = 'object'
+                GROUP BY c.key
                 """, logger: transaction.logger
-            ) { try $0.decode((String?, String?, Bool?).self) }
+            ) { try $0.decode((Int, String?, String?, Bool?, Int64?).self) }
             var owed = false
             var peers: [NodePeer] = []
-            for (name, url, flag) in rows {
-                if let name, let url, let peer = try? NodeID(validating: name) {
-                    peers.append(NodePeer(node: peer, forwardURL: url))
-                } else if let flag {
-                    owed = flag
+            var elsewhere: [String: Int] = [:]
+            for (kind, name, url, flag, total) in rows {
+                switch kind {
+                case 1: owed = flag ?? false
+                case 2: if let name, let url, let peer = try? NodeID(validating: name) { peers.append(NodePeer(node: peer, forwardURL: url)) }
+                default: if let name, let total { elsewhere[name] = Int(total) }
                 }
             }
-            return (transaction.nodeWasKnown && !owed, peers.sorted { $0.node < $1.node })
+            return (transaction.nodeWasKnown && !owed, peers.sorted { $0.node < $1.node }, elsewhere)
         }
-        return NodeLease(epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known, peers: peers)
+        return NodeLease(
+            epoch: epoch, leaseMillis: configuration.presence.leaseMillis, resync: !known, peers: peers, connections: elsewhere)
     }
 
     /// Applies a node's full snapshot as Core's `PresenceRegistry.replaceNode` does, in a fixed number of set-based

@@ -65,6 +65,8 @@ struct SchemaMigrator {
         ],
         // 3: where each relay node's peers reach it (peer discovery through heartbeats).
         ["ALTER TABLE usher_nodes ADD COLUMN forward_url text"],
+        // 4: each node's client connections per app, as its heartbeats report them (per-app connection quotas).
+        ["ALTER TABLE usher_nodes ADD COLUMN connections jsonb"],
     ]
 
     let logger: Logger

@@ -66,6 +66,13 @@ import NIOCore
             try await Task.sleep(for: .seconds(1))
             #expect(quick.received.hasPrefix("HTTP/1.1 401 "))
             quick.close()
+            // A body far larger than the handshake guard's 64 KiB of early bytes is the HTTP pipeline's to refuse.
+            let large = try await RawTCPConnection.connect(port: port)
+            await large.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n"
+                + String(repeating: " ", count: 200_000))
+            try await Task.sleep(for: .seconds(1))
+            #expect(large.received.hasPrefix("HTTP/1.1 413 "), "\(large.received.prefix(40))")
+            large.close()
         }
     }
 
@@ -202,17 +209,18 @@ import NIOCore
         timings.connectionRate = 5
         try await Testbed.run(timings: timings) { bed in
             let port = bed.relayPorts[0]
-            // The test bed's own start-up probes may have used some of the allowance: take what is left, then one more.
-            var admitted: [RawTCPConnection] = []
-            var refused: RawTCPConnection?
-            for _ in 0..<20 where refused == nil {
-                let connection = try await RawTCPConnection.connect(port: port)
-                try await Task.sleep(for: .milliseconds(20))
-                if connection.received.hasPrefix("HTTP/1.1 429 ") { refused = connection } else { admitted.append(connection) }
-            }
-            let closed = try #require(refused)
-            #expect(try await closed.waitForClose(limit: .seconds(2)) != nil)
-            #expect(admitted.count <= 5)
+            // Thirty connections back to back: a burst of 5 plus 5 a second refilled over the time they took.
+            let start = ContinuousClock.now
+            var connections: [RawTCPConnection] = []
+            for _ in 0..<30 { connections.append(try await RawTCPConnection.connect(port: port)) }
+            let elapsed = ContinuousClock.now - start
+            try await Task.sleep(for: .milliseconds(300))
+            let refused = connections.filter { $0.received.hasPrefix("HTTP/1.1 429 ") }
+            let admitted = connections.filter { !$0.received.hasPrefix("HTTP/1.1 429 ") }
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            #expect(!refused.isEmpty)
+            #expect(Double(admitted.count) <= 5 + 5 * seconds + 1, "\(admitted.count) admitted in \(elapsed)")
+            for connection in refused { #expect(try await connection.waitForClose(limit: .seconds(2)) != nil) }
             for connection in admitted { connection.close() }
             try await Task.sleep(for: .seconds(1.2))
             // (Scraping is a new connection too: after the refill.)
@@ -221,6 +229,39 @@ import NIOCore
             try socket.subscribe("news")
             _ = try await socket.next("pusher_internal:subscription_succeeded", channel: "news")
             socket.abort()
+        }
+    }
+}
+
+/// An app's connection quota (`max_connections`), counted across relay nodes.
+@Suite struct RelayConnectionQuotaTests {
+    @Test("over the app's quota, counting every node, a connection gets pusher:error and close 4004; room frees on a close")
+    func quota() async throws {
+        var timings = Testbed.Timings()
+        timings.maxConnections = 3
+        try await Testbed.run(relays: 2, timings: timings) { bed in
+            var open = [try await PusherSocket.connect(port: bed.relayPorts[0]), try await PusherSocket.connect(port: bed.relayPorts[0])]
+            open.append(try await PusherSocket.connect(port: bed.relayPorts[1]))
+            // Node 0 learns of node 1's connection (and the quota) with its next heartbeats (every 0.5 s here).
+            var code: Int?
+            for _ in 0..<20 where code == nil {
+                try await Task.sleep(for: .milliseconds(250))
+                let extra = try await RawWebSocket.connectAnswer(port: bed.relayPorts[0])
+                code = extra.closeCode
+                if code == nil { extra.socket?.abort() }
+            }
+            #expect(code == 4004, "the fourth connection, on the node holding two of three")
+            #expect(try await Testbed.metric(port: bed.relayPorts[0], "usher_relay_connections_failed_total", labelsContaining: "over_quota") >= 1)
+            open.removeLast().abort()
+            var admitted = false
+            for _ in 0..<20 where !admitted {
+                try await Task.sleep(for: .milliseconds(250))
+                let again = try await RawWebSocket.connectAnswer(port: bed.relayPorts[0])
+                admitted = again.closeCode == nil && again.socket != nil
+                again.socket?.abort()
+            }
+            #expect(admitted, "a closed connection on node 1 frees room on node 0 after the heartbeats")
+            for socket in open { socket.abort() }
         }
     }
 }

@@ -32,6 +32,20 @@ import UsherCrypto
         }
     }
 
+    @Test("heartbeats report connections per app; each node's answer has the other live nodes' totals")
+    func connectionCounts() async throws {
+        let server = try RelayServer()
+        try await server.run { client in
+            func counts(_ response: TestResponse) throws -> JSONValue? { try JSONValue.parse(response.text)["connections"] }
+            _ = try await client.send(.put, "/relay/v1/nodes/a", json: #"{"connections":{"\#(Fixtures.appID)":4,"unknown-app":9}}"#)
+            let b = try await client.send(.put, "/relay/v1/nodes/b", json: #"{"connections":{"\#(Fixtures.appID)":1}}"#)
+            #expect(try counts(b) == .object([Fixtures.appID: .integer(4)]), "an app Usher does not serve is not counted")
+            #expect(try counts(try await client.send(.put, "/relay/v1/nodes/a")) == .object([Fixtures.appID: .integer(1)]))
+            let refused = try await client.send(.put, "/relay/v1/nodes/a", json: #"{"connections":{"x":-1}}"#)
+            #expect(refused.status == .badRequest)
+        }
+    }
+
     @Test("a forward URL that is not an http(s) base URL is a 400 and renews nothing", arguments: [
         #"{"forward_url":"ftp://10.0.0.1"}"#, #"{"forward_url":"http://"}"#, #"{"forward_url":"http://h/p?q=1"}"#,
         #"{"forward_url":7}"#, #"[1]"#, #"{"forward_url":"http://h/\#(String(repeating: "a", count: 2050))"}"#,

@@ -21,4 +21,22 @@ import UsherStorePostgres
             #expect(try await stores[1].heartbeat(node: a).peers.isEmpty)
         }
     }
+
+    @Test("connection counts reported through either instance add up per app over the other live nodes")
+    func connectionCounts() async throws {
+        let clock = ManualClock()
+        try await PostgresTestDatabase.withStores(2, presence: .init(graceMillis: 0, leaseMillis: 1000), now: clock.reader) { stores in
+            let nodes = try ["relay-a", "relay-b", "relay-c"].map { try NodeID(validating: $0) }
+            _ = try await stores[0].heartbeat(node: nodes[0], forwardURL: nil, connections: ["1": 5, "2": 1])
+            _ = try await stores[1].heartbeat(node: nodes[1], forwardURL: nil, connections: ["1": 2])
+            #expect(try await stores[1].heartbeat(node: nodes[2], forwardURL: nil, connections: [:]).connections == ["1": 7, "2": 1])
+            // Its own count is not in a node's answer; no report keeps the last one.
+            #expect(try await stores[0].heartbeat(node: nodes[0], forwardURL: nil, connections: nil).connections == ["1": 2])
+            // b's lease lapses: its connections no longer count.
+            clock.advance(by: 600)
+            _ = try await stores[0].heartbeat(node: nodes[0], forwardURL: nil, connections: ["1": 4])
+            clock.advance(by: 500)
+            #expect(try await stores[1].heartbeat(node: nodes[2], forwardURL: nil, connections: [:]).connections == ["1": 4])
+        }
+    }
 }

@@ -16,11 +16,15 @@ public struct AppFeatures: Sendable, Hashable {
     public var reportsClientEvents: Bool
     /// Whether the app's webhooks list `cache_miss`: relays then report cache misses.
     public var reportsCacheMisses: Bool
+    /// The most client connections the app may have open across the deployment; 0 for no limit. A connection over
+    /// it gets `pusher:error` 4004 ("Over connection quota") and is closed with 4004.
+    public var maxConnections: Int
 
     public init(
         clientEventsPerSecond: Int = defaultClientEventsPerSecond, watchlistMaxIDs: Int = 0, reportsClientEvents: Bool = false,
-        reportsCacheMisses: Bool = false
+        reportsCacheMisses: Bool = false, maxConnections: Int = 0
     ) {
+        self.maxConnections = maxConnections
         self.clientEventsPerSecond = clientEventsPerSecond
         self.watchlistMaxIDs = watchlistMaxIDs
         self.reportsClientEvents = reportsClientEvents
@@ -34,6 +38,7 @@ public struct AppFeatures: Sendable, Hashable {
             "watchlist_max_ids": .integer(Int64(watchlistMaxIDs)),
             "client_event_webhooks": .bool(reportsClientEvents),
             "cache_miss_webhooks": .bool(reportsCacheMisses),
+            "max_connections": .integer(Int64(maxConnections)),
         ])
     }
 
@@ -44,5 +49,6 @@ public struct AppFeatures: Sendable, Hashable {
         if case .integer(let ids)? = json?["watchlist_max_ids"], (0...1000).contains(ids) { watchlistMaxIDs = Int(ids) }
         if case .bool(let flag)? = json?["client_event_webhooks"] { reportsClientEvents = flag }
         if case .bool(let flag)? = json?["cache_miss_webhooks"] { reportsCacheMisses = flag }
+        if case .integer(let limit)? = json?["max_connections"], limit >= 0 { maxConnections = Int(min(limit, Int64(Int32.max))) }
     }
 }

@@ -14,8 +14,9 @@ public protocol PresenceStore: Sendable {
     /// - Returns: One result per write, in order.
     func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult]
     /// Renews a node's lease and records where its peers reach it (`forwardURL`; nil keeps what it announced
-    /// before); the lease lists the other live nodes that announced one.
-    func heartbeat(node: NodeID, forwardURL: String?) async throws -> NodeLease
+    /// before) and its open client connections per app (`connections`; nil keeps what it reported before); the
+    /// lease lists the other live nodes that announced a forward URL, and the connections they reported, per app.
+    func heartbeat(node: NodeID, forwardURL: String?, connections: [String: Int]?) async throws -> NodeLease
     /// Replaces everything known about a node with its full list of subscriptions.
     func replaceNode(_ node: NodeID, with subscriptions: [Subscription]) async throws
     /// Fires due grace periods and lease expiries; called periodically.
@@ -128,12 +129,23 @@ public struct NodeLease: Sendable, Hashable {
     public let resync: Bool
     /// The other nodes holding a live lease that announced where peers reach them, by node id (heartbeats only).
     public let peers: [NodePeer]
+    /// Client connections per app on the other nodes holding a live lease, as they last reported them (heartbeats
+    /// only): with its own, a node knows an app's deployment-wide count (per-app connection quotas).
+    public let connections: [String: Int]
 
-    public init(epoch: String, leaseMillis: Int64, resync: Bool = false, peers: [NodePeer] = []) {
+    public init(epoch: String, leaseMillis: Int64, resync: Bool = false, peers: [NodePeer] = [], connections: [String: Int] = [:]) {
         self.epoch = epoch
         self.leaseMillis = leaseMillis
         self.resync = resync
         self.peers = peers
+        self.connections = connections
+    }
+}
+
+extension PresenceStore {
+    /// A heartbeat that reports no connection counts (keeps the node's last report).
+    public func heartbeat(node: NodeID, forwardURL: String?) async throws -> NodeLease {
+        try await heartbeat(node: node, forwardURL: forwardURL, connections: nil)
     }
 }
 

@@ -36,7 +36,8 @@ final class AppRuntime: Sendable {
             clientEventsPerSecond: settings?.clientEventsPerSecond ?? AppFeatures.defaultClientEventsPerSecond,
             watchlistMaxIDs: settings?.watchlistMaxIDs ?? 0,
             reportsClientEvents: settings?.webhooks?.events.contains(.clientEvent) ?? false,
-            reportsCacheMisses: settings?.webhooks?.events.contains(.cacheMiss) ?? false)
+            reportsCacheMisses: settings?.webhooks?.events.contains(.cacheMiss) ?? false,
+            maxConnections: settings?.maxConnections ?? 0)
         allowsAnonymous = dev
         authorizerValidUntil = app.signingSecret(at: now)?.notAfter
     }

@@ -22,6 +22,8 @@ public struct AppSettings: Sendable {
     public var subscriptionCount = false
     /// The most user ids a connection may watch for online status; nil when the app has no watchlist.
     public var watchlistMaxIDs: Int?
+    /// The most client connections the app may have open across every relay node; 0 for no limit.
+    public var maxConnections = 0
 
     public init(
         id: String, identity: IdentitySettings? = nil, channelRules: [ChannelRule] = [],

@@ -17,7 +17,9 @@ public enum ConfigurationLoader {
         static let tokens: Set<String> = ["issuer", "default_ttl_seconds", "max_ttl_seconds"]
         static let store: Set<String> = ["url", "pool_size", "retained_events", "timeout_ms"]
         static let relay: Set<String> = ["lease_ms", "grace_ms", "event_log_size", "keepalive_seconds", "subscription_count_interval_ms"]
-        static let app: Set<String> = ["id", "identity", "channels", "presence", "cors", "webhooks", "client_events", "subscription_count", "watchlist"]
+        static let app: Set<String> = [
+            "id", "identity", "channels", "presence", "cors", "webhooks", "client_events", "subscription_count", "watchlist", "max_connections",
+        ]
         static let identity: Set<String> = [
             "hs256_secret_file", "public_key_file", "algorithm", "jwks_file", "issuer", "audience", "leeway_seconds", "cookie",
         ]
@@ -127,6 +129,7 @@ public enum ConfigurationLoader {
         }
         if let webhooks = members["webhooks"] { settings.webhooks = try self.webhooks(webhooks) }
         if let value = members["subscription_count"] { settings.subscriptionCount = try value.bool() }
+        if let value = members["max_connections"] { settings.maxConnections = try value.int(in: 1...100_000_000) }
         if let watchlist = try members["watchlist"]?.mapping(allowed: Fields.watchlist) {
             let maxIDs = try watchlist["max_ids"]?.int(in: 1...UserData.maxWatchlistCount) ?? UserData.maxWatchlistCount
             let enabled = try watchlist["enabled"]?.bool() ?? true

@@ -164,18 +164,24 @@ struct RelayController: Sendable {
         return .json(#"{"online":"# + JSONValue.array(online.map(JSONValue.string)).jsonText + "}")
     }
 
-    /// `PUT /relay/v1/nodes/{node}`, with an optional body `{"forward_url":"http://…"}`: where the other nodes
-    /// deliver events published on this one. The answer lists the other live nodes that announced theirs.
+    /// `PUT /relay/v1/nodes/{node}`, with an optional body `{"forward_url":"http://…","connections":{"<app>":N}}`:
+    /// where the other nodes deliver events published on this one, and its open client connections per app. The
+    /// answer lists the other live nodes that announced a forward URL, and their connections per app.
     func heartbeat(_ request: Request, context: some RequestContext) async throws -> Response {
         let node = try NodeID(validating: try context.parameters.require("node"))
         let body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         var forwardURL: String?
+        var connections: [String: Int]?
         if body.readableBytes > 0 {
             let fields = try body.withUnsafeReadableBytes { try RelayFields(json: $0) }
             forwardURL = try fields.optional("forward_url")
             if let url = forwardURL { try Self.checkForwardURL(url) }
+            // Counts of apps this server does not serve are dropped (a relay with a stale key directory).
+            let apps = registry.current
+            connections = try fields.counts("connections", in: 0...100_000_000, maxMembers: 10_000)?
+                .filter { (try? apps.select(key: nil, id: $0.key)) != nil }
         }
-        return .json(lease(try await store.heartbeat(node: node, forwardURL: forwardURL)))
+        return .json(lease(try await store.heartbeat(node: node, forwardURL: forwardURL, connections: connections)))
     }
 
     /// A forward URL is an http(s) base URL with a host, no query or fragment, at most 2,048 bytes.
@@ -215,8 +221,10 @@ struct RelayController: Sendable {
     func lease(_ lease: NodeLease) -> String {
         let apps = JSONValue.object(registry.current.features.mapValues(\.json)).jsonText
         let peers = JSONValue.array(lease.peers.map { .object(["node": .string($0.node.description), "forward_url": .string($0.forwardURL)]) })
+        let connections = JSONValue.object(lease.connections.mapValues { .integer(Int64($0)) }).jsonText
         return #"{"epoch":"# + JSON.quoted(lease.epoch) + #","lease_ms":"# + String(lease.leaseMillis) + #","resync":"#
-            + (lease.resync ? "true" : "false") + #","apps":"# + apps + #","peers":"# + peers.jsonText + "}"
+            + (lease.resync ? "true" : "false") + #","apps":"# + apps + #","peers":"# + peers.jsonText + #","connections":"#
+            + connections + "}"
     }
 }
 

@@ -57,6 +57,21 @@ struct RelayFields {
         return strings
     }
 
+    /// An optional object whose values are integers in `range`, e.g. `{"3":12,"7":0}`; at most `maxMembers` members.
+    func counts(_ name: String, in range: ClosedRange<Int64>, maxMembers: Int) throws(ServerError) -> [String: Int]? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .object(let members)? where members.count <= maxMembers:
+            var counts: [String: Int] = [:]
+            for (key, value) in members {
+                guard case .integer(let count) = value, range.contains(count) else { throw .malformedRequest("wrong type at \(path)\(name)") }
+                counts[key] = Int(count)
+            }
+            return counts
+        default: throw .malformedRequest("wrong type at \(path)\(name)")
+        }
+    }
+
     func bool(_ name: String, default value: Bool) throws(ServerError) -> Bool {
         switch fields[name] {
         case nil, .null?: value

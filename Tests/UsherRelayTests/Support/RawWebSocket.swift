@@ -19,6 +19,15 @@ final class RawWebSocket: Sendable {
 
     /// Upgrades `/app/{key}?protocol=7` by hand and waits for `pusher:connection_established`.
     static func connect(port: Int, key: String = TestApp.key) async throws -> RawWebSocket {
+        let (socket, code) = try await connectAnswer(port: port, key: key)
+        guard let socket else { throw TestbedError("the relay refused the raw socket with close code \(code ?? 0)") }
+        return socket
+    }
+
+    /// Upgrades by hand and reports the outcome: the connection once
+    /// `pusher:connection_established` arrived, or the close code when the relay refused it (`pusher:error`, then
+    /// the close).
+    static func connectAnswer(port: Int, key: String = TestApp.key) async throws -> (socket: RawWebSocket?, closeCode: Int?) {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             // The relay half-closes after its close frame; this client keeps its side open and keeps writing.
@@ -33,14 +42,18 @@ final class RawWebSocket: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: request)).get()
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline {
-            if let established = collector.messages().first {
+            if let code = collector.closeCode() {
+                try? await channel.close()
+                return (nil, code)
+            }
+            if let established = collector.messages().first(where: { $0["event"]?.stringValue == "pusher:connection_established" }) {
                 let socketID = PusherSocket.data(established)?["socket_id"]?.stringValue ?? ""
-                return RawWebSocket(socketID: socketID, channel: channel, collector: collector)
+                return (RawWebSocket(socketID: socketID, channel: channel, collector: collector), nil)
             }
             try await Task.sleep(for: .milliseconds(10))
         }
         try? await channel.close()
-        throw TestbedError("no connection_established over the raw socket")
+        throw TestbedError("neither connection_established nor a close over the raw socket")
     }
 
     /// Sends a masked text frame (whether or not the relay closed).

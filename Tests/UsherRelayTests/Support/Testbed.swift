@@ -60,6 +60,8 @@ struct Testbed: Sendable {
         var watchlistMaxIDs: Int?
         /// Relays find each other through Usher's heartbeat answers instead of fixed `--peer` lists.
         var discoversPeers = false
+        /// The test app's `max_connections` in Usher's configuration (0: none).
+        var maxConnections = 0
         /// The relays' limit on new connections per second per client address (0: none).
         var connectionRate = 0
         /// The relays reload the key directory's apps as `usher relay` does (tests that change them).
@@ -82,8 +84,11 @@ struct Testbed: Sendable {
         configuration.tickInterval = .milliseconds(20)
         configuration.sseKeepAlive = .seconds(1)
         configuration.keyReloadInterval = .seconds(60)
-        if timings.clientEventsPerSecond != nil || timings.subscriptionCountInterval != nil || timings.watchlistMaxIDs != nil {
+        if timings.clientEventsPerSecond != nil || timings.subscriptionCountInterval != nil || timings.watchlistMaxIDs != nil
+            || timings.maxConnections > 0
+        {
             var settings = AppSettings(id: TestApp.id)
+            settings.maxConnections = timings.maxConnections
             if let rate = timings.clientEventsPerSecond { settings.clientEventsPerSecond = rate }
             settings.watchlistMaxIDs = timings.watchlistMaxIDs
             if let interval = timings.subscriptionCountInterval {
