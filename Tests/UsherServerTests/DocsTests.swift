@@ -11,7 +11,7 @@ import Testing
         try String(contentsOf: root.appendingPathComponent(relativePath), encoding: .utf8)
     }
 
-    /// Every ```yaml block of README.md and docs/*.md.
+    /// Every ```yaml block of README.md and docs/*.md (relay.yaml examples are fenced ```yaml relay.yaml).
     static func yamlExamples() throws -> [(file: String, yaml: String)] {
         let docs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("docs").path)
             .filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }

@@ -43,17 +43,17 @@ import UsherCrypto
             let response = try await client.send(.put, "/relay/v1/nodes/relay-1.eu:9000")
             #expect(response.status == .ok)
             // Unknown node: it must send a snapshot.
-            #expect(response.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":true,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"watchlist_max_ids":0}},"peers":[]}"#)
+            #expect(response.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":true,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"max_connections":0,"watchlist_max_ids":0}},"peers":[],"connections":{}}"#)
             _ = try await client.subscribe(try RelayFixtures.presence(node: "r2", socket: "2.1", user: "bob"))
             server.clock.advance(by: 4000)
             let renewed = try await client.send(.put, "/relay/v1/nodes/relay-1.eu:9000")
-            #expect(renewed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":false,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"watchlist_max_ids":0}},"peers":[]}"#)
+            #expect(renewed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":false,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"max_connections":0,"watchlist_max_ids":0}},"peers":[],"connections":{}}"#)
             server.clock.advance(by: 1000)
             server.store.advance()
             #expect(try await client.presence().presenceIDs == [])
             // r2's lease lapsed and its sockets are gone: the same epoch, but its next heartbeat says resync.
             let lapsed = try await client.send(.put, "/relay/v1/nodes/r2")
-            #expect(lapsed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":true,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"watchlist_max_ids":0}},"peers":[]}"#)
+            #expect(lapsed.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":true,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"max_connections":0,"watchlist_max_ids":0}},"peers":[],"connections":{}}"#)
         }
         #expect(server.logged().suffix(2) == ["member_removed bob", "channel_vacated presence-room"])
         let statistics = server.store.statistics()
@@ -75,7 +75,7 @@ import UsherCrypto
             ])]).jsonText
             let response = try await client.send(.put, "/relay/v1/nodes/r1/sockets", json: body)
             #expect(response.status == .ok)
-            #expect(response.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":false,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"watchlist_max_ids":0}},"peers":[]}"#)
+            #expect(response.text == #"{"epoch":"\#(server.store.epoch)","lease_ms":5000,"resync":false,"apps":{"\#(Fixtures.appID)":{"cache_miss_webhooks":false,"client_event_webhooks":false,"client_events_per_second":10,"max_connections":0,"watchlist_max_ids":0}},"peers":[],"connections":{}}"#)
             #expect(try await client.presence().presenceIDs == ["bob", "cy", "dee"])
             let mark = server.store.log.latest
             let again = try await client.send(.put, "/relay/v1/nodes/r1/sockets", json: body)

@@ -74,3 +74,41 @@ def test_config_check_fails_as_start_up_does(setup, mutation, fragment):
     assert serve.returncode != 0
     message = check.stderr.strip().removeprefix("Error: ")
     assert message in serve.stderr + serve.stdout, (check.stderr, serve.stderr)
+
+
+def test_relay_reads_its_config_file_and_variables_override_it(tmp_path: Path):
+    import os
+    import time
+
+    import requests
+
+    keys = tmp_path / "keys"
+    created = usher("apps", "create", "--id", "5", "--keys", str(keys), "--json")
+    assert created.returncode == 0, created.stderr
+    (keys / "relay.token").write_text("t" * 40)
+    (keys / "relay.token").chmod(0o600)
+    from_file, from_env = _free_port(), _free_port()
+    (tmp_path / "relay.yaml").write_text(
+        f"keys: keys\nserver: {{ port: {from_file} }}\nnode: {{ id: cli-relay, heartbeat_seconds: 60 }}\n")
+
+    def serves(port: int, environment: dict) -> bool:
+        process = subprocess.Popen([_usher_binary(), "relay", "--config", str(tmp_path / "relay.yaml")],
+                                   env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and process.poll() is None:
+                try:
+                    answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                    return answer["node"] == "cli-relay"
+                except requests.RequestException:
+                    time.sleep(0.05)
+            return False
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+    assert serves(from_file, {})
+    assert serves(from_env, {"USHER_RELAY_PORT": str(from_env)})
+    (tmp_path / "bad.yaml").write_text("server: { prot: 1 }\n")
+    refused = usher("relay", "--config", str(tmp_path / "bad.yaml"))
+    assert refused.returncode != 0 and "server.prot" in refused.stderr, refused.stderr
