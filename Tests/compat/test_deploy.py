@@ -174,7 +174,7 @@ def test_units_point_at_the_documented_places():
     assert "/var/lib/usher/keys" in values("usher.service", "ReadWritePaths")
     assert "USHER_KEYS=/var/lib/usher/keys" in values("usher-relay.service", "Environment")
     assert values("usher-relay.service", "EnvironmentFile") == ["-/etc/usher/relay.env"]
-    assert "--config" in unit_text("usher-relay.service"), "the coming relay.yaml is mentioned"
+    assert "USHER_RELAY_CONFIG=/etc/usher/relay.yaml" in unit_text("usher-relay.service"), "relay.yaml is mentioned"
 
 
 # -- the processes behave as the units assume ------------------------------------------------------------------------
