@@ -58,8 +58,9 @@ public struct RelayConfiguration: Sendable, CustomStringConvertible {
     /// deployment whose nodes use a private CA.
     public var trustedCAFile: String?
     /// How long a new connection has to send its whole first request head (the WebSocket upgrade, or an HTTP
-    /// request); a silent or trickling one is answered 408 and closed.
-    public var handshakeTimeout: Duration = .seconds(10)
+    /// request; behind TLS the handshake counts too); a silent or trickling one is answered 408 and closed. 20 s,
+    /// Apache `mod_reqtimeout`'s first header timeout: slow mobile links get through, idle sockets do not stay.
+    public var handshakeTimeout: Duration = .seconds(20)
     /// New connections accepted per second from one client address (bursts of as many); more are answered 429 (over
     /// TLS: closed). 0, the default, sets no limit (behind a proxy every client has the proxy's address).
     public var newConnectionsPerSecondPerAddress: Int = 0

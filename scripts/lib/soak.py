@@ -110,7 +110,8 @@ class Soak:
             ws = await websockets.connect(random.choice(self.urls), ping_interval=None, max_queue=None, open_timeout=30,
                                           compression=None)
         except Exception as error:  # noqa: BLE001 - counted
-            self.errors[type(error).__name__] += 1
+            status = getattr(getattr(error, "response", None), "status_code", None)
+            self.errors[type(error).__name__ + (f" {status}" if status else "")] += 1
             await asyncio.sleep(0.5)
             return
         self.open_sockets.add(ws)
