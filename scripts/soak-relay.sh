@@ -11,7 +11,8 @@
 #   postgres: a throwaway PostgreSQL cluster (or USHER_TEST_POSTGRES_URL), two `usher serve --store postgres://…`,
 #             a relay on each; the clients spread over both relays.
 #
-# Env: CONNECTIONS, DURATION (seconds), USHER_BIN (default: release build of this checkout). Everything listens on
+# Env: CONNECTIONS, DURATION (seconds), USHER_BIN (default: release build of this checkout), RELAY_LOG_LEVEL
+# (default warning), KEEP_LOGS=DIR (the servers' logs are copied there). Everything listens on
 # 127.0.0.1 and is stopped and removed on exit. Not part of the test suite (it runs for minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,8 @@ case $mode in
     rc=0
     "$0" memory || rc=$?
     "$0" postgres || rc=$?
-    exit "$rc"
+    [[ -n ${KEEP_LOGS:-} ]] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$KEEP_LOGS"/
+exit "$rc"
     ;;
   *) echo "usage: scripts/soak-relay.sh [memory|postgres]" >&2; exit 2 ;;
 esac
@@ -61,7 +63,7 @@ relay_urls=(); relay_pids=()
 for n in "${!usher_ports[@]}"; do
   relay_port=$((30000 + RANDOM % 10000))
   "$usher" relay --usher "http://127.0.0.1:${usher_ports[$n]}" --keys "$work/keys" --port "$relay_port" --node "soak-$n" \
-    --log-level warning >"$work/relay-$n.log" 2>&1 &
+    --log-level "${RELAY_LOG_LEVEL:-warning}" >"$work/relay-$n.log" 2>&1 &
   pids+=($!); relay_pids+=($!); relay_urls+=("ws://127.0.0.1:$relay_port/app/KEY?protocol=7&client=soak&version=1")
   wait_for "http://127.0.0.1:$relay_port/healthz"
 done
@@ -79,4 +81,5 @@ for log in "$work"/*.log; do
   echo "log $(basename "$log"): $count warning/error lines"
   (( count > 0 )) && grep -iE 'warning|error|critical' "$log" | cut -c1-200 | sort | uniq -c | sort -rn | head -5
 done
+[[ -n ${KEEP_LOGS:-} ]] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$KEEP_LOGS"/
 exit "$rc"
