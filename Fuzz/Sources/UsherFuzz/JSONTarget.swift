@@ -1,0 +1,67 @@
+import Foundation
+@_spi(Fuzzing) import UsherCore
+@_spi(Fuzzing) import UsherCrypto
+@_spi(Fuzzing) import UsherServer
+
+/// The strict JSON reader (`JSONValue.parse`, read in place from libFuzzer's buffer) and what is built on it:
+/// presence `channel_data` (`ChannelData.parse`) and sign-in `user_data` (`UserData.make`, and the `id` the relay
+/// API and the relay read back).
+///
+/// Properties: a parsed value's compact text parses to the same value and is a fixed point; the String and byte
+/// entry points agree; channel_data that parses rebuilds (`ChannelData.make`) to text that parses to the same member,
+/// under the default limits and app `fuzz`'s small ones; user_data built from a parsed object reads back its id,
+/// user_info and watchlist.
+enum JSONTarget {
+    static func run(_ data: UnsafeRawBufferPointer) {
+        let value = try? JSONValue.parse(buffer: data)
+        if let text = String(validating: data, as: UTF8.self) {
+            let fromString = try? JSONValue.parse(text)
+            check(fromString == value, "parse(String) and parse(buffer:) disagree on \(show(data))")
+            checkChannelData(text)
+        }
+        guard let value else { return }
+        let compact = value.jsonText
+        guard let again = try? JSONValue.parse(compact) else { fail("compact text does not parse: \(compact)") }
+        check(same(again, value), "compact text parses to another value: \(compact)")
+        check(same(try? JSONValue.parse(again.jsonText), again), "compact text does not settle after one round: \(compact)")
+        checkUserData(value)
+    }
+
+    /// Equal values. Known finding F1 (docs/fuzzing.md): a number from 2⁵³ to 2⁶³ whose digits do not fit 64 bits
+    /// (`9999999999999999.9999`) is `.double(1e16)`, whose text `1e+16` reads back as `.integer`; unless `strict`,
+    /// a `.double` and an `.integer` of the same integral value from 2⁵³ up count as the same.
+    static func same(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+        guard !strict else { return a == b }
+        switch (a, b) {
+        case (.double(let x)?, .integer(let y)?), (.integer(let y)?, .double(let x)?): return x == Double(y) && x.magnitude >= 0x1p53
+        case (.array(let x)?, .array(let y)?): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+        case (.object(let x)?, .object(let y)?): return Set(x.keys) == Set(y.keys) && x.allSatisfy { same($0.value, y[$0.key]) }
+        default: return a == b
+        }
+    }
+
+    private static func checkChannelData(_ text: String) {
+        for limits in [PresenceLimits(), ServerFuzzing.Fixture.limits] {
+            guard let member = try? ChannelData.parse(text, limits: limits) else { continue }
+            let made: String
+            do {
+                made = try ChannelData.make(userID: member.userID, userInfo: member.userInfo, limits: limits)
+            } catch {
+                fail("channel_data that parsed cannot be rebuilt (\(error)): \(text)")
+            }
+            guard let back = try? ChannelData.parse(made, limits: limits) else { fail("rebuilt channel_data does not parse: \(made)") }
+            check(back.userID == member.userID && same(back.userInfo, member.userInfo), "rebuilt channel_data reads differently: \(made)")
+        }
+    }
+
+    private static func checkUserData(_ value: JSONValue) {
+        guard case .object(let members) = value, case .string(let id)? = members["id"] else { return }
+        let info = members["user_info"].flatMap { $0 == .null ? nil : $0 }
+        let watchlist: [String]? = if case .array(let items)? = members["watchlist"] { items.compactMap(\.stringValue) } else { nil }
+        guard let text = try? UserData.make(userID: id, userInfo: info, watchlist: watchlist) else { return }
+        guard case .object(let back)? = try? JSONValue.parse(text) else { fail("user_data does not parse: \(text)") }
+        check(back["id"]?.stringValue == id, "user_data's id reads back differently: \(text)")
+        check(same(back["user_info"], info), "user_data's user_info reads back differently: \(text)")
+        check(back["watchlist"] == watchlist.map { JSONValue.array($0.map(JSONValue.string)) }, "user_data's watchlist reads back differently: \(text)")
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of Usher's parsers of untrusted bytes with libFuzzer (docs/fuzzing.md): builds the Fuzz/
+# package (one executable, sanitized with -sanitize=fuzzer,address, in its own scratch path) and runs each target for
+# SECONDS (default 30), starting from its seed corpus in Fuzz/Corpus/<target>/. Inputs libFuzzer finds go to
+# $USHER_FUZZ_WORK (default .build-fuzz/work), never into the repository.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     # every target when none is named; `scripts/fuzz.sh 0` lists them
+#
+# Prints executions and exec/s per target, and fails (non-zero) when any target crashes, leaks, times out (10 s for
+# one input) or runs out of memory, printing the end of its log and the path of the input that did it.
+# Installs only what scripts/bootstrap.sh installs (the toolchain's libFuzzer and AddressSanitizer need nothing more).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=30
+if [[ ${1:-} =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
+scripts/bootstrap.sh
+scratch=${USHER_FUZZ_SCRATCH:-.build-fuzz}
+work=${USHER_FUZZ_WORK:-$scratch/work}
+started=$(date +%s)
+# -parse-as-library: the executable has no main of its own, libFuzzer's is linked in. Built in a fixed environment:
+# SwiftPM rebuilds everything, dependencies included, when the environment differs from the last build's (and the
+# caller's does: test.sh exports a new PostgreSQL URL on every run).
+env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c release \
+  --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library --product UsherFuzz
+echo "fuzz.sh: build took $(($(date +%s) - started)) s"
+binary="$scratch/release/UsherFuzz"
+# Swift's own crash backtracer can hang under AddressSanitizer: libFuzzer's report is enough. The suppressions name
+# only fixtures built once per process (see the file).
+export SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+# With no target named, the binary lists its targets (and exits 2).
+mapfile -t all < <(USHER_FUZZ_TARGET= "$binary" 2>&1 | awk '/^  [a-z]/ { print $1 }' || true)
+if ((seconds == 0)); then USHER_FUZZ_TARGET= "$binary" 2>&1 | tail -n +2; exit 0; fi
+targets=("$@")
+((${#targets[@]})) || targets=("${all[@]}")
+failed=()
+for target in "${targets[@]}"; do
+  if [[ ! " ${all[*]} " == *" $target "* ]]; then echo "fuzz.sh: unknown target $target (have: ${all[*]})" >&2; exit 2; fi
+  mkdir -p "$work/corpus/$target" "$work/artifacts/$target" "$work/logs"
+  log="$work/logs/$target.log"
+  status=0
+  USHER_FUZZ_TARGET=$target nice -n "${USHER_FUZZ_NICE:-10}" "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$work/artifacts/$target/" "$work/corpus/$target" "Fuzz/Corpus/$target" \
+    >"$log" 2>&1 || status=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  corpus=$(find "$work/corpus/$target" -type f | wc -l)
+  printf 'fuzz.sh: %-15s %10s executions %8s exec/s  %5s inputs in %s' "$target" "${runs:-?}" "${rate:-?}" "$corpus" "$work/corpus/$target"
+  if ((status == 0)); then
+    echo "  ok"
+  else
+    echo "  FAILED (exit $status)"
+    grep -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|usher-fuzz:|Fatal error|SUMMARY' "$log" | head -5 || true
+    tail -n 30 "$log"
+    sed -n 's/.*Test unit written to \(.*\)$/fuzz.sh: the input is in \1/p' "$log"
+    failed+=("$target")
+  fi
+done
+echo "fuzz.sh: ${#targets[@]} targets, $seconds s each, $(($(date +%s) - started)) s in all (logs in $work/logs)"
+if ((${#failed[@]})); then
+  echo "fuzz.sh: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
