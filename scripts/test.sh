@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing packages, builds, starts a throwaway PostgreSQL cluster (scripts/postgres.sh;
-# removed on exit) for the multi-instance store tests, runs the Swift tests (unit + HTTP over loopback) and the Python
-# compatibility tests that drive a real `usher serve` with the real Pusher SDK and PyJWT.
+# removed on exit) for the multi-instance store tests, runs the Swift tests (unit + HTTP over loopback), a short run of
+# every fuzz target (scripts/fuzz.sh) and the Python compatibility tests that drive a real `usher serve` with the real
+# Pusher SDK and PyJWT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
@@ -29,4 +30,8 @@ for attempt in 1 2 3; do
     echo "test.sh: the Swift test process stalled for 8 minutes (attempt $attempt of 3)" >&2
 done
 if [ "$status" -ne 0 ]; then exit "$status"; fi
+# Coverage-guided fuzzing (docs/fuzzing.md): every libFuzzer target for 15 s after its own sanitized build in
+# .build-fuzz (about 22 minutes from nothing, seconds when only sources changed); fails on any crash, leak or
+# timeout. USHER_FUZZ_SECONDS=0 skips it.
+if [ "${USHER_FUZZ_SECONDS:-15}" != 0 ]; then scripts/fuzz.sh "${USHER_FUZZ_SECONDS:-15}"; fi
 USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat
