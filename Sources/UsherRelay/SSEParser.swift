@@ -38,11 +38,14 @@ struct SSEParser {
             return current
         }
         if line.first == UInt8(ascii: ":") { return nil }
-        let text = String(decoding: line, as: UTF8.self)
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        var value = parts.count > 1 ? parts[1] : ""
-        if value.hasPrefix(" ") { value = value.dropFirst() }
-        switch parts[0] {
+        // Split at the first colon byte and drop one space byte after it, as the SSE rules say (splitting the text
+        // at a Character would miss a colon or space followed by a combining mark: fuzzing finding F3).
+        let colon = line.firstIndex(of: UInt8(ascii: ":"))
+        let field = String(decoding: line[..<(colon ?? line.endIndex)], as: UTF8.self)
+        var rest = colon.map { line[line.index(after: $0)...] } ?? line[line.endIndex...]
+        if rest.first == UInt8(ascii: " ") { rest = rest.dropFirst() }
+        let value = String(decoding: rest, as: UTF8.self)
+        switch field {
         case "id":
             current.id = UInt64(value)
             if let id = current.id { lastID = id }

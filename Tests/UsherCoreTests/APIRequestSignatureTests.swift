@@ -102,6 +102,17 @@ import UsherCrypto
         #expect(text == "GET\n/p\nb=a b&info=user_count,subscription_count")
     }
 
+    @Test("names sort by code point, as the SDKs sort, not canonically (fuzzing F2); the query starts at the ? byte (F4)")
+    func codePointOrder() {
+        // `e` + U+0301 sorts before `f` by code point; String's `<` would put it after (as `é`).
+        let text = APIRequestSignature.stringToSign(method: "get", path: "/p", params: ["f": "2", "e\u{0301}": "1"])
+        #expect(text == "GET\n/p\ne\u{0301}=1&f=2")
+        // `?` followed by a combining mark is one Character; the query must still be found.
+        let split = FormEncoding.splitTarget("/a?\u{0301}=1")
+        #expect(split?.path == "/a")
+        #expect(split?.query.map(\.name) == ["\u{0301}"])
+    }
+
     @Test("body_md5: required with a body, MD5 of empty with no body, checked against the body")
     func bodyMD5Rules() throws {
         let md5 = "ec365a775a4cd0599faeb73354201b6f"

@@ -26,6 +26,16 @@ import Testing
         let messages = parser.feed(Array("data: a\r\ndata: b\r\n\r\n".utf8))
         #expect(messages == [SSEMessage(id: nil, event: "message", data: "a\nb")])
     }
+
+    @Test("a field splits at the colon byte, one space byte dropped, even before a combining mark (fuzzing F3)")
+    func combiningMarks() {
+        var parser = SSEParser()
+        // `data:` then U+0744 (a combining mark) and `x`; then ` ` + U+0301 after the colon.
+        let messages = parser.feed(Array("data:\u{0744}x\n\ndata: \u{0301}y\n\n".utf8))
+        #expect(messages == [
+            SSEMessage(id: nil, event: "message", data: "\u{0744}x"), SSEMessage(id: nil, event: "message", data: "\u{0301}y"),
+        ])
+    }
 }
 
 /// Frames as clients parse them.

@@ -62,7 +62,9 @@ public struct APIRequestSignature: Sendable {
 
     /// `METHOD\nPATH\nk=v&…` with sorted, lower-cased, unescaped parameters.
     public static func stringToSign(method: String, path: String, params: [String: String]) -> String {
-        let query = params.keys.sorted().map { "\($0)=\(params[$0]!)" }.joined(separator: "&")
+        // Code-point order, as the SDKs sort (String's `<` compares canonically: fuzzing finding F2).
+        let names = params.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+        let query = names.map { "\($0)=\(params[$0]!)" }.joined(separator: "&")
         return method.uppercased() + "\n" + path + "\n" + query
     }
 }

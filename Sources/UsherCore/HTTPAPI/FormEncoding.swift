@@ -30,13 +30,14 @@ public enum FormEncoding {
     /// A request target split into the path exactly as sent (what the SDKs sign) and the decoded query pairs, in
     /// order with duplicates kept (the signature verifier refuses them); nil when a pair is not decodable.
     public static func splitTarget(_ target: String) -> (path: String, query: [(name: String, value: String)])? {
-        guard let mark = target.firstIndex(of: "?") else { return (target, []) }
+        // The first `?` byte: a Character search misses a `?` followed by a combining mark (fuzzing finding F4).
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, []) }
         var pairs: [(name: String, value: String)] = []
-        for pair in target[target.index(after: mark)...].utf8.split(separator: UInt8(ascii: "&")) {
+        for pair in target.utf8[target.utf8.index(after: mark)...].split(separator: UInt8(ascii: "&")) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = decode(parts[0]), let value = parts.count > 1 ? decode(parts[1]) : "" else { return nil }
             pairs.append((name, value))
         }
-        return (String(target[..<mark]), pairs)
+        return (String(decoding: target.utf8[..<mark], as: UTF8.self), pairs)
     }
 }
