@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,5 +44,37 @@ public struct DirectoryFingerprint: Equatable, Sendable {
                     "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec):\(info.st_ino):\(info.st_mode)"
             }
         }
+    }
+}
+
+/// The reload loop both servers run on their key directory: looks at `directory` every `interval` and at once on
+/// SIGHUP, and calls `reload` when the files changed (or on SIGHUP, whether or not they did), until graceful
+/// shutdown. `reload` answers whether the files loaded: only then are they remembered, so fixing a bad file (even by
+/// chmod) is picked up.
+public func watchKeyDirectory(_ directory: String, every interval: Duration, reload: @escaping @Sendable () -> Bool) async {
+    let hangups = HangupSignals.stream()
+    var fingerprint = DirectoryFingerprint(path: directory)
+    // `true` = SIGHUP: reload even when the files look unchanged.
+    let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(2))
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+            for await _ in hangups { tick.yield(true) }
+        }
+        group.addTask {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                tick.yield(false)
+            }
+        }
+        await withGracefulShutdownHandler {
+            for await forced in ticks {
+                let current = DirectoryFingerprint(path: directory)
+                guard forced || current != fingerprint else { continue }
+                if reload() { fingerprint = current }
+            }
+        } onGracefulShutdown: {
+            tick.finish()
+        }
+        group.cancelAll()
     }
 }

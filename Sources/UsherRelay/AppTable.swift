@@ -42,31 +42,7 @@ struct AppReloader: Service {
     let logger: Logger
 
     func run() async {
-        let hangups = HangupSignals.stream()
-        var fingerprint = DirectoryFingerprint(path: directory)
-        // `true` = SIGHUP: reload even when the files look unchanged.
-        let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(2))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in hangups { tick.yield(true) }
-            }
-            group.addTask { [interval] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    tick.yield(false)
-                }
-            }
-            await withGracefulShutdownHandler {
-                for await forced in ticks {
-                    let current = DirectoryFingerprint(path: directory)
-                    guard forced || current != fingerprint else { continue }
-                    if reload() { fingerprint = current }
-                }
-            } onGracefulShutdown: {
-                tick.finish()
-            }
-            group.cancelAll()
-        }
+        await watchKeyDirectory(directory, every: interval) { reload() }
     }
 
     @discardableResult

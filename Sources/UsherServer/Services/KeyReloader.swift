@@ -15,32 +15,7 @@ struct KeyReloader: Service {
     var relayToken: RelayToken? = nil
 
     func run() async {
-        let hangups = HangupSignals.stream()
-        var fingerprint = DirectoryFingerprint(path: configuration.keysDirectory)
-        // `true` = SIGHUP: reload even when the files look unchanged.
-        let (ticks, tick) = AsyncStream<Bool>.makeStream(bufferingPolicy: .bufferingNewest(2))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in hangups { tick.yield(true) }
-            }
-            group.addTask { [interval = configuration.keyReloadInterval] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    tick.yield(false)
-                }
-            }
-            await withGracefulShutdownHandler {
-                for await forced in ticks {
-                    let current = DirectoryFingerprint(path: configuration.keysDirectory)
-                    guard forced || current != fingerprint else { continue }
-                    // Remember the files only once they loaded, so fixing a bad file (even by chmod) is picked up.
-                    if reload() { fingerprint = current }
-                }
-            } onGracefulShutdown: {
-                tick.finish()
-            }
-            group.cancelAll()
-        }
+        await watchKeyDirectory(configuration.keysDirectory, every: configuration.keyReloadInterval) { reload() }
     }
 
     /// Builds the new state completely before swapping it in, so requests see the old or the new keys, never a mix.
