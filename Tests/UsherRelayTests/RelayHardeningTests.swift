@@ -15,6 +15,11 @@ import NIOCore
         return timings
     }()
 
+    /// The head of a trigger API request whose body is `length` bytes.
+    static func triggerHead(length: Int) -> String {
+        "POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n"
+    }
+
     @Test("a connection that stays silent, or trickles a partial request, is answered 408 and closed at the handshake deadline")
     func handshakeDeadline() async throws {
         try await Testbed.run(timings: Self.timings) { bed in
@@ -54,7 +59,7 @@ import NIOCore
         try await Testbed.run(timings: Self.timings) { bed in
             let port = bed.relayPorts[0]
             let slow = try await RawTCPConnection.connect(port: port)
-            await slow.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{")
+            await slow.send(Self.triggerHead(length: 400) + "{")
             let closed = try await slow.waitForClose(limit: .seconds(5), trickle: " ", interval: .milliseconds(200))
             #expect(closed != nil, "closed within 5 s (deadline 0.6 s + 1 s per 500 bytes)")
             #expect(slow.received.hasPrefix("HTTP/1.1 408 "))
@@ -62,13 +67,13 @@ import NIOCore
             // The same size at once: an ordinary answer (here 401, unsigned), not a timeout.
             let quick = try await RawTCPConnection.connect(port: port)
             let body = "{" + String(repeating: " ", count: 398) + "}"
-            await quick.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n" + body)
+            await quick.send(Self.triggerHead(length: 400) + body)
             try await Task.sleep(for: .seconds(1))
             #expect(quick.received.hasPrefix("HTTP/1.1 401 "))
             quick.close()
             // A body far larger than the handshake guard's 64 KiB of early bytes is the HTTP pipeline's to refuse.
             let large = try await RawTCPConnection.connect(port: port)
-            await large.send("POST /apps/\(TestApp.id)/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n"
+            await large.send(Self.triggerHead(length: 200_000)
                 + String(repeating: " ", count: 200_000))
             try await Task.sleep(for: .seconds(1))
             #expect(large.received.hasPrefix("HTTP/1.1 413 "), "\(large.received.prefix(40))")
