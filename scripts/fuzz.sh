@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of Usher's parsers of untrusted bytes with libFuzzer (docs/fuzzing.md): builds the Fuzz/
 # package (one executable, sanitized with -sanitize=fuzzer,address, in its own scratch path) and runs each target for
-# SECONDS (default 30), starting from its seed corpus in Fuzz/Corpus/<target>/. Inputs libFuzzer finds go to
+# SECONDS (default 30), starting from its seed corpus in Fuzz/Corpus/<target>/ and the inputs of past findings in
+# Fuzz/Findings/<target>/ (so each run replays them). Inputs libFuzzer finds go to
 # $USHER_FUZZ_WORK (default .build-fuzz/work), never into the repository.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # every target when none is named; `scripts/fuzz.sh 0` lists them
@@ -40,7 +41,7 @@ for target in "${targets[@]}"; do
   status=0
   USHER_FUZZ_TARGET=$target nice -n "${USHER_FUZZ_NICE:-10}" "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$work/artifacts/$target/" "$work/corpus/$target" "Fuzz/Corpus/$target" \
-    >"$log" 2>&1 || status=$?
+    $([[ -d Fuzz/Findings/$target ]] && echo "Fuzz/Findings/$target") >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work/corpus/$target" -type f | wc -l)

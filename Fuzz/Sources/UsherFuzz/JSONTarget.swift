@@ -22,22 +22,9 @@ enum JSONTarget {
         guard let value else { return }
         let compact = value.jsonText
         guard let again = try? JSONValue.parse(compact) else { fail("compact text does not parse: \(compact)") }
-        check(same(again, value), "compact text parses to another value: \(compact)")
-        check(same(try? JSONValue.parse(again.jsonText), again), "compact text does not settle after one round: \(compact)")
+        check(again == value, "compact text parses to another value: \(compact)")
+        check((try? JSONValue.parse(again.jsonText)) == again, "compact text does not settle after one round: \(compact)")
         checkUserData(value)
-    }
-
-    /// Equal values. Known finding F1 (docs/fuzzing.md): a number from 2⁵³ to 2⁶³ whose digits do not fit 64 bits
-    /// (`9999999999999999.9999`) is `.double(1e16)`, whose text `1e+16` reads back as `.integer`; unless `strict`,
-    /// a `.double` and an `.integer` of the same integral value from 2⁵³ up count as the same.
-    static func same(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
-        guard !strict else { return a == b }
-        switch (a, b) {
-        case (.double(let x)?, .integer(let y)?), (.integer(let y)?, .double(let x)?): return x == Double(y) && x.magnitude >= 0x1p53
-        case (.array(let x)?, .array(let y)?): return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
-        case (.object(let x)?, .object(let y)?): return Set(x.keys) == Set(y.keys) && x.allSatisfy { same($0.value, y[$0.key]) }
-        default: return a == b
-        }
     }
 
     private static func checkChannelData(_ text: String) {
@@ -50,7 +37,7 @@ enum JSONTarget {
                 fail("channel_data that parsed cannot be rebuilt (\(error)): \(text)")
             }
             guard let back = try? ChannelData.parse(made, limits: limits) else { fail("rebuilt channel_data does not parse: \(made)") }
-            check(back.userID == member.userID && same(back.userInfo, member.userInfo), "rebuilt channel_data reads differently: \(made)")
+            check(back.userID == member.userID && back.userInfo == member.userInfo, "rebuilt channel_data reads differently: \(made)")
         }
     }
 
@@ -61,7 +48,7 @@ enum JSONTarget {
         guard let text = try? UserData.make(userID: id, userInfo: info, watchlist: watchlist) else { return }
         guard case .object(let back)? = try? JSONValue.parse(text) else { fail("user_data does not parse: \(text)") }
         check(back["id"]?.stringValue == id, "user_data's id reads back differently: \(text)")
-        check(same(back["user_info"], info), "user_data's user_info reads back differently: \(text)")
+        check(back["user_info"] == info, "user_data's user_info reads back differently: \(text)")
         check(back["watchlist"] == watchlist.map { JSONValue.array($0.map(JSONValue.string)) }, "user_data's watchlist reads back differently: \(text)")
     }
 }

@@ -59,10 +59,6 @@ final class ResultBox<T: Sendable>: Sendable {
     let value = Mutex<T?>(nil)
 }
 
-/// `USHER_FUZZ_STRICT=1` turns on the checks of the known findings F1–F3 (docs/fuzzing.md), which the targets
-/// otherwise tolerate so that fuzzing goes on past them.
-let strict = ProcessInfo.processInfo.environment["USHER_FUZZ_STRICT"] == "1"
-
 /// A scratch directory for this process (key files the configuration loader and the fixture read).
 let scratchDirectory: String = {
     let path = NSTemporaryDirectory() + "usher-fuzz-\(ProcessInfo.processInfo.processIdentifier)"

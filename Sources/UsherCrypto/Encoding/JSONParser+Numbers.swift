@@ -3,7 +3,10 @@
 /// - a value that is an integer and fits `Int64` is `.integer`, however it is written (`10`, `10.0`, `1e1`);
 ///   so is a value that rounds to an integer below 2⁵³ as a `Double` (`1e-400` is `.integer(0)`);
 /// - from 2⁵³ to 2⁶³, a non-plain spelling goes through Foundation's `Decimal` rules, which truncate
-///   (`9007199254740993.9` is `.integer(9007199254740993)`): see ``decimalInteger(_:)``;
+///   (`9007199254740993.9` is `.integer(9007199254740993)`): see ``decimalInteger(_:)``; where those fail (more
+///   significant digits than 64 bits hold, as in `9999999999999999.9999`) it is the `Double`'s own integer, so that
+///   every parsed value is a fixed point of its text (`JSONDecoder` made it a `.double`, whose text `1e+16` then read
+///   back as an integer);
 /// - any other finite value is `.double`, correctly rounded; one beyond `Double`'s range (`1e400`) is refused.
 extension JSONParser {
     /// Reads the number at `index`.
@@ -58,7 +61,7 @@ extension JSONParser {
         guard let double = Double(String(decoding: text, as: UTF8.self)), double.isFinite else { return nil }
         if Int64(exactly: double) != nil {
             if double.magnitude < 0x1p53 { return .integer(Int64(double)) }
-            if let value = decimalInteger(text) { return .integer(value) }
+            return .integer(decimalInteger(text) ?? Int64(double))
         }
         // Foundation refused a zero that was not written as zero, but every zero became `.integer(0)` above.
         return .double(double)
@@ -82,11 +85,10 @@ extension JSONParser {
     /// no longer tell neighbouring integers apart) by parsing it as a `Decimal` and converting that to `Int64`:
     /// a 128-bit significand (further integer digits raise the exponent, further fraction digits are dropped), an
     /// exponent within `Int8`, trailing zeros stripped, a significand that must fit 64 bits, then scaling with
-    /// truncation. `nil` where that conversion failed, and the caller returns the `Double`.
+    /// truncation. `nil` where that conversion failed, and the caller takes the `Double`'s integer.
     ///
     /// Where Foundation's `Decimal` parse itself failed (an exponent beyond `Int8`, such as 200 zeros then `e-200`),
-    /// `JSONDecoder` crashed the process on a failed precondition; here the number is the `Double`, as if it had
-    /// thrown.
+    /// `JSONDecoder` crashed the process on a failed precondition; here it is the `Double`'s integer as well.
     static func decimalInteger(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
         let isNegative = text[0] == UInt8(ascii: "-")
         var position = isNegative ? 1 : 0

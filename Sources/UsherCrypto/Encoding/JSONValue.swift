@@ -63,7 +63,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
         } else if let value = try? container.decode(Int64.self) {
             self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
+            // An integral Double within Int64 whose text the decoder would not take as an Int64 (from 2⁵³ up, more
+            // digits than 64 bits hold: `9999999999999999.9999`) is its integer, as in `parse`: `.double(1e16)`
+            // would be written `1e+16` and read back as an integer.
+            self = Int64(exactly: value).map(JSONValue.integer) ?? .double(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
