@@ -102,12 +102,16 @@ extension PostgresPresenceStore {
     public func advance() async throws {
         // Most ticks find nothing due: checking without the lock keeps idle instances from queueing behind joins.
         guard try await somethingIsDue() else { return }
-        try await write { [retained = configuration.retainedEvents] transaction in
-            try await Self.sweep(&transaction)
-            try await transaction.connection.query(
-                """
-                DELETE FROM usher_events WHERE sequence <= (SELECT latest_sequence FROM usher_meta) - \(retained)
-                """, logger: transaction.logger)
+        var more = true
+        while more {
+            more = try await write { [retained = configuration.retainedEvents] transaction in
+                let more = try await Self.sweep(&transaction)
+                try await transaction.connection.query(
+                    """
+                    DELETE FROM usher_events WHERE sequence <= (SELECT latest_sequence FROM usher_meta) - \(retained)
+                    """, logger: transaction.logger)
+                return more
+            }
         }
     }
 
@@ -160,35 +164,34 @@ extension PostgresPresenceStore {
         }
     }
 
-    private static func sweep(_ transaction: inout PresenceTransaction) async throws {
-        let graces = try await transaction.connection.rows(
-            """
-            SELECT app, channel, user_id, grace_deadline, grace_ticket FROM usher_members
-            WHERE grace_deadline <= \(transaction.now) ORDER BY grace_deadline, grace_ticket
-            """, logger: transaction.logger
-        ) { try $0.decode((String, String, String, Int64, Int64).self) }
+    /// Graces ended in one sweep transaction, at most: a backlog (a reconnect storm's disconnects) is worked off in
+    /// several short transactions rather than one that could outlast the store timeout.
+    static let maxGracesPerSweep = 2000
+
+    /// Ends due graces and leases in deadline order (graces first at equal deadlines), as Core's registry does: the
+    /// graces due by each lapsed lease's deadline in one set-based statement, then that lease. Returns whether it
+    /// stopped at ``maxGracesPerSweep`` with more graces possibly due.
+    private static func sweep(_ transaction: inout PresenceTransaction) async throws -> Bool {
         let leases = try await transaction.connection.rows(
             """
             SELECT node, lease_deadline FROM usher_nodes WHERE lease_deadline <= \(transaction.now)
             ORDER BY lease_deadline, node
             """, logger: transaction.logger
         ) { try $0.decode((String, Int64).self) }
-        var (nextGrace, nextLease) = (graces.startIndex, leases.startIndex)
+        var budget = maxGracesPerSweep
         var expiredLeases: Int64 = 0
-        while nextGrace < graces.endIndex || nextLease < leases.endIndex {
-            if nextGrace < graces.endIndex, nextLease == leases.endIndex || graces[nextGrace].3 <= leases[nextLease].1 {
-                let (app, channel, userID, _, ticket) = graces[nextGrace]
-                try await transaction.expireGrace(app: app, channel: channel, userID: userID, ticket: ticket)
-                nextGrace += 1
-            } else {
-                try await transaction.expireLease(of: leases[nextLease].0)
-                expiredLeases += 1
-                nextLease += 1
-            }
+        for index in 0...leases.count {
+            let dueBy = index < leases.count ? leases[index].1 : transaction.now
+            budget -= try await transaction.expireGraces(dueBy: dueBy, limit: budget)
+            // Out of budget: graces due before this lease may be left, so the lease waits for the next sweep.
+            if budget == 0 || index == leases.count { break }
+            try await transaction.expireLease(of: leases[index].0)
+            expiredLeases += 1
         }
         if expiredLeases > 0 {
             try await transaction.connection.query(
                 "UPDATE usher_meta SET lease_expiries = lease_expiries + \(expiredLeases)", logger: transaction.logger)
         }
+        return budget == 0
     }
 }

@@ -134,28 +134,47 @@ struct PresenceTransaction {
             """, logger: logger)
     }
 
-    /// Removes a member whose grace ran out, if it is still the grace `ticket` started.
-    mutating func expireGrace(app: String, channel: String, userID: String, ticket: Int64) async throws {
-        guard
-            try await connection.returnsRow(
-                """
-                DELETE FROM usher_members WHERE app = \(app) AND channel = \(channel) AND user_id = \(userID)
-                AND grace_ticket = \(ticket) RETURNING 1
-                """, logger: logger)
-        else { return }
-        events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
-        try await vacateIfEmpty(app: app, channel: channel)
-    }
-
-    private mutating func vacateIfEmpty(app: String, channel: String) async throws {
-        guard
-            try await connection.returnsRow(
-                """
-                DELETE FROM usher_channels c WHERE app = \(app) AND channel = \(channel) AND socket_count = 0
-                AND NOT EXISTS (SELECT 1 FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)
-                RETURNING 1
-                """, logger: logger)
-        else { return }
-        events.append(PresenceEvent(kind: .channelVacated, app: app, channel: channel))
+    /// Ends the graces due by `deadline`, at most `limit` of them, in deadline order (Core's `expireGraces`): each
+    /// member is removed, and a channel left with no member and no socket is vacated right after its last removal.
+    /// Returns how many ended; `limit` of them means more may be due.
+    ///
+    /// Set-based, two round trips whatever the count: one grace per statement made a reconnect storm's thousands of
+    /// due graces outlast the store timeout, so the sweep rolled back on every tick and never caught up.
+    mutating func expireGraces(dueBy deadline: Int64, limit: Int) async throws -> Int {
+        let removed = try await connection.rows(
+            """
+            WITH due AS (
+                SELECT app, channel, user_id, grace_deadline, grace_ticket FROM usher_members
+                WHERE grace_deadline <= \(deadline) ORDER BY grace_deadline, grace_ticket LIMIT \(limit)),
+            gone AS (
+                DELETE FROM usher_members m USING due d
+                WHERE m.app = d.app AND m.channel = d.channel AND m.user_id = d.user_id
+                RETURNING m.app, m.channel, m.user_id, d.grace_deadline, d.grace_ticket)
+            SELECT app, channel, user_id FROM gone ORDER BY grace_deadline, grace_ticket
+            """, logger: logger
+        ) { try $0.decode((String, String, String).self) }
+        guard !removed.isEmpty else { return 0 }
+        let vacated = try await connection.rows(
+            """
+            DELETE FROM usher_channels c
+            USING unnest(\(removed.map(\.0))::text[], \(removed.map(\.1))::text[]) AS r(app, channel)
+            WHERE c.app = r.app AND c.channel = r.channel AND c.socket_count = 0
+            AND NOT EXISTS (SELECT 1 FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)
+            RETURNING c.app, c.channel
+            """, logger: logger
+        ) { try $0.decode((String, String).self) }
+        // A vacated channel's event follows its last member's removal.
+        var last: [AppChannel: Int] = [:]
+        for (index, (app, channel, _)) in removed.enumerated() { last[AppChannel(app: app, channel: channel)] = index }
+        var vacatedAfter: [Int: [AppChannel]] = [:]
+        for (app, channel) in vacated {
+            let key = AppChannel(app: app, channel: channel)
+            if let index = last[key] { vacatedAfter[index, default: []].append(key) }
+        }
+        for (index, (app, channel, userID)) in removed.enumerated() {
+            events.append(PresenceEvent(kind: .memberRemoved, app: app, channel: channel, userID: userID))
+            for key in vacatedAfter[index] ?? [] { events.append(PresenceEvent(kind: .channelVacated, app: key.app, channel: key.channel)) }
+        }
+        return removed.count
     }
 }
