@@ -104,6 +104,9 @@ struct RelaySession: Sendable {
             case 409: refuse(name, type: "LimitReached", error: error, status: code ?? status)
             default:
                 // Not the client's fault (a relay token mismatch, Usher failing): say so, and log it for the operator.
+                // A 5xx may have been applied all the same (a store timeout as the transaction committed): the
+                // snapshot settles it.
+                if status >= 500 { services.requestResync() }
                 services.logger.warning(
                     "usher refused a subscribe unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
                 refuse(name, type: "ServerError", error: "Authorization service error", status: status)
@@ -187,6 +190,7 @@ struct RelaySession: Sendable {
                 return false
             case .refused(let status, _, let error):
                 // Not the client's fault (a relay token mismatch, Usher failing): the socket stays open.
+                if status >= 500 { services.requestResync() }
                 services.logger.warning("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
                 connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: authorization service error"))
                 return false
