@@ -12,7 +12,8 @@
 #             a relay on each; the clients spread over both relays.
 #
 # Env: CONNECTIONS, DURATION (seconds), USHER_BIN (default: release build of this checkout), RELAY_LOG_LEVEL
-# (default warning), KEEP_LOGS=DIR (the servers' logs are copied there). Everything listens on
+# (default warning), KEEP_LOGS=DIR (the servers' logs are copied there), PG_BENCH_STORE_TIMEOUT_MS (postgres: the
+# instances' store timeout, e.g. 50 to make Usher answer 503s under the churn). Everything listens on
 # 127.0.0.1 and is stopped and removed on exit. Not part of the test suite (it runs for minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."

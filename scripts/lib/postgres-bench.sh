@@ -3,7 +3,8 @@
 # pg_bench_start RELAY_YAML: a throwaway cluster unless USHER_TEST_POSTGRES_URL names one, a fresh database ($url),
 #   app 4712 in $work/keys ($work/app.json has its credentials), and instances A and B on ports ${ports[0]} and
 #   ${ports[1]} (`--threads 1`), with the `relay:` settings RELAY_YAML (e.g. "grace_ms: 0"), a pool of 8 and room for
-#   a million members. Everything is stopped and removed on exit.
+#   a million members (and the store's `timeout_ms` PG_BENCH_STORE_TIMEOUT_MS when set). Everything is stopped and
+#   removed on exit.
 
 pg_bench_start() {
   work=$(mktemp -d); pids=(); own_cluster=
@@ -16,7 +17,9 @@ pg_bench_start() {
   psql -q "$USHER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
   url="${USHER_TEST_POSTGRES_URL%/*}/$db"
   "$usher" apps create --id 4712 --keys "$work/keys" --json >"$work/app.json"
-  printf 'relay: { %s }\nstore:\n  pool_size: 8\napps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' "$1" >"$work/usher.yaml"
+  printf 'relay: { %s }\nstore:\n  pool_size: 8\n%sapps:\n  - id: "4712"\n    presence:\n      max_members: 1000000\n' "$1" \
+    "${PG_BENCH_STORE_TIMEOUT_MS:+  timeout_ms: $PG_BENCH_STORE_TIMEOUT_MS
+}" >"$work/usher.yaml"
   ports=()
   local name port
   for name in a b; do
