@@ -6,6 +6,7 @@
 # $USHER_FUZZ_WORK (default .build-fuzz/work), never into the repository.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # every target when none is named; `scripts/fuzz.sh 0` lists them
+#   USHER_FUZZ_RUNS=10000000 scripts/fuzz.sh 1800   # each target until 10 million executions or 30 minutes
 #
 # Prints executions and exec/s per target, and fails (non-zero) when any target crashes, leaks, times out (10 s for
 # one input) or runs out of memory, printing the end of its log and the path of the input that did it.
@@ -39,7 +40,8 @@ for target in "${targets[@]}"; do
   mkdir -p "$work/corpus/$target" "$work/artifacts/$target" "$work/logs"
   log="$work/logs/$target.log"
   status=0
-  USHER_FUZZ_TARGET=$target nice -n "${USHER_FUZZ_NICE:-10}" "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+  USHER_FUZZ_TARGET=$target nice -n "${USHER_FUZZ_NICE:-10}" "$binary" -max_total_time="$seconds" ${USHER_FUZZ_RUNS:+-runs=$USHER_FUZZ_RUNS} \
+    -timeout=10 -rss_limit_mb=4096 \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$work/artifacts/$target/" "$work/corpus/$target" "Fuzz/Corpus/$target" \
     $([[ -d Fuzz/Findings/$target ]] && echo "Fuzz/Findings/$target") >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
