@@ -124,7 +124,7 @@ final class PeerForwarder: Service, Sendable {
     /// Counts dropped frames; logs once per peer per ten seconds with the count since the last line.
     private func dropped(_ count: Int, for peer: Peer, reason: String) {
         metrics.peerForwardDrops.increment(by: Int64(count))
-        if let total = peer.state.noteDrops(count, every: .seconds(10)) {
+        if let total = peer.state.noteDrops(count) {
             logger.warning("forwarded events dropped", metadata: ["usher.peer": "\(peer.url)", "usher.reason": "\(reason)", "usher.dropped": "\(total)"])
         }
     }
@@ -198,7 +198,7 @@ final class PeerForwarder: Service, Sendable {
 final class PeerQueueState: Sendable {
     let gone = Atomic<Bool>(false)
     private let bytes = Atomic<Int>(0)
-    private let drops = Mutex<(lastLog: ContinuousClock.Instant?, unlogged: Int)>((nil, 0))
+    private let dropLog = LogPacer()
 
     /// Counts `size` more bytes queued unless that would pass `limit`.
     func reserve(_ size: Int, limit: Int) -> Bool {
@@ -214,15 +214,8 @@ final class PeerQueueState: Sendable {
         bytes.subtract(size, ordering: .relaxed)
     }
 
-    /// Records `count` drops; returns the drops to log when the last line is older than `interval`.
-    func noteDrops(_ count: Int, every interval: Duration) -> Int? {
-        drops.withLock { state in
-            state.unlogged += count
-            let now = ContinuousClock.now
-            if let last = state.lastLog, now - last < interval { return nil }
-            state.lastLog = now
-            defer { state.unlogged = 0 }
-            return state.unlogged
-        }
+    /// Records `count` drops; returns the drops to log when a line is due (at most one per ten seconds).
+    func noteDrops(_ count: Int) -> Int? {
+        dropLog.note("", count: count)
     }
 }

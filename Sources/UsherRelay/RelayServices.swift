@@ -27,6 +27,8 @@ struct RelayServices: Sendable {
     let metrics: RelayMetrics
     /// Signed-in connections' watchlists (online status).
     let watchlists = Watchlists()
+    /// Paces the warnings about failed calls to Usher, one per socket otherwise (``warnUsherFailure(_:metadata:)``).
+    let usherFailureLog = LogPacer()
 
     init(
         configuration: RelayConfiguration, hub: ConnectionHub, usher: UsherAPI, batcher: CallBatcher, peers: PeerForwarder,
@@ -49,6 +51,15 @@ struct RelayServices: Sendable {
     /// (a DELETE that failed, a subscribe that timed out here but may have succeeded there) or the reverse.
     func requestResync() {
         resyncRequested.request()
+    }
+
+    /// Logs a failed or refused call to Usher at most once per ten seconds per message, with `usher.occurrences`: when
+    /// Usher is down or overloaded every socket's call fails, and one line each would flood the log.
+    func warnUsherFailure(_ message: Logger.Message, metadata: Logger.Metadata) {
+        guard let occurrences = usherFailureLog.note(message.description) else { return }
+        var metadata = metadata
+        metadata["usher.occurrences"] = "\(occurrences)"
+        logger.warning(message, metadata: metadata)
     }
 
     /// Delivers `frame` to this node's subscribers of each channel and forwards it to the peer nodes. A

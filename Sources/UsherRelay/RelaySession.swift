@@ -80,7 +80,7 @@ struct RelaySession: Sendable {
             pending.map(hub.cancelJoin)
             // Usher may have recorded it (a timeout after the request went out): the snapshot settles it.
             services.requestResync()
-            services.logger.warning("usher subscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
+            services.warnUsherFailure("usher subscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
             return refuse(name, type: "ServerError", error: "Authorization service unavailable", status: 503)
         }
         switch outcome {
@@ -107,7 +107,7 @@ struct RelaySession: Sendable {
                 // A 5xx may have been applied all the same (a store timeout as the transaction committed): the
                 // snapshot settles it.
                 if status >= 500 { services.requestResync() }
-                services.logger.warning(
+                services.warnUsherFailure(
                     "usher refused a subscribe unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
                 refuse(name, type: "ServerError", error: "Authorization service error", status: status)
             }
@@ -156,7 +156,7 @@ struct RelaySession: Sendable {
                 try await services.batcher.leave(app: app.id, socketID: socket, channel: name)
             } catch {
                 services.requestResync()
-                services.logger.warning("usher unsubscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
+                services.warnUsherFailure("usher unsubscribe failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
             }
         }
     }
@@ -179,7 +179,7 @@ struct RelaySession: Sendable {
                     app: app.id, socketID: socket, channel: channel.name, auth: auth, channelData: nil, userData: userData)
             } catch {
                 services.requestResync()
-                services.logger.warning("usher signin failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
+                services.warnUsherFailure("usher signin failed; the next heartbeat resyncs the node", metadata: ["usher.error": "\(error)"])
                 connection.send(PusherFrame.error(code: nil, message: "Authorization service unavailable"))
                 return false
             }
@@ -191,7 +191,7 @@ struct RelaySession: Sendable {
             case .refused(let status, _, let error):
                 // Not the client's fault (a relay token mismatch, Usher failing): the socket stays open.
                 if status >= 500 { services.requestResync() }
-                services.logger.warning("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
+                services.warnUsherFailure("usher refused a signin unexpectedly", metadata: ["usher.status": "\(status)", "usher.error": "\(error)"])
                 connection.send(PusherFrame.error(code: nil, message: "Sign-in failed: authorization service error"))
                 return false
             }
@@ -224,7 +224,7 @@ struct RelaySession: Sendable {
             services.watchlists.start(connection, online: try await services.usher.online(app: app.id, userIDs: users))
         } catch {
             services.watchlists.end(connection)
-            services.logger.warning("usher online query failed; watchlist not started", metadata: ["usher.error": "\(error)"])
+            services.warnUsherFailure("usher online query failed; watchlist not started", metadata: ["usher.error": "\(error)"])
             connection.send(PusherFrame.error(code: nil, message: "Watchlist unavailable: authorization service error"))
         }
     }

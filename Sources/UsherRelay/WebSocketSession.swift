@@ -79,7 +79,7 @@ enum WebSocketSession {
                 try await services.batcher.disconnect(app: app.id, socketID: connection.socketID.description)
             } catch {
                 services.requestResync()
-                services.logger.warning(
+                services.warnUsherFailure(
                     "usher disconnect failed; the next heartbeat sends a full snapshot", metadata: ["usher.error": "\(error)"])
             }
         }

@@ -54,14 +54,4 @@ import Testing
         // Each forwarded body is the 1 MiB frame plus a few bytes of JSON around it: 7 fit in 8 MiB.
         #expect(queued == PeerForwarder.queueByteLimit / (1 << 20) - 1)
     }
-
-    @Test("drops are logged at most once per interval, with the count since the last line")
-    func dropLogPacing() async throws {
-        let state = PeerQueueState()
-        #expect(state.noteDrops(1, every: .milliseconds(200)) == 1)
-        #expect(state.noteDrops(5, every: .milliseconds(200)) == nil)
-        #expect(state.noteDrops(2, every: .milliseconds(200)) == nil)
-        try await Task.sleep(for: .milliseconds(250))
-        #expect(state.noteDrops(1, every: .milliseconds(200)) == 8)
-    }
 }
