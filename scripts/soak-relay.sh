@@ -13,8 +13,10 @@
 #
 # Env: CONNECTIONS, DURATION (seconds), USHER_BIN (default: release build of this checkout), RELAY_LOG_LEVEL
 # (default warning), KEEP_LOGS=DIR (the servers' logs are copied there), PG_BENCH_STORE_TIMEOUT_MS (postgres: the
-# instances' store timeout, e.g. 50 to make Usher answer 503s under the churn). Everything listens on
-# 127.0.0.1 and is stopped and removed on exit. Not part of the test suite (it runs for minutes).
+# instances' store timeout, e.g. 50 to make Usher answer 503s under the churn), SOAK_TRIM=1 (also report RSS after
+# `malloc_trim(0)`, called through gdb: what glibc kept free versus memory still in use), SOAK_ROUNDS=N (churn and
+# drain N times in a row: memory after each drain stays flat from the second round on, or grows with a leak).
+# Everything listens on 127.0.0.1 and is stopped and removed on exit. Not part of the test suite (it runs for minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-both}
@@ -35,6 +37,7 @@ exit "$rc"
   *) echo "usage: scripts/soak-relay.sh [memory|postgres]" >&2; exit 2 ;;
 esac
 connections=${CONNECTIONS:-5000}; duration=${DURATION:-600}
+[[ -z ${SOAK_TRIM:-} ]] || command -v gdb >/dev/null || { echo "soak-relay: SOAK_TRIM needs gdb (apt-get install gdb)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 (( $(ulimit -n) > connections + 1000 )) || { echo "soak-relay: ulimit -n $(ulimit -n) is too low" >&2; exit 1; }
 scripts/bootstrap.sh --test
@@ -75,7 +78,7 @@ all_pids=$(IFS=,; echo "${usher_pids[*]},${relay_pids[*]}")
 echo "== $mode: $connections connections churning for ${duration}s on 100 presence channels, $store_text, $(nproc) cores"
 echo "   RSS columns: usher instance(s), then relay(s); checkout $(git rev-parse --short HEAD)"
 rc=0
-PYTHONUNBUFFERED=1 timeout $((duration + 300)) .build/venv/bin/python scripts/lib/soak.py "$urls" "http://127.0.0.1:${usher_ports[0]}" \
+PYTHONUNBUFFERED=1 timeout $(((duration + 150) * ${SOAK_ROUNDS:-1} + 150)) .build/venv/bin/python scripts/lib/soak.py "$urls" "http://127.0.0.1:${usher_ports[0]}" \
   "$(cat "$work/keys/relay.token")" 4712 "$key" "$secret" "$duration" "$connections" "$all_pids" || rc=$?
 for log in "$work"/*.log; do
   count=$(grep -ciE 'warning|error|critical' "$log" || true)

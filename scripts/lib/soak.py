@@ -9,6 +9,8 @@ user appears. Prints the churn achieved, the processes' RSS at start, after the 
 drain, and every anomaly; exits 1 on any.
 
 Usage: soak.py WS_URL[,WS_URL…] USHER_URL RELAY_TOKEN APP_ID APP_KEY SECRET DURATION CONNECTIONS PID[,PID…]
+Env: SOAK_ROUNDS=N churns and drains N times in a row (memory after each drain: flat from the second on, or a leak);
+SOAK_TRIM=1 also measures RSS after calling malloc_trim(0) in each process through gdb.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import collections
 import hashlib
 import hmac
 import json
+import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -29,11 +33,14 @@ import websockets
 CHANNELS = 100
 
 
-def rss_mib(pids: list[int]) -> list[float]:
+def rss_mib(pids: list[int]) -> list[str]:
+    """Each process's resident memory, open file descriptors and threads."""
     values = []
     for pid in pids:
         with open(f"/proc/{pid}/status") as status:
-            values.append(next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024)
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        rss = int(fields["VmRSS"].split()[0]) / 1024
+        values.append(f"{rss:.1f} MiB ({len(os.listdir(f'/proc/{pid}/fd'))} fds, {fields['Threads'].strip()} threads)")
     return values
 
 
@@ -145,26 +152,9 @@ class Soak:
             await self.one()
 
 
-async def main() -> int:
-    urls, usher_url, token, app_id, key, secret = sys.argv[1].split(","), *sys.argv[2:7]
-    duration, connections = float(sys.argv[7]), int(sys.argv[8])
-    pids = [int(p) for p in sys.argv[9].split(",")]
-    counter = EventCounter(usher_url, token, app_id)
-    counter.start()
-    counter.ready.wait(10)
-    soak = Soak(urls, key, secret)
-    memory = {"start": rss_mib(pids)}
-    start = time.monotonic()
-    lanes = [asyncio.create_task(soak.lane()) for _ in range(connections)]
-    await asyncio.sleep(min(60, duration / 4))
-    memory["after ramp"] = rss_mib(pids)
-    open_after_ramp = len(soak.open_sockets)
-    await asyncio.sleep(max(0, duration - (time.monotonic() - start)))
-    memory["end of churn"] = rss_mib(pids)
-    soak.stopping = True
-    await asyncio.gather(*lanes, return_exceptions=True)
-    churned = soak.next_user
-    # Every presence channel must empty: the grace (3 s), then the relays' disconnects reach Usher.
+async def drained(usher_url: str, token: str, app_id: str) -> int | None:
+    """Waits up to 60 s for every presence channel to empty (the grace, 3 s, then the relays' disconnects reach
+    Usher); returns the members still listed, or None when Usher kept answering errors."""
     deadline, remaining = time.monotonic() + 60, None
     while time.monotonic() < deadline:
         remaining = 0
@@ -178,8 +168,45 @@ async def main() -> int:
         if remaining == 0:
             break
         await asyncio.sleep(1)
-    await asyncio.sleep(2)  # the last member_removed events reach the stream
-    memory["after drain"] = rss_mib(pids)
+    return remaining
+
+
+async def main() -> int:
+    urls, usher_url, token, app_id, key, secret = sys.argv[1].split(","), *sys.argv[2:7]
+    duration, connections = float(sys.argv[7]), int(sys.argv[8])
+    pids = [int(p) for p in sys.argv[9].split(",")]
+    counter = EventCounter(usher_url, token, app_id)
+    counter.start()
+    counter.ready.wait(10)
+    soak = Soak(urls, key, secret)
+    memory = {"start": rss_mib(pids)}
+    rounds = int(os.environ.get("SOAK_ROUNDS", "1"))
+    start = time.monotonic()
+    remaining, open_after_ramp = None, 0
+    for round_ in range(1, rounds + 1):
+        # Later rounds show whether what the first left behind is reused (flat) or added to (a leak).
+        label = "" if rounds == 1 else f" (round {round_})"
+        soak.stopping = False
+        began = time.monotonic()
+        lanes = [asyncio.create_task(soak.lane()) for _ in range(connections)]
+        await asyncio.sleep(min(60, duration / 4))
+        memory["after ramp" + label] = rss_mib(pids)
+        open_after_ramp = max(open_after_ramp, len(soak.open_sockets))
+        await asyncio.sleep(max(0, duration - (time.monotonic() - began)))
+        memory["end of churn" + label] = rss_mib(pids)
+        soak.stopping = True
+        await asyncio.gather(*lanes, return_exceptions=True)
+        remaining = await drained(usher_url, token, app_id)
+        if remaining != 0:
+            break
+        await asyncio.sleep(2)  # the last member_removed events reach the stream
+        memory["after drain" + label] = rss_mib(pids)
+        if os.environ.get("SOAK_TRIM"):
+            # How much of what is left is free memory glibc keeps for reuse rather than memory still in use.
+            for pid in pids:
+                subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int) malloc_trim(0)"], capture_output=True, timeout=60)
+            memory["after malloc_trim(0)" + label] = rss_mib(pids)
+    churned = soak.next_user
     with counter.lock:
         added, removed, resets = dict(counter.added), dict(counter.removed), counter.resets
     anomalies = []
@@ -197,7 +224,7 @@ async def main() -> int:
     print(f"member events: {sum(added.values())} added, {sum(removed.values())} removed; stream resets {resets}")
     print(f"presence members left after the drain: {'unknown (Usher answered errors)' if remaining is None else remaining}")
     for phase, values in memory.items():
-        print(f"RSS {phase}: " + ", ".join(f"{v:.1f} MiB" for v in values))
+        print(f"RSS {phase}: " + ", ".join(values))
     print(f"anomalies: {len(anomalies)}")
     for line in anomalies[:20]:
         print("  " + line)
