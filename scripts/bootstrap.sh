@@ -8,7 +8,7 @@ set -euo pipefail
 want_test=0
 [[ ${1:-} == --test ]] && want_test=1
 packages=(libjwt-dev libssl-dev pkg-config)
-((want_test)) && packages+=(python3 python3-venv python3-pip wrk postgresql chromium chromium-driver openssl systemd)
+((want_test)) && packages+=(python3 python3-venv python3-pip wrk postgresql chromium chromium-driver openssl systemd procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
