@@ -6,7 +6,8 @@
 #             on the same cluster first, as the same-run baseline; then single calls and BATCH=100 through both
 #             instances, each while a probe joins on instance A every 5 ms and times each member_added on B's SSE.
 # Usage: scripts/bench-joins.sh [memory|postgres] (default both). DURATION (default 10s) goes to relay-joins.sh;
-# SKIP_BUILD=1 uses .build/release/usher as it is. Prints every figure with the command that produced it.
+# SKIP_BUILD=1 uses .build/release/usher as it is; PERF_DATA=FILE records a system-wide profile of the PostgreSQL
+# BATCH=100 phase. Prints every figure with the command that produced it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 harness=$(cd .. && pwd)/shared/bench/relay-joins.sh
@@ -95,7 +96,8 @@ run_postgres() {
   wait "$probe_pid"
   echo "-- BATCH=100"
   probe "$seconds"
-  BATCH=100 bash "$harness" "$work/keys" 4712 "${urls[@]}"
+  # PERF_DATA=FILE: a system-wide profile of this phase (perf record -a -g), for `perf report -i FILE --sort comm,dso`.
+  ${PERF_DATA:+perf record -q -a -g -o "$PERF_DATA" --} env BATCH=100 bash "$harness" "$work/keys" 4712 "${urls[@]}"
   wait "$probe_pid"
   grep -ihE "error|warning" "$work"/a.log "$work"/b.log | head -5 || true
 }
