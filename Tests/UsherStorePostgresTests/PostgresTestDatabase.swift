@@ -39,7 +39,7 @@ enum PostgresTestDatabase {
     static func withStores<Result>(
         _ count: Int, presence: PresenceRegistry.Configuration = .init(graceMillis: 0, leaseMillis: 60_000),
         retainedEvents: Int64 = 10_000, url: String? = nil, now: (@Sendable () -> Int64)? = nil,
-        probeInterval: Duration = .seconds(1), operationTimeout: Duration = .seconds(10),
+        probeInterval: Duration = .seconds(1),
         _ body: ([PostgresPresenceStore]) async throws -> Result
     ) async throws -> Result {
         let url = if let url { url } else { try await create() }
@@ -47,7 +47,7 @@ enum PostgresTestDatabase {
         configuration.poolSize = 4
         configuration.presence = presence
         configuration.retainedEvents = retainedEvents
-        configuration.operationTimeout = operationTimeout
+        configuration.operationTimeout = .seconds(10)
         configuration.probeInterval = probeInterval
         let stores = (0..<count).map { _ in
             PostgresPresenceStore(configuration: configuration, logger: logger, now: now)
