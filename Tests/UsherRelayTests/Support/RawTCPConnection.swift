@@ -45,6 +45,15 @@ final class RawTCPConnection: Sendable {
         return nil
     }
 
+    /// Waits until a response head has arrived (or the connection closed), at most `limit`; returns what arrived.
+    func waitForAnswer(limit: Duration = .seconds(10)) async throws -> String {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < limit, !received.contains("\r\n\r\n"), !isClosed {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return received
+    }
+
     func close() {
         channel.close(promise: nil)
     }
