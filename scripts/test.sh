@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
-trap 'scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
+swift_log=$(mktemp)
+trap 'rm -f "$swift_log"; scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
 swift build --build-tests
 # Not `eval "$(…)"`: that would hide a failed start (and skip every Postgres test while staying green).
 pg_env=$(scripts/postgres.sh start)
@@ -15,12 +16,24 @@ eval "$pg_env"
 export USHER_TEST_POSTGRES_URL USHER_TEST_POSTGRES_DIR
 # The Swift tests take one to two minutes here. This session's runs have seen the test process stop for good, every
 # thread idle and tests pending (a stall not yet understood: docs/design.md, "Test suite"), in about a third of
-# runs: after 8 minutes it is killed and the Swift tests run again, saying so, at most three times in all.
+# runs: after 8 minutes it is killed, the tests that had started and not ended are listed, and the Swift tests run
+# again, saying so, at most three times in all.
 swift_tests() {
-    local status=0
-    timeout --kill-after=30 480 swift test --skip-build --parallel --num-workers 2 || status=$?
+    local status
+    set +e
+    timeout --kill-after=30 480 swift test --skip-build --parallel --num-workers 2 2>&1 | tee "$swift_log"
+    status=${PIPESTATUS[0]}
+    set -e
     # A stalled test process ignores the TERM that timeout sends: make sure it is gone before anything else runs.
-    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then pkill -KILL -f 'UsherPackageTests\.xctest' || true; fi
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        pkill -KILL -f 'UsherPackageTests\.xctest' || true
+        # What had started and not ended, oldest first: the stall's suspects (the rest usually wait behind them).
+        echo "test.sh: tests started and not finished when the run stalled, oldest first:" >&2
+        sed -n 's/^◇ Test \(.*\) started\.$/\1/p' "$swift_log" | grep -vxE 'run|case .*' | while IFS= read -r name; do
+            grep -qE "^. Test $(printf '%s' "$name" | sed 's/[][\.*^$()+?{}|/]/\\&/g')( with [0-9]+ test cases?)? (passed|failed|skipped)" "$swift_log" \
+                || echo "  $name"
+        done | head -40 >&2
+    fi
     return "$status"
 }
 for attempt in 1 2 3; do
