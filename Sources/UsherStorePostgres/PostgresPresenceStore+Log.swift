@@ -66,7 +66,6 @@ extension PostgresPresenceStore {
             break
         }
         return StreamEvent(
-            sequence: UInt64(sequence), kind: kind, app: app, channel: channel, userID: userID,
-            userInfo: try info.map { try JSONValue.parse($0) })
+            sequence: UInt64(sequence), kind: kind, app: app, channel: channel, userID: userID, userInfoJSON: info)
     }
 }

@@ -115,7 +115,7 @@ extension PostgresPresenceStore {
             """, logger: logger
         ) {
             let (userID, info) = try $0.decode((String, String?).self)
-            return PresenceMember(userID: userID, userInfo: try info.map { try JSONValue.parse($0) })
+            return PresenceMember(userID: userID, userInfoJSON: info)
         }
     }
 }

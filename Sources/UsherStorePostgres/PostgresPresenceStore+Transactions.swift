@@ -21,7 +21,7 @@ struct PendingEvent: Sendable {
     init(_ event: PresenceEvent) {
         self.init(
             kind: StreamEvent.Kind(event), app: event.app, channel: event.channel, userID: event.userID,
-            userInfo: event.userInfo?.jsonText)
+            userInfo: event.userInfoJSON)
     }
 }
 

@@ -340,7 +340,7 @@ struct PresenceGroup {
                 members[memberKey] = row
             } else {
                 if let limits, channel.memberCount >= limits.maxMembers { return .refused(.membersFull) }
-                let info = member.userInfo?.jsonText
+                let info = member.userInfoJSON
                 members[memberKey] = MemberRow(
                     userInfo: info, socketCount: 1, graceDeadline: nil, graceTicket: nil,
                     existed: members[memberKey]?.existed ?? false, exists: true, dirty: true)
@@ -357,7 +357,7 @@ struct PresenceGroup {
         if occupied { events.append(PresenceEvent(kind: .channelOccupied, app: channelKey.app, channel: channelKey.channel)) }
         if memberAdded, let member = subscription.member {
             events.append(
-                PresenceEvent(kind: .memberAdded, app: channelKey.app, channel: channelKey.channel, userID: member.userID, userInfo: member.userInfo))
+                PresenceEvent(kind: .memberAdded, app: channelKey.app, channel: channelKey.channel, userID: member.userID, userInfoJSON: member.userInfoJSON))
         }
         createdCount += 1
         let record = (channel: channelKey.channel, userID: subscription.member?.userID, created: Optional(createdCount))

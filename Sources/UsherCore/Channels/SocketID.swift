@@ -12,12 +12,20 @@ public struct SocketID: Sendable, Hashable, CustomStringConvertible {
     /// Validates `text` as `\A[0-9]+\.[0-9]+\z` with at most ``maxDigitsPerPart`` digits per part.
     ///
     /// - Throws: ``CoreError/invalidSocketID`` for anything else, including surrounding whitespace or a trailing newline.
-    public init(validating text: some StringProtocol) throws(CoreError) {
+    public init(validating text: String) throws(CoreError) {
         guard Self.isWellFormed(text.utf8) else { throw .invalidSocketID }
-        description = String(text)
+        description = text
     }
 
-    private static func isWellFormed(_ bytes: some Collection<UInt8>) -> Bool {
+    /// Validates a substring or other string form as ``init(validating:)-(String)`` does.
+    public init(validating text: some StringProtocol) throws(CoreError) {
+        // Nothing longer can be well formed: hostile input is refused before it is copied.
+        guard text.utf8.count <= 2 * Self.maxDigitsPerPart + 1 else { throw .invalidSocketID }
+        try self.init(validating: String(text))
+    }
+
+    // On the concrete UTF-8 view, not generic: callers in other modules would otherwise iterate through witness tables.
+    private static func isWellFormed(_ bytes: String.UTF8View) -> Bool {
         var digits = 0
         var sawDot = false
         for byte in bytes {

@@ -54,18 +54,44 @@ public struct StreamEvent: Sendable, Hashable {
     public init(
         sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfo: JSONValue?, extra: String? = nil
     ) {
+        self.init(sequence: sequence, kind: kind, app: app, channel: channel, userID: userID, userInfoJSON: userInfo?.jsonText, extra: extra)
+    }
+
+    /// - Parameters:
+    ///   - userInfoJSON: The member's user_info as compact JSON text (``PresenceMember/userInfoJSON``).
+    ///   - extra: Further JSON object members, already serialized (see ``extra``).
+    public init(
+        sequence: UInt64, kind: Kind, app: String, channel: String?, userID: String?, userInfoJSON: String?, extra: String? = nil
+    ) {
         self.sequence = sequence
         self.kind = kind
         self.app = app
         self.channel = channel
         self.userID = userID
         self.extra = extra
-        var text = #"{"app":"# + JSON.quoted(app)
-        if let channel { text += #","channel":"# + JSON.quoted(channel) }
-        if let userID { text += #","user_id":"# + JSON.quoted(userID) }
-        if let userInfo { text += #","user_info":"# + userInfo.jsonText }
-        if let extra { text += "," + extra }
-        data = text + "}"
+        var text = #"{"app":"#
+        text.reserveCapacity(
+            64 + app.utf8.count + (channel?.utf8.count ?? 0) + (userID?.utf8.count ?? 0) + (userInfoJSON?.utf8.count ?? 0)
+                + (extra?.utf8.count ?? 0))
+        JSON.appendQuoted(app, to: &text)
+        if let channel {
+            text += #","channel":"#
+            JSON.appendQuoted(channel, to: &text)
+        }
+        if let userID {
+            text += #","user_id":"#
+            JSON.appendQuoted(userID, to: &text)
+        }
+        if let userInfoJSON {
+            text += #","user_info":"#
+            text += userInfoJSON
+        }
+        if let extra {
+            text += ","
+            text += extra
+        }
+        text += "}"
+        data = text
     }
 
     /// Logs a channel's subscription count.
@@ -82,6 +108,6 @@ public struct StreamEvent: Sendable, Hashable {
 
     /// Logs a presence state-machine event at `sequence`.
     public init(sequence: UInt64, _ event: PresenceEvent) {
-        self.init(sequence: sequence, kind: Kind(event), app: event.app, channel: event.channel, userID: event.userID, userInfo: event.userInfo)
+        self.init(sequence: sequence, kind: Kind(event), app: event.app, channel: event.channel, userID: event.userID, userInfoJSON: event.userInfoJSON)
     }
 }

@@ -18,8 +18,7 @@ public enum ChannelData {
         try limits.check(userID: userID)
         var text = #"{"user_id":"# + JSON.quoted(userID)
         if let userInfo {
-            try limits.check(userInfo: userInfo)
-            text += #","user_info":"# + userInfo.jsonText
+            text += #","user_info":"# + (try limits.check(userInfo: userInfo))
         }
         return text + "}"
     }
@@ -36,6 +35,20 @@ public enum ChannelData {
     public static func parse(
         _ text: String, limits: PresenceLimits = PresenceLimits()
     ) throws(CoreError) -> (userID: String, userInfo: JSONValue?) {
+        let (userID, userInfo, _) = try read(text, limits: limits)
+        return (userID, userInfo)
+    }
+
+    /// The member that channel_data supplied by a client or relay describes, with the same checks as
+    /// ``parse(_:limits:)``; its user_info text is the compact form, made once.
+    public static func member(_ text: String, limits: PresenceLimits = PresenceLimits()) throws(CoreError) -> PresenceMember {
+        let (userID, _, userInfoJSON) = try read(text, limits: limits)
+        return PresenceMember(userID: userID, userInfoJSON: userInfoJSON)
+    }
+
+    private static func read(
+        _ text: String, limits: PresenceLimits
+    ) throws(CoreError) -> (userID: String, userInfo: JSONValue?, userInfoJSON: String?) {
         guard text.utf8.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
         let value: JSONValue
         do {
@@ -56,10 +69,9 @@ public enum ChannelData {
 
         switch members["user_info"] {
         case nil, .null:
-            return (userID, nil)
+            return (userID, nil, nil)
         case let userInfo?:
-            try limits.check(userInfo: userInfo)
-            return (userID, userInfo)
+            return (userID, userInfo, try limits.check(userInfo: userInfo))
         }
     }
 }

@@ -31,9 +31,12 @@ public struct PresenceLimits: Sendable, Hashable {
         guard userID.unicodeScalars.count <= maxUserIDLength else { throw .userIDTooLong }
     }
 
-    /// Throws unless `userInfo` is an object whose compact JSON text fits ``maxUserInfoBytes``.
-    func check(userInfo: JSONValue) throws(CoreError) {
+    /// Throws unless `userInfo` is an object whose compact JSON text fits ``maxUserInfoBytes``; returns that text.
+    @discardableResult
+    func check(userInfo: JSONValue) throws(CoreError) -> String {
         guard case .object = userInfo else { throw .invalidUserInfo }
-        guard userInfo.jsonText.utf8.count <= maxUserInfoBytes else { throw .userInfoTooLarge }
+        let text = userInfo.jsonText
+        guard text.utf8.count <= maxUserInfoBytes else { throw .userInfoTooLarge }
+        return text
     }
 }

@@ -20,8 +20,7 @@ public enum UserData {
         try limits.check(userID: userID)
         var text = #"{"id":"# + JSON.quoted(userID)
         if let userInfo {
-            try limits.check(userInfo: userInfo)
-            text += #","user_info":"# + userInfo.jsonText
+            text += #","user_info":"# + (try limits.check(userInfo: userInfo))
         }
         if let watchlist {
             guard watchlist.count <= maxWatchlistCount else { throw .watchlistTooLong }

@@ -67,7 +67,7 @@ struct HTTPAPIController: Sendable {
             for (index, member) in members.enumerated() {
                 if index > 0 { buffer.writeString(",") }
                 buffer.writeString(#"{"id":"# + JSON.quoted(member.userID))
-                if withInfo { buffer.writeString(#","user_info":"# + (member.userInfo?.jsonText ?? "{}")) }
+                if withInfo { buffer.writeString(#","user_info":"# + (member.userInfoJSON ?? "{}")) }
                 buffer.writeString("}")
                 if buffer.readableBytes >= 16 * 1024 {
                     try await writer.write(buffer)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -55,9 +56,11 @@ extension RelayController {
             planned.reserveCapacity(ops.count)
             writes = [.renew(node)]
             writes.reserveCapacity(ops.count + 1)
+            // One instant for the whole batch, and one verifier per app (its secrets at that instant).
+            var checks = Checks(now: Date())
             for (index, op) in ops.enumerated() {
                 do {
-                    let write = try relay.write(for: op, index: index, node: node, apps: apps)
+                    let write = try relay.write(for: op, index: index, node: node, apps: apps, checks: &checks)
                     planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
                     writes.append(write)
                 } catch {
@@ -99,13 +102,31 @@ extension RelayController {
         #"{"status":"# + String(answer.status.code) + "," + answer.body.dropFirst()
     }
 
-    fileprivate func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry) throws -> PresenceWrite {
-        let fields = try RelayFields(op, path: "ops[\(index)].")
+    /// The subscription checks of one batch: its instant, and the check of the app its last join named.
+    fileprivate struct Checks {
+        let now: Date
+        private var last: SubscriptionCheck?
+
+        init(now: Date) {
+            self.now = now
+        }
+
+        mutating func check(for app: AppRuntime) -> SubscriptionCheck {
+            if let last, last.app === app { return last }
+            let check = SubscriptionCheck(app: app, now: now, verifier: app.app.verifier(at: now))
+            last = check
+            return check
+        }
+    }
+
+    fileprivate func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry, checks: inout Checks) throws -> PresenceWrite {
+        let fields = try RelayFields(op, at: ("ops", index))
         let kind = try fields.string("op")
         let app = try apps.select(key: nil, id: try fields.string("app"))
         switch kind {
         case "join":
-            return try join(app: app, node: node, fields: fields, wantsPresence: try fields.bool("presence", default: true))
+            return try join(
+                app: app, node: node, fields: fields, wantsPresence: try fields.bool("presence", default: true), check: checks.check(for: app))
         case "leave":
             return try leave(app: app, fields: fields)
         case "disconnect":

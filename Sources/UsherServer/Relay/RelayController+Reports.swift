@@ -28,7 +28,7 @@ extension RelayController {
         let apps = registry.current
         var events: [AppendedEvent] = []
         for (index, item) in items.enumerated() {
-            let fields = try RelayFields(item, path: "reports[\(index)].")
+            let fields = try RelayFields(item, at: ("reports", index))
             guard let app = try? apps.select(key: nil, id: try fields.string("app")) else { continue }
             let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
             switch try fields.string("kind") {

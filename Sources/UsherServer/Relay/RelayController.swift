@@ -50,10 +50,11 @@ struct RelayController: Sendable {
     /// `user_data`, or a channel `token`) and makes the join.
     ///
     /// - Throws: 400 for malformed input, ``RelayRefusal`` (403 with 4009, 409 with 4301) for a refused subscription.
-    func join(app: AppRuntime, node: NodeID, fields: RelayFields, wantsPresence: Bool) throws -> PresenceWrite {
+    /// - Parameter check: The app's check at this instant, when the caller made one for many joins (a batch).
+    func join(app: AppRuntime, node: NodeID, fields: RelayFields, wantsPresence: Bool, check: SubscriptionCheck? = nil) throws -> PresenceWrite {
         let socketID = try SocketID(validating: try fields.string("socket_id"))
         let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
-        let check = SubscriptionCheck(app: app, now: Date())
+        let check = check ?? SubscriptionCheck(app: app, now: Date())
         let member = if let token = try fields.optional("token") {
             try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
         } else {
@@ -208,8 +209,7 @@ struct RelayController: Sendable {
             var member: PresenceMember?
             if channel.kind == .presence {
                 guard let channelData = entry.channelData else { throw CoreError.invalidChannelData }
-                let parsed = try ChannelData.parse(channelData, limits: app.limits)
-                member = PresenceMember(userID: parsed.userID, userInfo: parsed.userInfo)
+                member = try ChannelData.member(channelData, limits: app.limits)
             }
             return try Subscription(app: app.app.id, socketID: try SocketID(validating: entry.socketID), channel: channel, member: member)
         }

@@ -7,15 +7,21 @@ import UsherCrypto
 /// the field (`missing field ops[3].socket_id`) and never echo values.
 struct RelayFields {
     private let fields: [String: JSONValue]
-    /// Where the object is in the request: "" for a body, `ops[3].` for a batch op.
-    private let path: String
+    /// Where the object is in the request: nil for a body, `("ops", 3)` for a batch op.
+    private let position: (list: String, index: Int)?
 
-    init(_ value: JSONValue, path: String = "") throws(ServerError) {
+    /// - Parameter position: The array and index the object is at (a batch's `ops`), nil for a body.
+    init(_ value: JSONValue, at position: (list: String, index: Int)? = nil) throws(ServerError) {
+        self.position = position
         guard case .object(let fields) = value else {
-            throw .malformedRequest(path.isEmpty ? "the body must be a JSON object" : "\(path.dropLast()) is not an object")
+            throw .malformedRequest(position.map { "\($0.list)[\($0.index)] is not an object" } ?? "the body must be a JSON object")
         }
         self.fields = fields
-        self.path = path
+    }
+
+    /// The prefix errors name fields with: "" for a body, `ops[3].` for a batch op (made only for an error).
+    private var path: String {
+        position.map { "\($0.list)[\($0.index)]." } ?? ""
     }
 
     /// Parses a JSON body of at most `limit` bytes.

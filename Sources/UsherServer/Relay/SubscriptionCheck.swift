@@ -6,12 +6,14 @@ import UsherCrypto
 struct SubscriptionCheck {
     let app: AppRuntime
     let now: Date
+    /// The app's verifier at `now`, when the caller already has it (a batch makes one per app).
+    var verifier: ChannelAuthVerifier?
 
     /// Returns the presence member for presence channels, `nil` otherwise; throws a 4009 refusal on a bad signature.
     func verify(
         socketID: SocketID, channel: ChannelName, auth: String?, channelData: String?, userData: String?
     ) throws -> PresenceMember? {
-        let verifier = app.app.verifier(at: now)
+        let verifier = verifier ?? app.app.verifier(at: now)
         switch channel.kind {
         case .public:
             return nil
@@ -22,11 +24,12 @@ struct SubscriptionCheck {
             guard let auth, let channelData, verifier.verify(auth: auth, socketID: socketID, channel: channel, channelData: channelData) else {
                 throw Self.unauthorized
             }
-            do {
-                let parsed = try ChannelData.parse(channelData, limits: app.limits)
-                return PresenceMember(userID: parsed.userID, userInfo: parsed.userInfo)
-            } catch CoreError.userInfoTooLarge {
-                throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+            // (A `do`/`catch CoreError.userInfoTooLarge` around a typed-throws call returning the member crashes the
+            // 6.3 compiler's ownership verifier in release builds.)
+            switch Result(catching: { () throws(CoreError) in try ChannelData.member(channelData, limits: app.limits) }) {
+            case .success(let member): return member
+            case .failure(.userInfoTooLarge): throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
+            case .failure(let error): throw error
             }
         case .serverToUser(let userID):
             guard let auth, let userData, verifier.verify(auth: auth, socketID: socketID, userData: userData),
@@ -50,11 +53,11 @@ struct SubscriptionCheck {
         }
         if case .serverToUser(let userID) = channel.kind, claims.subject != userID { throw Self.unauthorized }
         guard channel.kind == .presence, let userID = claims.subject else { return nil }
-        let info = claims["info"]
-        if let info, info.jsonText.utf8.count > app.limits.maxUserInfoBytes {
+        let info = claims["info"]?.jsonText
+        if let info, info.utf8.count > app.limits.maxUserInfoBytes {
             throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
         }
-        return PresenceMember(userID: userID, userInfo: info)
+        return PresenceMember(userID: userID, userInfoJSON: info)
     }
 
     static let unauthorized = RelayRefusal(status: .forbidden, code: 4009, message: "invalid auth signature")

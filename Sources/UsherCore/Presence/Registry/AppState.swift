@@ -43,7 +43,7 @@ struct AppState {
                 userID = member
                 ledger.totals.members += 1
                 events.append(
-                    .added(app: id, channel: storedName, userID: member, userInfo: subscription.member?.userInfo))
+                    .added(app: id, channel: storedName, userID: member, userInfoJSON: subscription.member?.userInfoJSON))
             case .anotherSocket(let member):
                 userID = member
             case .rejoined(let member):

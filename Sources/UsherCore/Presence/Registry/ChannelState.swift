@@ -67,8 +67,8 @@ struct ChannelState {
         }
         if let limits, members.count >= limits.maxMembers { return .refused(.membersFull) }
         socketCount += 1
-        members[member.userID] = MemberState(userInfo: member.userInfo)
-        listing?.append(userID: member.userID, userInfoJSON: member.userInfo?.jsonText)
+        members[member.userID] = MemberState(userInfoJSON: member.userInfoJSON)
+        listing?.append(userID: member.userID, userInfoJSON: member.userInfoJSON)
         return .admitted(name: name, occupied: occupied, member: .added(userID: member.userID))
     }
 
@@ -102,7 +102,7 @@ struct ChannelState {
         guard !members.isEmpty else { return nil }
         if listing == nil {
             var built = PresenceListing()
-            for (userID, member) in members { built.append(userID: userID, userInfoJSON: member.userInfo?.jsonText) }
+            for (userID, member) in members { built.append(userID: userID, userInfoJSON: member.userInfoJSON) }
             listing = built
         }
         return listing?.snapshot

@@ -1,19 +1,18 @@
-import UsherCrypto
-
-/// One member of a presence channel as stored (its user id is the key): 24 bytes, so a million members stay cheap.
+/// One member of a presence channel as stored (its user id is the key): 24 bytes, so a million members stay cheap
+/// (a user_info text of up to 15 bytes is held inline, without an allocation of its own).
 struct MemberState {
-    /// The user_info of the user's first socket, kept until the user fully leaves.
-    let userInfo: JSONValue?
+    /// The user_info of the user's first socket (compact JSON text), kept until the user fully leaves.
+    let userInfoJSON: String?
     /// Above 0: sockets subscribed as this user. Below 0: in grace, tagged with the grace's ticket.
     ///
-    /// One Int32 fits beside the 17-byte user_info, where a socket count plus a 64-bit ticket would add 8 bytes per
+    /// One Int32 fits beside the 16-byte user_info text, where a socket count plus a 64-bit ticket would add 8 bytes per
     /// member. The tag keeps the ticket's low 31 bits: a stale queue entry could only match a live grace after 2^31
     /// further graces began while it waited, far beyond any grace period.
     private var raw: Int32
 
     /// A new member with one socket.
-    init(userInfo: JSONValue?) {
-        self.userInfo = userInfo
+    init(userInfoJSON: String?) {
+        self.userInfoJSON = userInfoJSON
         raw = 1
     }
 

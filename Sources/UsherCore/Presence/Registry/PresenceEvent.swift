@@ -10,25 +10,35 @@ public struct PresenceEvent: Sendable, Hashable, CustomStringConvertible {
     public let channel: String
     /// The member's user id, for member events; nil for channel events.
     public let userID: String?
-    /// The member's user_info, for `member_added` only (nil when the member has none).
-    public let userInfo: JSONValue?
+    /// The member's user_info as compact JSON text, for `member_added` only (nil when the member has none).
+    public let userInfoJSON: String?
 
     /// Creates an event; stores that read events back (e.g. from Postgres) use this.
     public init(
         kind: PresenceEventKind, app: String, channel: String, userID: String? = nil, userInfo: JSONValue? = nil
     ) {
+        self.init(kind: kind, app: app, channel: channel, userID: userID, userInfoJSON: userInfo?.jsonText)
+    }
+
+    /// Creates an event whose user_info is already compact JSON text (a member's ``PresenceMember/userInfoJSON``).
+    public init(kind: PresenceEventKind, app: String, channel: String, userID: String?, userInfoJSON: String?) {
         self.kind = kind
         self.app = app
         self.channel = channel
         self.userID = userID
-        self.userInfo = userInfo
+        self.userInfoJSON = userInfoJSON
+    }
+
+    /// The member's user_info, parsed from its text.
+    public var userInfo: JSONValue? {
+        userInfoJSON.flatMap { try? JSONValue.parse($0) }
     }
 
     /// `kind app/channel [user_id] [user_info]`, for logs and test failures.
     public var description: String {
         var text = "\(kind.rawValue) \(app)/\(channel)"
         if let userID { text += " " + JSON.quoted(userID) }
-        if let userInfo { text += " " + userInfo.jsonText }
+        if let userInfoJSON { text += " " + userInfoJSON }
         return text
     }
 
@@ -40,8 +50,8 @@ public struct PresenceEvent: Sendable, Hashable, CustomStringConvertible {
         PresenceEvent(kind: .channelVacated, app: app, channel: channel)
     }
 
-    static func added(app: String, channel: String, userID: String, userInfo: JSONValue?) -> PresenceEvent {
-        PresenceEvent(kind: .memberAdded, app: app, channel: channel, userID: userID, userInfo: userInfo)
+    static func added(app: String, channel: String, userID: String, userInfoJSON: String?) -> PresenceEvent {
+        PresenceEvent(kind: .memberAdded, app: app, channel: channel, userID: userID, userInfoJSON: userInfoJSON)
     }
 
     static func removed(app: String, channel: String, userID: String) -> PresenceEvent {

@@ -15,7 +15,7 @@ extension PresenceRegistry {
     /// A presence channel's members, including those in grace, in no promised order; empty when none.
     public func members(app: String, channel: String) -> [PresenceMember] {
         guard let state = apps[app]?.channels[channel] else { return [] }
-        return state.members.map { PresenceMember(userID: $0.key, userInfo: $0.value.userInfo) }
+        return state.members.map { PresenceMember(userID: $0.key, userInfoJSON: $0.value.userInfoJSON) }
     }
 
     /// A presence channel's user ids, including members in grace, in no promised order; empty when none.

@@ -36,7 +36,7 @@ public struct PresenceSnapshot: Sendable, Hashable {
 
     /// The snapshot of `members`, each once, in the given order (no particular order is promised to clients).
     public init(members: [PresenceMember]) {
-        self.init(entries: members.lazy.map { ($0.userID, $0.userInfo?.jsonText) })
+        self.init(entries: members.lazy.map { ($0.userID, $0.userInfoJSON) })
     }
 
     /// The snapshot of members given as user id and compact user_info JSON text (nil for none), each once.
