@@ -99,6 +99,11 @@ run_postgres() {
   # PERF_DATA=FILE: a system-wide profile of this phase (perf record -a -g), for `perf report -i FILE --sort comm,dso`.
   ${PERF_DATA:+perf record -q -a -g -o "$PERF_DATA" --} env BATCH=100 bash "$harness" "$work/keys" 4712 "${urls[@]}"
   wait "$probe_pid"
+  # Every statement of a group should reach rows through their keys: sequential scans of these tables mean a plan that
+  # costs O(table) per group.
+  echo "-- the instances' tables after both phases (seq_tup_read: rows read by sequential scans)"
+  psql -q "$url" -c "SELECT relname, n_live_tup, seq_scan, seq_tup_read, idx_scan FROM pg_stat_user_tables
+    WHERE relname LIKE 'usher%' ORDER BY relname" | sed 's/^/   /'
   grep -ihE "error|warning" "$work"/a.log "$work"/b.log | head -5 || true
 }
 

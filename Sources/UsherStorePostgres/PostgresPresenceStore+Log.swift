@@ -14,10 +14,12 @@ extension PostgresPresenceStore {
             let after = Int64(clamping: sequence)
             guard after <= latest, after + 1 >= (oldest ?? latest + 1) else { return .gap(latest: UInt64(latest)) }
             guard after < latest, limit > 0 else { return .events([]) }
+            // Bounded on both sides: with `sequence > $1` alone, a log without statistics yet (a new or fast-growing
+            // table) is estimated to match a third of its rows and read by a full scan and a sort, at every page.
             let page = try await connection.rows(
                 """
                 SELECT sequence, kind, app, channel, user_id, user_info FROM usher_events
-                WHERE sequence > \(after) ORDER BY sequence LIMIT \(limit)
+                WHERE sequence > \(after) AND sequence <= \(min(latest, after + Int64(limit))) ORDER BY sequence LIMIT \(limit)
                 """, logger: logger, Self.event)
             // Retention may trim rows between the two statements: a page that does not start right after `after`
             // skipped events, which readers must learn as a gap, not silently.

@@ -148,6 +148,10 @@ extension PostgresPresenceStore {
     }
 
     /// Whether a grace, a lease or the retention is due, read without the write lock (the sweep re-reads under it).
+    ///
+    /// The earliest grace is read as a `min` (the end of the grace index), never as `EXISTS (… WHERE grace_deadline <=
+    /// now)`: without statistics the planner expects a third of all members to match that, scans the table for the
+    /// first one and, when none is in grace, reads every member at every tick.
     private func somethingIsDue() async throws -> Bool {
         let now = self.now?()
         let retained = configuration.retainedEvents
@@ -156,7 +160,7 @@ extension PostgresPresenceStore {
                 """
                 WITH clock AS (
                     SELECT coalesce(\(now)::bigint, \(unescaped: Self.databaseClock)) AS now)
-                SELECT EXISTS (SELECT 1 FROM usher_members, clock WHERE grace_deadline <= clock.now)
+                SELECT (SELECT min(grace_deadline) FROM usher_members) <= (SELECT now FROM clock)
                     OR EXISTS (SELECT 1 FROM usher_nodes, clock WHERE lease_deadline <= clock.now)
                     OR (SELECT min(sequence) FROM usher_events) <= (SELECT latest_sequence FROM usher_meta) - \(retained)
                 """, logger: logger

@@ -159,17 +159,24 @@ struct PresenceGroup {
         //      rosters instead (kind 3), so their members are read once, not twice;
         //   3: the members of the writes and of those subscriptions;
         //   4: the roster of every listed channel, as arrays (one row per channel, not per member).
+        // The group's keys are looked up one by one through their primary keys (`LATERAL (… LIMIT 1)` or
+        // `OFFSET 0`, which the planner cannot turn into a set join): joined as sets, they were hash-joined against whole tables while the
+        // tables had no statistics yet (a new deployment, a storm), an O(table) read per group. The catch-up read of
+        // the log is bounded on both sides for the same reason.
         let rows = try await connection.rows(
             """
             WITH ks AS (
-                SELECT k.app, k.socket_id, k.node FROM usher_sockets k
-                JOIN unnest(\(socketList.map(\.app))::text[], \(socketList.map(\.socketID))::text[]) AS r(app, socket_id)
-                    ON k.app = r.app AND k.socket_id = r.socket_id
+                SELECT k.app, k.socket_id, k.node
+                FROM unnest(\(socketList.map(\.app))::text[], \(socketList.map(\.socketID))::text[]) AS r(app, socket_id)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM usher_sockets k WHERE k.app = r.app AND k.socket_id = r.socket_id LIMIT 1) k
                 UNION
                 SELECT app, socket_id, node FROM usher_sockets WHERE node = \(owner?.description)),
             subs AS (
                 SELECT k.app, k.socket_id, k.node, s.channel, s.user_id, s.position FROM ks k
-                LEFT JOIN usher_subscriptions s ON s.app = k.app AND s.socket_id = k.socket_id),
+                LEFT JOIN LATERAL (
+                    SELECT channel, user_id, position FROM usher_subscriptions s
+                    WHERE s.app = k.app AND s.socket_id = k.socket_id OFFSET 0) s ON true),
             ck AS (
                 SELECT app, channel, bool_or(listed) AS listed, bool_or(read_roster) AS read_roster FROM (
                     SELECT * FROM unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
@@ -184,7 +191,9 @@ struct PresenceGroup {
                 UNION
                 SELECT app, channel, user_id FROM subs WHERE user_id IS NOT NULL),
             mems AS (
-                SELECT m.* FROM usher_members m JOIN mk ON m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id)
+                SELECT m.* FROM mk CROSS JOIN LATERAL (
+                    SELECT * FROM usher_members m WHERE m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id
+                    LIMIT 1) m)
             SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint,
                 NULL::text[], NULL::text[]
             FROM subs
@@ -193,20 +202,24 @@ struct PresenceGroup {
                 CASE WHEN ck.listed THEN 0
                     ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END,
                 NULL, NULL, NULL
-            FROM usher_channels c JOIN ck ON c.app = ck.app AND c.channel = ck.channel
+            FROM ck CROSS JOIN LATERAL (
+                SELECT * FROM usher_channels c WHERE c.app = ck.app AND c.channel = ck.channel LIMIT 1) c
             UNION ALL
             SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket, NULL, NULL
             FROM mems
             UNION ALL
-            SELECT 4, m.app, m.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
+            SELECT 4, ck.app, ck.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
                 array_agg(coalesce(m.user_info, ''))
-            FROM usher_members m JOIN ck ON ck.read_roster AND m.app = ck.app AND m.channel = ck.channel
-            GROUP BY m.app, m.channel
+            FROM ck CROSS JOIN LATERAL (
+                SELECT user_id, user_info FROM usher_members m WHERE m.app = ck.app AND m.channel = ck.channel OFFSET 0) m
+            WHERE ck.read_roster
+            GROUP BY ck.app, ck.channel
             UNION ALL
             SELECT 0, '', '', NULL, NULL, NULL, latest_sequence, NULL, NULL, NULL, NULL, NULL, NULL FROM usher_meta
             UNION ALL
             SELECT 5, e.app, coalesce(e.channel, ''), e.user_id, e.user_info, e.kind, e.sequence, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM (SELECT * FROM usher_events WHERE sequence > \(catchUp.map(Int64.init))::bigint ORDER BY sequence
+            FROM (SELECT * FROM usher_events WHERE sequence > \(catchUp.map(Int64.init))::bigint
+                AND sequence <= \(catchUp.map { Int64($0) + Int64(RosterCache.maxCatchUp) + 1 })::bigint ORDER BY sequence
                 LIMIT \(RosterCache.maxCatchUp + 1)) e
             ORDER BY 1, 2, 3, 7
             """, logger: logger
