@@ -106,9 +106,12 @@ extension PostgresPresenceStore {
         while more {
             more = try await write { [retained = configuration.retainedEvents] transaction in
                 let more = try await Self.sweep(&transaction)
+                // A range from the oldest row, so the planner walks the index instead of guessing that a third of the
+                // log is due and scanning all of it.
                 try await transaction.connection.query(
                     """
-                    DELETE FROM usher_events WHERE sequence <= (SELECT latest_sequence FROM usher_meta) - \(retained)
+                    DELETE FROM usher_events WHERE sequence
+                        BETWEEN (SELECT min(sequence) FROM usher_events) AND (SELECT latest_sequence FROM usher_meta) - \(retained)
                     """, logger: transaction.logger)
                 return more
             }

@@ -475,25 +475,40 @@ struct PresenceGroup {
         }
         let deleted = deletedSubscriptions
         if !(deleted.isEmpty && goneSockets.isEmpty && goneChannels.isEmpty && goneMembers.isEmpty) {
+            // Rows found one by one through their primary keys, then deleted by row id (as `load` reads them: a
+            // `DELETE … USING unnest(…)` was planned as a hash join over the whole table while it had no statistics).
             try await connection.query(
                 """
                 WITH subscriptions AS (
-                    DELETE FROM usher_subscriptions s
-                    USING unnest(\(deleted.map(\.app))::text[], \(deleted.map(\.socketID))::text[], \(deleted.map(\.channel))::text[])
-                        AS r(app, socket_id, channel)
-                    WHERE s.app = r.app AND s.socket_id = r.socket_id AND s.channel = r.channel RETURNING 1),
+                    DELETE FROM usher_subscriptions WHERE ctid = ANY (ARRAY(
+                        SELECT s.ctid
+                        FROM unnest(\(deleted.map(\.app))::text[], \(deleted.map(\.socketID))::text[], \(deleted.map(\.channel))::text[])
+                            AS r(app, socket_id, channel)
+                        CROSS JOIN LATERAL (
+                            SELECT ctid FROM usher_subscriptions s
+                            WHERE s.app = r.app AND s.socket_id = r.socket_id AND s.channel = r.channel LIMIT 1) s))
+                    RETURNING 1),
                 sockets AS (
-                    DELETE FROM usher_sockets k
-                    USING unnest(\(goneSockets.map(\.app))::text[], \(goneSockets.map(\.socketID))::text[]) AS r(app, socket_id)
-                    WHERE k.app = r.app AND k.socket_id = r.socket_id RETURNING 1),
+                    DELETE FROM usher_sockets WHERE ctid = ANY (ARRAY(
+                        SELECT k.ctid
+                        FROM unnest(\(goneSockets.map(\.app))::text[], \(goneSockets.map(\.socketID))::text[]) AS r(app, socket_id)
+                        CROSS JOIN LATERAL (
+                            SELECT ctid FROM usher_sockets k WHERE k.app = r.app AND k.socket_id = r.socket_id LIMIT 1) k))
+                    RETURNING 1),
                 members AS (
-                    DELETE FROM usher_members m
-                    USING unnest(\(goneMembers.map(\.app))::text[], \(goneMembers.map(\.channel))::text[], \(goneMembers.map(\.userID))::text[])
-                        AS r(app, channel, user_id)
-                    WHERE m.app = r.app AND m.channel = r.channel AND m.user_id = r.user_id RETURNING 1)
-                DELETE FROM usher_channels c
-                USING unnest(\(goneChannels.map(\.app))::text[], \(goneChannels.map(\.channel))::text[]) AS r(app, channel)
-                WHERE c.app = r.app AND c.channel = r.channel
+                    DELETE FROM usher_members WHERE ctid = ANY (ARRAY(
+                        SELECT m.ctid
+                        FROM unnest(\(goneMembers.map(\.app))::text[], \(goneMembers.map(\.channel))::text[], \(goneMembers.map(\.userID))::text[])
+                            AS r(app, channel, user_id)
+                        CROSS JOIN LATERAL (
+                            SELECT ctid FROM usher_members m
+                            WHERE m.app = r.app AND m.channel = r.channel AND m.user_id = r.user_id LIMIT 1) m))
+                    RETURNING 1)
+                DELETE FROM usher_channels WHERE ctid = ANY (ARRAY(
+                    SELECT c.ctid
+                    FROM unnest(\(goneChannels.map(\.app))::text[], \(goneChannels.map(\.channel))::text[]) AS r(app, channel)
+                    CROSS JOIN LATERAL (
+                        SELECT ctid FROM usher_channels c WHERE c.app = r.app AND c.channel = r.channel LIMIT 1) c))
                 """, logger: logger)
         }
         return try await Self.write(changes, logging: events, connection: connection, logger: logger)
