@@ -27,8 +27,8 @@ swift_tests() {
     # A stalled test process ignores the TERM that timeout sends: make sure it is gone before anything else runs.
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         pkill -KILL -f 'UsherPackageTests\.xctest' || true
-        # What had started and not ended, oldest first: the stall's suspects (the rest usually wait behind them).
-        echo "test.sh: tests started and not finished when the run stalled, oldest first:" >&2
+        # What had started and not ended, oldest first (the output is buffered: the last ones may have ended).
+        printf "\ntest.sh: tests started and not finished when the run stalled, oldest first:\n" >&2
         sed -n 's/^◇ Test \(.*\) started\.$/\1/p' "$swift_log" | grep -vxE 'run|case .*' | while IFS= read -r name; do
             grep -qE "^. Test $(printf '%s' "$name" | sed 's/[][\.*^$()+?{}|/]/\\&/g')( with [0-9]+ test cases?)? (passed|failed|skipped)" "$swift_log" \
                 || echo "  $name"
