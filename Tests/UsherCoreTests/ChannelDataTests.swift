@@ -11,6 +11,21 @@ import UsherCrypto
         #expect(try ChannelData.make(userID: #"a"b\c"#, userInfo: nil) == #"{"user_id":"a\"b\\c"}"#)
     }
 
+    @Test("a member read from channel_data keeps its user_info as compact text with sorted keys, made once")
+    func member() throws {
+        let member = try ChannelData.member(#"{ "user_info": {"name": "Zoë", "age": 3.0, "tags": ["a", "b"]}, "user_id": 10 }"#)
+        #expect(member.userID == "10")
+        #expect(member.userInfoJSON == #"{"age":3,"name":"Zoë","tags":["a","b"]}"#)
+        #expect(member.userInfo == .object(["age": .integer(3), "name": .string("Zoë"), "tags": .array([.string("a"), .string("b")])]))
+        #expect(try ChannelData.member(#"{"user_id":"u","user_info":null}"#).userInfoJSON == nil)
+        #expect(member == PresenceMember(userID: "10", userInfo: member.userInfo))
+        // The same refusals as parse.
+        #expect(throws: CoreError.invalidUserInfo) { try ChannelData.member(#"{"user_id":"u","user_info":[1]}"#) }
+        #expect(throws: CoreError.missingUserID) { try ChannelData.member(#"{"user_info":{}}"#) }
+        let over = String(repeating: "x", count: 1017)
+        #expect(throws: CoreError.userInfoTooLarge) { try ChannelData.member(#"{"user_id":"1","user_info":{"k":"\#(over)"}}"#) }
+    }
+
     @Test("user ids of 128 characters pass and 129 fail")
     func userIDLength() throws {
         let id128 = String(repeating: "u", count: 128)

@@ -12,6 +12,11 @@ import UsherCore
         let text = "x123.456y"
         let inner = text.dropFirst().dropLast()
         #expect(try SocketID(validating: inner).description == "123.456")
+        // The substring path checks as the String one does, and refuses what is too long before copying it.
+        #expect(throws: CoreError.invalidSocketID) { try SocketID(validating: "x12.3".dropFirst(0)) }
+        #expect(throws: CoreError.invalidSocketID) { try SocketID(validating: String(repeating: "1", count: 1 << 20).dropFirst()) }
+        let longest = String(repeating: "9", count: 20) + "." + String(repeating: "9", count: 20)
+        #expect(try SocketID(validating: ("x" + longest).dropFirst()).description == longest)
     }
 
     @Test(
