@@ -7,23 +7,45 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 swift_log=$(mktemp)
-trap 'rm -f "$swift_log"; scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
+trap 'rm -f "$swift_log" "$swift_log.stalled"; scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
 swift build --build-tests
 # Not `eval "$(…)"`: that would hide a failed start (and skip every Postgres test while staying green).
 pg_env=$(scripts/postgres.sh start)
 eval "$pg_env"
 : "${USHER_TEST_POSTGRES_URL:?PostgreSQL did not start}"
 export USHER_TEST_POSTGRES_URL USHER_TEST_POSTGRES_DIR
-# The Swift tests take one to two minutes here. This session's runs have seen the test process stop for good, every
-# thread idle and tests pending (a stall not yet understood: docs/design.md, "Test suite"), in about a third of
-# runs: after 8 minutes it is killed, the tests that had started and not ended are listed, and the Swift tests run
-# again, saying so, at most three times in all.
+# The Swift tests take one to two minutes here. In about a third of runs the test process stops for good, every thread
+# idle and tests pending (docs/design.md, "Test suite": lost sleep wake-ups, it seems). A stalled process uses no CPU
+# at all, while a working one always does (its servers' ticks, at least): after USHER_TEST_IDLE_SECONDS (90) without
+# a CPU tick, or 8 minutes in all, it is killed, the tests that had started and not ended are listed, and the Swift
+# tests run again, saying so, at most three times in all.
+stall_watch() {
+    local marker=$1 pid last_pid= ticks last= idle=0 limit=${USHER_TEST_IDLE_SECONDS:-90}
+    while sleep 5; do
+        pid=$(pgrep -f 'UsherPackageTests\.xctest' | head -1) || continue
+        ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || continue
+        if [ "$pid" = "$last_pid" ] && [ "$ticks" = "$last" ]; then idle=$((idle + 5)); else idle=0; fi
+        last_pid=$pid last=$ticks
+        if [ "$idle" -ge "$limit" ]; then
+            printf "\ntest.sh: the test process used no CPU for %s s\n" "$idle" >&2
+            touch "$marker"
+            kill -KILL "$pid" 2>/dev/null || true
+            return
+        fi
+    done
+}
 swift_tests() {
-    local status
+    local status watcher marker="$swift_log.stalled"
+    rm -f "$marker"
+    stall_watch "$marker" &
+    watcher=$!
     set +e
     timeout --kill-after=30 480 swift test --skip-build --parallel --num-workers 2 2>&1 | tee "$swift_log"
     status=${PIPESTATUS[0]}
     set -e
+    kill "$watcher" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    if [ -e "$marker" ]; then status=124; rm -f "$marker"; fi
     # A stalled test process ignores the TERM that timeout sends: make sure it is gone before anything else runs.
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         pkill -KILL -f 'UsherPackageTests\.xctest' || true
@@ -40,7 +62,7 @@ for attempt in 1 2 3; do
     status=0
     swift_tests || status=$?
     if [ "$status" -ne 124 ] && [ "$status" -ne 137 ]; then break; fi
-    echo "test.sh: the Swift test process stalled for 8 minutes (attempt $attempt of 3)" >&2
+    echo "test.sh: the Swift test process stalled (attempt $attempt of 3)" >&2
 done
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat

@@ -182,21 +182,27 @@ class PysherClient:
         return self.pusher.connection.socket_id
 
     def subscribe(self, channel: str, events: tuple[str, ...] = (), auth: str | None = None) -> None:
-        """Subscribes and records the subscription events plus `events` on that channel."""
-        if channel.startswith("presence-") and auth is None:
+        """Subscribes and records the subscription events plus `events` on that channel.
+
+        The channel and its handlers are in place before `pusher:subscribe` goes out (pysher's own `subscribe` sends
+        first and registers the channel after, so an answer that comes back at once — a refusal — was dropped)."""
+        data: dict[str, str] = {"channel": channel}
+        if auth is not None:
+            data["auth"] = auth
+        elif channel.startswith("presence-"):
             response = requests.post(self.pusher.auth_endpoint, data={"socket_id": self.socket_id, "channel_name": channel},
                                      headers=self.pusher.auth_endpoint_headers, timeout=10)
             assert response.status_code == 200, response.text
             body = response.json()
-            self.pusher.connection.send_event("pusher:subscribe", {
-                "channel": channel, "auth": body["auth"], "channel_data": body["channel_data"]})
-            ch = Channel(channel, self.pusher.connection)
-            self.pusher.channels[channel] = ch
-        else:
-            ch = self.pusher.subscribe(channel, auth=auth)
+            data.update(auth=body["auth"], channel_data=body["channel_data"])
+        elif channel.startswith("private-"):
+            data["auth"] = self.pusher._generate_auth_token(channel)
+        ch = Channel(channel, self.pusher.connection)
         for name in ("pusher_internal:subscription_succeeded", "pusher:subscription_error",
                      "pusher_internal:member_added", "pusher_internal:member_removed", *events):
             ch.bind(name, self._recorder(channel, name))
+        self.pusher.channels[channel] = ch
+        self.pusher.connection.send_event("pusher:subscribe", data)
 
     def _recorder(self, channel: str, name: str):
         def record(data):
