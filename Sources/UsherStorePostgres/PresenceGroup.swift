@@ -159,10 +159,10 @@ struct PresenceGroup {
         //      rosters instead (kind 3), so their members are read once, not twice;
         //   3: the members of the writes and of those subscriptions;
         //   4: the roster of every listed channel, as arrays (one row per channel, not per member).
-        // The group's keys are looked up one by one through their primary keys (`LATERAL (… LIMIT 1)` or
-        // `OFFSET 0`, which the planner cannot turn into a set join): joined as sets, they were hash-joined against whole tables while the
-        // tables had no statistics yet (a new deployment, a storm), an O(table) read per group. The catch-up read of
-        // the log is bounded on both sides for the same reason.
+        // The group's keys are looked up one by one through their primary keys (`LATERAL (… LIMIT 1)` or `OFFSET 0`,
+        // which the planner cannot turn into a set join): joined as sets, they were hash-joined against whole tables
+        // while the tables had no statistics yet (a new deployment, a storm), an O(table) read per group. The
+        // catch-up read of the log is bounded on both sides for the same reason.
         let rows = try await connection.rows(
             """
             WITH ks AS (

@@ -32,7 +32,6 @@ public struct PresenceLimits: Sendable, Hashable {
     }
 
     /// Throws unless `userInfo` is an object whose compact JSON text fits ``maxUserInfoBytes``; returns that text.
-    @discardableResult
     func check(userInfo: JSONValue) throws(CoreError) -> String {
         guard case .object = userInfo else { throw .invalidUserInfo }
         let text = userInfo.jsonText
