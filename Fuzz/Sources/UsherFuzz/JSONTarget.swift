@@ -10,10 +10,12 @@ import Foundation
 /// Properties: a parsed value's compact text parses to the same value and is a fixed point; the String and byte
 /// entry points agree; channel_data that parses rebuilds (`ChannelData.make`) to text that parses to the same member,
 /// under the default limits and app `fuzz`'s small ones; user_data built from a parsed object reads back its id,
-/// user_info and watchlist.
+/// user_info and watchlist; the member-wise readers (`parseMembers`, `forEachElement(ofArray:in:_:)`, behind relay
+/// bodies and batches) refuse what `parse` refuses and read the same members.
 enum JSONTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
         let value = try? JSONValue.parse(buffer: data)
+        checkMemberReaders(data, value: value)
         if let text = String(validating: data, as: UTF8.self) {
             let fromString = try? JSONValue.parse(text)
             check(fromString == value, "parse(String) and parse(buffer:) disagree on \(show(data))")
@@ -25,6 +27,31 @@ enum JSONTarget {
         check(again == value, "compact text parses to another value: \(compact)")
         check((try? JSONValue.parse(again.jsonText)) == again, "compact text does not settle after one round: \(compact)")
         checkUserData(value)
+    }
+
+    private static func checkMemberReaders(_ data: UnsafeRawBufferPointer, value: JSONValue?) {
+        let members = try? JSONValue.parseMembers(buffer: data)
+        check((members == nil) == (value == nil), "parseMembers and parse disagree on whether \(show(data)) is JSON")
+        if case .object(let object)? = value {
+            check(members??.count == object.count && members??.members.allSatisfy({ object[$0.name] == $0.value }) == true,
+                  "parseMembers reads other members than parse in \(show(data))")
+        } else {
+            check(members == nil || members! == nil, "parseMembers reads an object where parse does not in \(show(data))")
+        }
+        var elements: [JSONValue?] = []
+        let isArray = try? JSONValue.forEachElement(ofArray: "ops", in: data) { _, members in
+            elements.append(members.map { .object(Dictionary($0.members, uniquingKeysWith: { first, _ in first })) })
+        }
+        check((isArray == nil) == (value == nil), "forEachElement and parse disagree on whether \(show(data)) is JSON")
+        if case .array(let items)? = value?["ops"] {
+            check(isArray == true && elements.count == items.count, "forEachElement reads other ops than parse in \(show(data))")
+            for (item, element) in zip(items, elements) {
+                if case .object = item { check(element == item, "forEachElement reads an op differently in \(show(data))") }
+                else { check(element == nil, "forEachElement reads a non-object op as an object in \(show(data))") }
+            }
+        } else if value != nil {
+            check(isArray == false, "forEachElement finds ops that parse does not in \(show(data))")
+        }
     }
 
     private static func checkChannelData(_ text: String) {

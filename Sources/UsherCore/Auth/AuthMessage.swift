@@ -2,9 +2,16 @@
 enum AuthMessage {
     /// `<socket_id>:<channel>` or, with channel_data, `<socket_id>:<channel>:<channel_data>` (the exact text).
     static func channel(socketID: SocketID, channel: ChannelName, channelData: String?) -> String {
-        let base = socketID.description + ":" + channel.name
-        guard let channelData else { return base }
-        return base + ":" + channelData
+        var text = ""
+        text.reserveCapacity(socketID.description.utf8.count + channel.name.utf8.count + (channelData?.utf8.count ?? 0) + 2)
+        text += socketID.description
+        text += ":"
+        text += channel.name
+        if let channelData {
+            text += ":"
+            text += channelData
+        }
+        return text
     }
 
     /// `<socket_id>::user::<user_data>` for `pusher:signin`.

@@ -50,13 +50,14 @@ public enum ChannelData {
         _ text: String, limits: PresenceLimits
     ) throws(CoreError) -> (userID: String, userInfo: JSONValue?, userInfoJSON: String?) {
         guard text.utf8.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
-        let value: JSONValue
+        // Read member by member: no dictionary for the two names looked up once each.
+        let parsed: JSONMembers?
         do {
-            value = try JSONValue.parse(text)
+            parsed = try JSONValue.parseMembers(text)
         } catch {
             throw .invalidChannelData
         }
-        guard case .object(let members) = value else { throw .invalidChannelData }
+        guard let members = parsed else { throw .invalidChannelData }
 
         let userID: String
         switch members["user_id"] {

@@ -27,6 +27,9 @@ struct JSONParser: ~Copyable {
     private var names: [String] = []
     /// Scratch space for strings with escapes.
     var unescaped: [UInt8] = []
+    /// Objects and arrays open around the value `parseValue` reads, opened by the member-wise readers
+    /// (`JSONParser+Members.swift`); they count towards ``maxDepth``.
+    var openDepth = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -35,17 +38,26 @@ struct JSONParser: ~Copyable {
     /// Parses the whole buffer as one JSON value, optionally preceded by a UTF-8 byte order mark and surrounded by
     /// whitespace.
     mutating func parseDocument() throws -> JSONValue {
-        // RFC 8259 §8.1 lets parsers ignore a byte order mark; JSONDecoder did.
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+        skipByteOrderMark()
         let value = try parseValue()
+        try finishDocument()
+        return value
+    }
+
+    /// RFC 8259 §8.1 lets parsers ignore a byte order mark at the start; JSONDecoder did.
+    mutating func skipByteOrderMark() {
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+    }
+
+    /// Only whitespace may follow the document's value.
+    mutating func finishDocument() throws {
         while index < bytes.count, Self.isWhitespace(bytes[index]) { index += 1 }
         guard index == bytes.count else { throw failure("unexpected data after the value") }
-        return value
     }
 
     // The loop reads one value; a container's opening pushes a frame and loops for its first element, and each
     // completed value is stacked on its container, which is closed (becoming the completed value) or continued.
-    private mutating func parseValue() throws -> JSONValue {
+    mutating func parseValue() throws -> JSONValue {
         var frames: [Frame] = []
         next: while true {
             var value: JSONValue
@@ -78,7 +90,7 @@ struct JSONParser: ~Copyable {
     /// Opens the array or object at `index`: returns it when it is empty, otherwise pushes its frame (reading the
     /// first member name) and returns `nil`.
     private mutating func openContainer(_ frames: inout [Frame]) throws -> JSONValue? {
-        guard frames.count < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth)") }
+        guard frames.count + openDepth < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth)") }
         let isObject = bytes[index] == UInt8(ascii: "{")
         index += 1
         if try peekSignificant() == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
@@ -92,10 +104,16 @@ struct JSONParser: ~Copyable {
 
     /// Reads `"name":` and stacks the name. A `}` here (as in `{"a":1,}`) is refused: trailing commas are not JSON.
     private mutating func parseMemberName() throws {
+        names.append(try parseName())
+    }
+
+    /// Reads `"name":` and returns the name.
+    mutating func parseName() throws -> String {
         guard try peekSignificant() == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-        names.append(try parseString())
+        let name = try parseString()
         guard try peekSignificant() == UInt8(ascii: ":") else { throw failure("expected ':'") }
         index += 1
+        return name
     }
 
     private mutating func closeArray(_ frame: Frame) -> JSONValue {
@@ -141,7 +159,7 @@ struct JSONParser: ~Copyable {
     }
 
     /// The next byte that is not RFC 8259 whitespace (space, tab, line feed, carriage return), left unread.
-    private mutating func peekSignificant() throws -> UInt8 {
+    mutating func peekSignificant() throws -> UInt8 {
         while index < bytes.count {
             let byte = bytes[index]
             guard Self.isWhitespace(byte) else { return byte }

@@ -6,6 +6,11 @@ public enum ConstantTime {
     public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         if a.isEmpty { return true }
+        // In place when both sides are contiguous (arrays, buffers, native strings' UTF-8), copied otherwise.
+        let inPlace = a.withContiguousStorageIfAvailable { l in
+            b.withContiguousStorageIfAvailable { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, l.count) == 0 }
+        }
+        if let inPlace, let inPlace { return inPlace }
         let left = Array(a)
         let right = Array(b)
         return left.withUnsafeBytes { l in

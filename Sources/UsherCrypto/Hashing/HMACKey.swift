@@ -80,8 +80,18 @@ public final class HMACKey: @unchecked Sendable, CustomStringConvertible {
 
     /// Whether `hexMAC` is exactly the lowercase hex MAC of `message`, compared in constant time.
     public func isValid(hexMAC candidate: Substring, for message: String) -> Bool {
-        let expected = hexMAC(message)
-        return ConstantTime.equals(Array(candidate.utf8), Array(expected.utf8))
+        guard candidate.utf8.count == 64 else { return false }
+        var message = message
+        // The expected hex is made on the stack: a signature check allocates nothing.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { scratch in
+            message.withUTF8 { _ = computeMAC(UnsafeRawBufferPointer($0), into: scratch.baseAddress!) }
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<32 {
+                scratch[32 + 2 * i] = digits.utf8Start[Int(scratch[i] >> 4)]
+                scratch[33 + 2 * i] = digits.utf8Start[Int(scratch[i] & 0x0F)]
+            }
+            return ConstantTime.equals(candidate.utf8, UnsafeBufferPointer(rebasing: scratch[32..<96]))
+        }
     }
 
     /// Lends the raw secret for key derivation; do not store or log it.

@@ -44,30 +44,38 @@ extension RelayController {
         private(set) var writes: [PresenceWrite]
         private var planned: [Planned] = []
 
+        /// Each op is checked as the body is read (no tree of the whole body); the plan is used only once the whole
+        /// body has been read as valid JSON.
+        ///
         /// - Throws: 400 when the body is not `{"ops":[…]}`, 413 over `maxBatchOps` ops; nothing is applied then.
         init(relay: RelayController, node: NodeID, body: UnsafeRawBufferPointer, logger: Logger) throws {
-            guard case .object(let root)? = try? JSONValue.parse(buffer: body), case .array(let ops)? = root["ops"] else {
-                throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#)
-            }
-            guard ops.count <= RelayController.maxBatchOps else {
-                throw HTTPError(.contentTooLarge, message: "batch of \(ops.count) ops; at most \(RelayController.maxBatchOps)")
-            }
             let apps = relay.registry.current
-            planned.reserveCapacity(ops.count)
             writes = [.renew(node)]
-            writes.reserveCapacity(ops.count + 1)
             // One instant for the whole batch, and one verifier per app (its secrets at that instant).
             var checks = Checks(now: Date())
-            for (index, op) in ops.enumerated() {
-                do {
-                    let write = try relay.write(for: op, index: index, node: node, apps: apps, checks: &checks)
-                    planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
-                    writes.append(write)
-                } catch {
-                    planned.append(.failed(ErrorAnswer(for: error, logger: logger)))
+            let isBatch: Bool
+            do {
+                isBatch = try JSONValue.forEachElement(ofArray: "ops", in: body) { index, op in
+                    guard index < RelayController.maxBatchOps else { throw TooManyOps() }
+                    do {
+                        let fields = try RelayFields(op, at: ("ops", index))
+                        let write = try relay.write(for: fields, index: index, node: node, apps: apps, checks: &checks)
+                        planned.append(.write(writes.count, isPresence: write.isPresenceJoin))
+                        writes.append(write)
+                    } catch {
+                        planned.append(.failed(ErrorAnswer(for: error, logger: logger)))
+                    }
                 }
+            } catch is TooManyOps {
+                throw HTTPError(.contentTooLarge, message: "batch of more than \(RelayController.maxBatchOps) ops; at most \(RelayController.maxBatchOps)")
+            } catch {
+                isBatch = false
             }
+            guard isBatch else { throw ServerError.malformedRequest(#"batch body must be a JSON object {"ops":[…]}"#) }
         }
+
+        /// Thrown out of the reader at the op past `maxBatchOps`.
+        private struct TooManyOps: Error {}
 
         /// The batch's answer, `{"results":[…]}`, from the store's results for `writes`.
         func answer(_ results: [PresenceWriteResult], logger: Logger) -> String {
@@ -119,8 +127,7 @@ extension RelayController {
         }
     }
 
-    fileprivate func write(for op: JSONValue, index: Int, node: NodeID, apps: AppRegistry, checks: inout Checks) throws -> PresenceWrite {
-        let fields = try RelayFields(op, at: ("ops", index))
+    fileprivate func write(for fields: RelayFields, index: Int, node: NodeID, apps: AppRegistry, checks: inout Checks) throws -> PresenceWrite {
         let kind = try fields.string("op")
         let app = try apps.select(key: nil, id: try fields.string("app"))
         switch kind {

@@ -6,17 +6,30 @@ import UsherCrypto
 /// The fields of one relay-API object (a single call's JSON body, or one op of a batch), read with errors that name
 /// the field (`missing field ops[3].socket_id`) and never echo values.
 struct RelayFields {
-    private let fields: [String: JSONValue]
+    /// The object's members, each looked up once or twice: a list, not a dictionary.
+    private let fields: JSONMembers
     /// Where the object is in the request: nil for a body, `("ops", 3)` for a batch op.
     private let position: (list: String, index: Int)?
 
     /// - Parameter position: The array and index the object is at (a batch's `ops`), nil for a body.
     init(_ value: JSONValue, at position: (list: String, index: Int)? = nil) throws(ServerError) {
+        guard case .object(let fields) = value else { throw Self.notAnObject(at: position) }
+        self.init(members: JSONMembers(fields), position: position)
+    }
+
+    /// The fields of an object read member by member (nil: the element was not an object).
+    init(_ members: JSONMembers?, at position: (list: String, index: Int)? = nil) throws(ServerError) {
+        guard let members else { throw Self.notAnObject(at: position) }
+        self.init(members: members, position: position)
+    }
+
+    private init(members: JSONMembers, position: (list: String, index: Int)?) {
+        self.fields = members
         self.position = position
-        guard case .object(let fields) = value else {
-            throw .malformedRequest(position.map { "\($0.list)[\($0.index)] is not an object" } ?? "the body must be a JSON object")
-        }
-        self.fields = fields
+    }
+
+    private static func notAnObject(at position: (list: String, index: Int)?) -> ServerError {
+        .malformedRequest(position.map { "\($0.list)[\($0.index)] is not an object" } ?? "the body must be a JSON object")
     }
 
     /// The prefix errors name fields with: "" for a body, `ops[3].` for a batch op (made only for an error).
@@ -32,10 +45,13 @@ struct RelayFields {
 
     /// Parses a JSON body.
     init(json bytes: UnsafeRawBufferPointer) throws(ServerError) {
-        guard let value = try? JSONValue.parse(buffer: bytes) else {
+        let members: JSONMembers?
+        do {
+            members = try JSONValue.parseMembers(buffer: bytes)
+        } catch {
             throw .malformedRequest("invalid JSON body")
         }
-        try self.init(value)
+        try self.init(members)
     }
 
     func string(_ name: String) throws(ServerError) -> String {

@@ -1,0 +1,87 @@
+/// One JSON object's members in document order, for readers that look up a few names once each (a relay op, a
+/// presence `channel_data`): no dictionary, so no hashing; the parser has already refused repeated names.
+///
+/// ```swift
+/// guard let members = try JSONValue.parseMembers(#"{"user_id":"42","user_info":{"name":"Ann"}}"#) else { … }
+/// let userID = members["user_id"]?.stringValue
+/// ```
+public struct JSONMembers: Sendable {
+    /// Objects with more members than this check repeated names with a set instead of comparing each with every
+    /// earlier one.
+    static let linearLimit = 16
+
+    public private(set) var members: [(name: String, value: JSONValue)] = []
+
+    public init() {}
+
+    /// The members of an object value (in the dictionary's order).
+    public init(_ object: [String: JSONValue]) {
+        members = object.map { ($0.key, $0.value) }
+    }
+
+    /// The number of members.
+    public var count: Int { members.count }
+
+    /// The member named `name`: names compare as Swift strings do, as a dictionary's keys would.
+    public subscript(name: String) -> JSONValue? {
+        for member in members where member.name == name { return member.value }
+        return nil
+    }
+
+    /// Adds a member; false (and nothing added) when the name is already there. Past `linearLimit` members `seen`
+    /// holds every name, so large objects cost one hash per member, not a comparison with every earlier name.
+    mutating func append(name: String, value: JSONValue, seen: inout Set<String>) -> Bool {
+        if members.count < Self.linearLimit {
+            guard !members.contains(where: { $0.name == name }) else { return false }
+        } else {
+            if members.count == Self.linearLimit { seen = Set(members.lazy.map(\.name)) }
+            guard seen.insert(name).inserted else { return false }
+        }
+        members.append((name, value))
+        return true
+    }
+
+    /// Empties the list for the next object, keeping its storage.
+    mutating func removeAll() {
+        members.removeAll(keepingCapacity: true)
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON text as ``parse(_:)`` does, answering an object's members as a list rather than a dictionary:
+    /// nil when the text is valid JSON but not an object.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` for text that is not JSON, as ``parse(_:)``.
+    public static func parseMembers(_ text: String) throws -> JSONMembers? {
+        var text = text
+        return try text.withUTF8 { try parseMembers(buffer: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Parses UTF-8 JSON bytes as ``parseMembers(_:)`` does.
+    public static func parseMembers(buffer: UnsafeRawBufferPointer) throws -> JSONMembers? {
+        try buffer.withMemoryRebound(to: UInt8.self) { bytes in
+            var parser = JSONParser(bytes: bytes)
+            return try parser.parseMembersDocument()
+        }
+    }
+
+    /// Parses UTF-8 JSON bytes as one object and calls `body` with each element of its array member `name`, in
+    /// order: an object element as its members, any other element as nil. The document is read once, without a
+    /// tree of the whole array: a batch of a thousand objects costs no dictionary per object. The members passed to
+    /// `body` are only valid during the call (their storage is reused for the next element).
+    ///
+    /// The whole document is still checked as ``parse(_:)`` checks it; when it turns out not to be JSON after some
+    /// elements were passed, the call throws, so callers act on what they gathered only once this returns.
+    ///
+    /// - Returns: false, without calling `body`, when the document is JSON but not an object or has no member
+    ///   `name` whose value is an array.
+    /// - Throws: `DecodingError.dataCorrupted` for bytes that are not JSON, and whatever `body` throws.
+    public static func forEachElement(
+        ofArray name: String, in buffer: UnsafeRawBufferPointer, _ body: (Int, JSONMembers?) throws -> Void
+    ) throws -> Bool {
+        try buffer.withMemoryRebound(to: UInt8.self) { bytes in
+            var parser = JSONParser(bytes: bytes)
+            return try parser.parseElementsDocument(ofArray: name, body)
+        }
+    }
+}

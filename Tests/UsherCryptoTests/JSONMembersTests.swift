@@ -1,0 +1,131 @@
+import Testing
+@testable import UsherCrypto
+
+/// The member-wise readers (`parseMembers`, `forEachElement(ofArray:in:_:)`) against `JSONValue.parse`, which they
+/// must agree with on every document: the same refusals, and the same members.
+@Suite struct JSONMembersTests {
+    @Test("parseMembers reads an object's members in order and answers nil for other values")
+    func members() throws {
+        let members = try #require(try JSONValue.parseMembers(#" {"b":1,"a":{"x":[true]},"c":"\u00e9"} "#))
+        #expect(members.members.map(\.name) == ["b", "a", "c"])
+        #expect(members["a"] == .object(["x": .array([.bool(true)])]))
+        #expect(members["c"] == .string("é"))
+        #expect(members["d"] == nil)
+        #expect(try JSONValue.parseMembers("[1]") == nil)
+        #expect(try JSONValue.parseMembers(#""{}""#) == nil)
+        #expect(try JSONValue.parseMembers("{}")?.count == 0)
+    }
+
+    @Test("a repeated name is refused, in small objects and past the linear limit", arguments: [2, JSONMembers.linearLimit + 5])
+    func repeatedNames(count: Int) {
+        let names = (0..<count).map { "\"k\($0)\":\($0)" }
+        let unique = "{" + names.joined(separator: ",") + "}"
+        #expect((try? JSONValue.parseMembers(unique))??.count == count)
+        let repeated = "{" + (names + [#""k1":0"#]).joined(separator: ",") + "}"
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(repeated) }
+        // Canonically equivalent names are the same name, as dictionary keys are.
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"\u00e9":1,"e\u0301":2}"#) }
+    }
+
+    @Test("the depth limit counts the containers read member by member")
+    func depth() {
+        func nested(_ depth: Int) -> String { String(repeating: "[", count: depth) + String(repeating: "]", count: depth) }
+        // 512 levels in all are taken, 513 refused, however the outer levels are read.
+        #expect((try? JSONValue.parseMembers(#"{"a":"# + nested(511) + "}")) != nil)
+        #expect((try? JSONValue.parse(#"{"a":"# + nested(511) + "}")) != nil)
+        #expect((try? JSONValue.parseMembers(#"{"a":"# + nested(512) + "}")) == nil)
+        #expect((try? JSONValue.parse(#"{"a":"# + nested(512) + "}")) == nil)
+        #expect(Self.elements(#"{"ops":[{"a":"# + nested(509) + "}]}") != nil)
+        #expect(Self.elements(#"{"ops":[{"a":"# + nested(510) + "}]}") == nil)
+        #expect(Self.elements(#"{"ops":"# + nested(511) + "}") != nil)
+        #expect(Self.elements(#"{"ops":"# + nested(512) + "}") == nil)
+    }
+
+    @Test("forEachElement passes each element as parse reads it, and refuses what parse refuses")
+    func elements() throws {
+        let read = try #require(Self.elements(#"{"x":1,"ops":[{"op":"join","n":2},7,{}],"y":[{"z":1}]}"#))
+        #expect(read.isArray)
+        #expect(read.elements.count == 3)
+        #expect(read.elements[0] == ["op": .string("join"), "n": .integer(2)])
+        #expect(read.elements[1] == nil)
+        #expect(read.elements[2] == [:])
+        #expect(Self.elements(#"{"ops":5}"#)?.isArray == false)
+        #expect(Self.elements(#"[{"ops":[]}]"#)?.isArray == false)
+        #expect(Self.elements(#"{"ops":[],"ops":[]}"#) == nil)
+        #expect(Self.elements(#"{"ops":[{"a":1}],}"#) == nil)
+        #expect(Self.elements(#"{"ops":[{"a":1,"a":2}]}"#) == nil)
+        #expect(Self.elements(#"{"ops":[{"a":1}] "#) == nil)
+    }
+
+    @Test("agree with parse on seeded random documents, whole and wrapped as array elements, and on their mutations")
+    func matchParse() {
+        var checked = 0
+        var objects = 0
+        var arrays = 0
+        var mismatches = 0
+        for seed: UInt64 in 1...800 {
+            var generator = JSONDocumentGenerator(seed: seed)
+            let document = generator.document()
+            let wrapped = Array(#"{"id":1,"ops":[{"v":"#.utf8) + document + Array("},".utf8) + generator.document() + Array("]}".utf8)
+            for variant in 0..<12 {
+                let base = variant.isMultiple(of: 2) ? document : wrapped
+                let bytes = variant < 2 ? base : generator.mutate(base)
+                checked += 1
+                let parsed = try? JSONValue.parse(bytes: bytes)
+                if case .object? = parsed { objects += 1 }
+                if case .array(let items)? = parsed?["ops"], items.contains(where: { if case .object = $0 { true } else { false } }) { arrays += 1 }
+                let expected: [String: JSONValue]?? = parsed.map { if case .object(let members) = $0 { members } else { nil } }
+                let members = (try? bytes.withUnsafeBytes { try JSONValue.parseMembers(buffer: $0) }).map { $0.map(Self.dictionary) }
+                var expectedElements: ExpectedElements?
+                if let parsed {
+                    if case .array(let items)? = parsed["ops"] {
+                        expectedElements = ExpectedElements(isArray: true, elements: items.map { if case .object(let m) = $0 { m } else { nil } })
+                    } else {
+                        expectedElements = ExpectedElements(isArray: false, elements: [])
+                    }
+                }
+                let elements = bytes.withUnsafeBytes { Self.elements($0) }
+                guard !Self.same(members, expected) || elements != expectedElements else { continue }
+                mismatches += 1
+                Issue.record("seed \(seed) variant \(variant), \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                if mismatches == 10 { return }
+            }
+        }
+        // Both readers were exercised on real objects, not only on refusals.
+        #expect(objects > 200)
+        #expect(arrays > 50)
+    }
+
+    struct ExpectedElements: Equatable {
+        var isArray: Bool
+        var elements: [[String: JSONValue]?]
+    }
+
+    private static func same(_ a: [String: JSONValue]??, _ b: [String: JSONValue]??) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case (let a??, let b??): a.count == b.count && a.allSatisfy { key, value in Optional(value).isIdentical(to: b[key]) }
+        case (.some(nil), .some(nil)): true
+        default: false
+        }
+    }
+
+    private static func dictionary(_ members: JSONMembers) -> [String: JSONValue] {
+        Dictionary(members.members, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func elements(_ text: String) -> ExpectedElements? {
+        Array(text.utf8).withUnsafeBytes { elements($0) }
+    }
+
+    static func elements(_ buffer: UnsafeRawBufferPointer) -> ExpectedElements? {
+        var read = ExpectedElements(isArray: false, elements: [])
+        guard let isArray = try? JSONValue.forEachElement(ofArray: "ops", in: buffer, { index, members in
+            #expect(index == read.elements.count)
+            read.elements.append(members.map(dictionary))
+        }) else { return nil }
+        read.isArray = isArray
+        if !isArray { read.elements = [] }
+        return read
+    }
+}
