@@ -19,11 +19,17 @@ scripts/bootstrap.sh
 scratch=${USHER_FUZZ_SCRATCH:-.build-fuzz}
 work=${USHER_FUZZ_WORK:-$scratch/work}
 started=$(date +%s)
+# SwiftPM re-plans a path dependency's sources only when the manifest changes: a file added to Sources/ since the last
+# fuzz build would be left out of it (and the build fail, or fuzz old code). Re-plan whenever the list of files changed.
+mkdir -p "$scratch"
+files=$(find Sources Fuzz/Sources -type f | LC_ALL=C sort | sha256sum)
+if [[ $files != "$(cat "$scratch/sources.sha256" 2>/dev/null)" ]]; then touch Fuzz/Package.swift; fi
 # -parse-as-library: the executable has no main of its own, libFuzzer's is linked in. Built in a fixed environment:
 # SwiftPM rebuilds everything, dependencies included, when the environment differs from the last build's (and the
 # caller's does: test.sh exports a new PostgreSQL URL on every run).
 env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c release \
   --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library --product UsherFuzz
+echo "$files" >"$scratch/sources.sha256"
 echo "fuzz.sh: build took $(($(date +%s) - started)) s"
 binary="$scratch/release/UsherFuzz"
 # Swift's own crash backtracer can hang under AddressSanitizer: libFuzzer's report is enough. The suppressions name
