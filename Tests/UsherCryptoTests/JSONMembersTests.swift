@@ -96,6 +96,81 @@ import Testing
         #expect(arrays > 50)
     }
 
+    @Test("a member already in compact form is kept as its text; any other form is parsed", arguments: [
+        (#"{"a":1,"b":{"c":[true,null,"x",-12,0,[]]},"d":{}}"#, true),
+        (#"{}"#, true),
+        (#"{"":"","a b":"~"}"#, true),
+        (#"{"a":1, "b":2}"#, false),          // whitespace
+        (#"{"b":1,"a":2}"#, false),           // names out of order
+        (#"{"a":"\n"}"#, false),             // an escape
+        (#"{"a":"é"}"#, false),               // non-ASCII
+        (#"{"a":1.0}"#, false),               // a fraction: jsonText writes 1
+        (#"{"a":1e2}"#, false),
+        (#"{"a":-0}"#, false),
+        (#"{"a":1234567890123456789}"#, false),  // 19 digits
+        (#"{"a":123456789012345678}"#, true),
+        (#"{"a":"\u0041"}"#, false),
+        (String(repeating: #"{"a":"#, count: 33) + "1" + String(repeating: "}", count: 33), false),  // deeper than 32
+        (String(repeating: #"{"a":"#, count: 32) + "1" + String(repeating: "}", count: 32), true),
+    ])
+    func compact(info: String, isCompact: Bool) throws {
+        let read = try #require(try JSONValue.parseMembers(#"{"user_id":"1","user_info":"# + info + "}", keepingCompact: "user_info"))
+        let value = try JSONValue.parse(info)
+        if isCompact {
+            #expect(read.compact == info)
+            #expect(read.members["user_info"] == .null)
+            #expect(value.jsonText == info)
+        } else {
+            #expect(read.compact == nil)
+            #expect(read.members["user_info"] == value)
+        }
+        #expect(read.members["user_id"] == .string("1"))
+    }
+
+    @Test("a compact member is still refused when repeated, and the rest of the text still checked")
+    func compactRefusals() {
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"i":{},"i":{}}"#, keepingCompact: "i") }
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"i":{"a":1}x}"#, keepingCompact: "i") }
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"i":{"a":1},}"#, keepingCompact: "i") }
+        #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"i":{"a":12x}}"#, keepingCompact: "i") }
+    }
+
+    @Test("compact text is kept exactly when it is what jsonText writes, on seeded random documents")
+    func compactMatchesJSONText() {
+        var kept = 0
+        var mismatches = 0
+        for seed: UInt64 in 1...1_500 {
+            var generator = JSONDocumentGenerator(seed: seed)
+            let document = generator.document()
+            // The document as sent, and its own compact text (which the reader should keep whenever it is in the subset).
+            var variants = [document]
+            if let value = try? JSONValue.parse(bytes: document) {
+                variants.append(Array(value.jsonText.utf8))
+                variants.append(Array(JSONValue.object(["v": value, "w": .integer(Int64(seed))]).jsonText.utf8))
+            }
+            for variant in variants {
+                let text = #"{"user_info":"# + String(decoding: variant, as: UTF8.self) + "}"
+                let whole = try? JSONValue.parse(text)
+                let read = try? JSONValue.parseMembers(text, keepingCompact: "user_info")
+                var ok = (whole == nil) == (read == nil)
+                if let read, let compact = read.compact {
+                    kept += 1
+                    let json: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+                    let trimmed = variant.drop(while: json.contains).reversed().drop(while: json.contains).reversed()
+                    ok = ok && compact.utf8.elementsEqual(trimmed) && whole?["user_info"]?.jsonText == compact
+                        && (try? JSONValue.parse(compact)) == whole?["user_info"]
+                } else if let read {
+                    ok = ok && read.members["user_info"] == whole?["user_info"]
+                }
+                guard !ok else { continue }
+                mismatches += 1
+                Issue.record("seed \(seed): \(text.debugDescription)")
+                if mismatches == 10 { return }
+            }
+        }
+        #expect(kept > 200)
+    }
+
     struct ExpectedElements: Equatable {
         var isArray: Bool
         var elements: [[String: JSONValue]?]

@@ -4,7 +4,7 @@ import Foundation
 @_spi(Fuzzing) import UsherServer
 
 /// The strict JSON reader (`JSONValue.parse`, read in place from libFuzzer's buffer) and what is built on it:
-/// presence `channel_data` (`ChannelData.parse`) and sign-in `user_data` (`UserData.make`, and the `id` the relay
+/// presence `channel_data` (`ChannelData.parse`, and `ChannelData.member`, which keeps a compact user_info as sent) and sign-in `user_data` (`UserData.make`, and the `id` the relay
 /// API and the relay read back).
 ///
 /// Properties: a parsed value's compact text parses to the same value and is a fixed point; the String and byte
@@ -63,7 +63,13 @@ enum JSONTarget {
 
     private static func checkChannelData(_ text: String) {
         for limits in [PresenceLimits(), ServerFuzzing.Fixture.limits] {
-            guard let member = try? ChannelData.parse(text, limits: limits) else { continue }
+            // The member a relay join keeps (its user_info text taken as sent when already compact) is the parsed one.
+            let kept = try? ChannelData.member(text, limits: limits)
+            let parsed = try? ChannelData.parse(text, limits: limits)
+            check((kept == nil) == (parsed == nil), "ChannelData.member and parse disagree on accepting \(text.debugDescription)")
+            check(kept?.userID == parsed?.userID && kept?.userInfoJSON == parsed?.userInfo?.jsonText,
+                  "ChannelData.member keeps other user_info text than parse makes: \(text.debugDescription)")
+            guard let member = parsed else { continue }
             let made: String
             do {
                 made = try ChannelData.make(userID: member.userID, userInfo: member.userInfo, limits: limits)

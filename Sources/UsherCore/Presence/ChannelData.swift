@@ -35,29 +35,42 @@ public enum ChannelData {
     public static func parse(
         _ text: String, limits: PresenceLimits = PresenceLimits()
     ) throws(CoreError) -> (userID: String, userInfo: JSONValue?) {
-        let (userID, userInfo, _) = try read(text, limits: limits)
-        return (userID, userInfo)
+        let (userID, userInfo) = try read(text, limits: limits, keepingCompact: false)
+        guard case .tree(let value, _)? = userInfo else { return (userID, nil) }
+        return (userID, value)
     }
 
     /// The member that channel_data supplied by a client or relay describes, with the same checks as
-    /// ``parse(_:limits:)``; its user_info text is the compact form, made once.
+    /// ``parse(_:limits:)``; its user_info text is the compact form, made once (or taken as it is when the client
+    /// already sent it in that form, which is the usual case: then it is never parsed into a tree).
     public static func member(_ text: String, limits: PresenceLimits = PresenceLimits()) throws(CoreError) -> PresenceMember {
-        let (userID, _, userInfoJSON) = try read(text, limits: limits)
-        return PresenceMember(userID: userID, userInfoJSON: userInfoJSON)
+        let (userID, userInfo) = try read(text, limits: limits, keepingCompact: true)
+        switch userInfo {
+        case nil: return PresenceMember(userID: userID, userInfoJSON: nil)
+        case .tree(_, let info)?, .compact(let info)?: return PresenceMember(userID: userID, userInfoJSON: info)
+        }
+    }
+
+    /// A user_info as read: parsed (with the compact text made from it), or taken as its own compact text (only when
+    /// the caller needs no tree).
+    private enum UserInfo {
+        case tree(JSONValue, String)
+        case compact(String)
     }
 
     private static func read(
-        _ text: String, limits: PresenceLimits
-    ) throws(CoreError) -> (userID: String, userInfo: JSONValue?, userInfoJSON: String?) {
+        _ text: String, limits: PresenceLimits, keepingCompact: Bool
+    ) throws(CoreError) -> (userID: String, userInfo: UserInfo?) {
         guard text.utf8.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
-        // Read member by member: no dictionary for the two names looked up once each.
-        let parsed: JSONMembers?
+        // Read member by member (no dictionary for the two names looked up once each), user_info kept as its text when
+        // it is already compact.
+        let parsed: (members: JSONMembers, compact: String?)?
         do {
-            parsed = try JSONValue.parseMembers(text)
+            parsed = try JSONValue.parseMembers(text, keepingCompact: keepingCompact ? "user_info" : nil)
         } catch {
             throw .invalidChannelData
         }
-        guard let members = parsed else { throw .invalidChannelData }
+        guard let (members, compact) = parsed else { throw .invalidChannelData }
 
         let userID: String
         switch members["user_id"] {
@@ -68,11 +81,15 @@ public enum ChannelData {
         }
         try limits.check(userID: userID)
 
+        if let compact {
+            guard compact.utf8.count <= limits.maxUserInfoBytes else { throw .userInfoTooLarge }
+            return (userID, .compact(compact))
+        }
         switch members["user_info"] {
         case nil, .null:
-            return (userID, nil, nil)
+            return (userID, nil)
         case let userInfo?:
-            return (userID, userInfo, try limits.check(userInfo: userInfo))
+            return (userID, .tree(userInfo, try limits.check(userInfo: userInfo)))
         }
     }
 }

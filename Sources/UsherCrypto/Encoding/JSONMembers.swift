@@ -65,6 +65,22 @@ extension JSONValue {
         }
     }
 
+    /// Parses JSON text as ``parseMembers(_:)`` does, except for the member `name` (if any) when its value is an object already
+    /// written exactly as ``jsonText`` would write it (no whitespace, names in increasing order, ASCII strings without
+    /// escapes, integers in their shortest form, at most 32 levels): that value is not parsed into a tree but returned
+    /// as its text in `compact`, and listed in `members` as `.null`. A presence member's user_info is kept as that
+    /// text, which clients almost always send in this form already.
+    ///
+    /// - Returns: nil when the text is JSON but not an object.
+    /// - Throws: `DecodingError.dataCorrupted` for text that is not JSON, as ``parse(_:)``.
+    public static func parseMembers(_ text: String, keepingCompact name: String?) throws -> (members: JSONMembers, compact: String?)? {
+        var text = text
+        return try text.withUTF8 { bytes in
+            var parser = JSONParser(bytes: bytes)
+            return try parser.parseMembersDocument(keepingCompact: name)
+        }
+    }
+
     /// Parses UTF-8 JSON bytes as one object and calls `body` with each element of its array member `name`, in
     /// order: an object element as its members, any other element as nil. The document is read once, without a
     /// tree of the whole array: a batch of a thousand objects costs no dictionary per object. The members passed to
