@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
@@ -11,13 +12,22 @@ enum WebSocketSession {
     /// Protocol versions accepted in `?protocol=` (pusher-js sends 7, pysher 6).
     static let protocols = 5...7
 
+    /// The app key of a request target `/app/<key>[?query]` (empty path components ignored, as the router did), or
+    /// nil for any other path.
+    static func appKey(inTarget target: String) -> String? {
+        let path = URI(target).path
+        var components = path.split(separator: "/").makeIterator()
+        guard components.next() == "app", let key = components.next(), components.next() == nil else { return nil }
+        return String(key)
+    }
+
     /// - Throws: What ended the reading with a protocol error (invalid UTF-8, a message over the size limit), after
     ///   the session was cleaned up: the WebSocket library then closes with that error's code (1007, 1009).
     static func run(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, key: String?, services: RelayServices
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, key: String, services: RelayServices
     ) async throws {
-        guard let key, let app = services.apps.byKey(key) else {
-            return await refuse(outbound, code: 4001, message: "App key \(key ?? "") not in this cluster")
+        guard let app = services.apps.byKey(key) else {
+            return await refuse(outbound, code: 4001, message: "App key \(key) not in this cluster")
         }
         guard let text = request.uri.queryParameters["protocol"] else {
             return await refuse(outbound, code: 4008, message: "No protocol version supplied")

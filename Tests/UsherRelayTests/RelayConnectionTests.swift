@@ -1,6 +1,7 @@
 import Testing
 import UsherCore
 import UsherCrypto
+@testable import UsherRelay
 
 /// Connection-level protocol: handshake, refusals, ping/pong and idle timeouts, malformed input.
 @Suite struct RelayConnectionTests {
@@ -14,6 +15,21 @@ import UsherCrypto
             #expect((try? SocketID(validating: socket.socketID)) != nil, "socket id \(socket.socketID)")
             #expect(data?["activity_timeout"] == .integer(60))
             socket.abort()
+        }
+    }
+
+    @Test("the WebSocket endpoint is /app/<key> with its query; any other path is not upgraded")
+    func endpoint() async throws {
+        #expect(WebSocketSession.appKey(inTarget: "/app/k1?protocol=7&client=js") == "k1")
+        #expect(WebSocketSession.appKey(inTarget: "/app/k1/") == "k1")
+        #expect(WebSocketSession.appKey(inTarget: "/app") == nil)
+        #expect(WebSocketSession.appKey(inTarget: "/app/k1/x") == nil)
+        #expect(WebSocketSession.appKey(inTarget: "/apps/k1") == nil)
+        try await Testbed.run { bed in
+            let socket = try await PusherSocket.connect(port: bed.relayPorts[0])
+            _ = try await socket.next("pusher:connection_established")
+            socket.abort()
+            await #expect(throws: (any Error).self) { try await PusherSocket.connect(port: bed.relayPorts[0], key: "\(TestApp.key)/x") }
         }
     }
 
