@@ -74,6 +74,27 @@ import UsherCrypto
         }
     }
 
+    @Test("a token that would be over the verifier's 8 KiB (a private channel's large user_info) is a 400, not a token no one accepts")
+    func tooLarge() async throws {
+        try await TokenServer().run { client in
+            // An identity token just inside its own 8 KiB: the channel token adds iss, aud, channel, jti and a longer
+            // signature, and goes over.
+            var size = 5_800
+            func identity(_ size: Int) throws -> String {
+                try Fixtures.token(extra: ["user_info": .object(["bio": .string(String(repeating: "x", count: size))])])
+            }
+            while try identity(size + 10).utf8.count <= 8_192 - 40 { size += 10 }
+            let large = try identity(size)
+            let refused = try await client.post(["channel": "private-foobar", "socket_id": "1234.5678"], to: "/v1/tokens", token: large)
+            expectRefusal(refused, .badRequest)
+            #expect(refused.text.contains("user_info is too large"))
+            // The same identity with a modest user_info gets its token.
+            let modest = try Fixtures.token(extra: ["user_info": .object(["bio": .string(String(repeating: "x", count: 500))])])
+            let issued = try await client.post(["channel": "private-foobar", "socket_id": "1234.5678"], to: "/v1/tokens", token: modest)
+            #expect(issued.status == .ok, "\(issued.text)")
+        }
+    }
+
     @Test("two tokens for the same request differ in jti")
     func uniqueJTI() async throws {
         try await TokenServer().run { client in

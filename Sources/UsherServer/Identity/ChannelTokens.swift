@@ -21,20 +21,31 @@ struct ChannelTokens: Sendable {
         ]
         if let socketID { claims["socket_id"] = .string(socketID.description) }
         if let info = identity.userInfo { claims["info"] = info }
+        let token: String
         do {
-            return (try signer.sign(claims), issuedAt + Int64(lifetime))
+            token = try signer.sign(claims)
         } catch {
             // OpenSSL's reasons go nowhere near the client; signing fails only if the key or OpenSSL is broken.
             throw .keyDirectory("cannot sign the channel token")
         }
+        // Never hand out a token that `verify` (and relays keeping the same bound) would refuse: a private channel's
+        // token carries the identity's user_info unchecked by the presence limits.
+        guard token.utf8.count <= Self.maxTokenBytes else {
+            throw .malformedRequest("the channel token would be over \(Self.maxTokenBytes) bytes: the identity's user_info is too large")
+        }
+        return (token, issuedAt + Int64(lifetime))
     }
+
+    /// The largest token `verify` accepts (`JWTVerifier`'s bound).
+    static let maxTokenBytes = JWTVerifier.Configuration().maxTokenBytes
 
     /// Verifies a channel token for `app`, optionally for one channel and socket; returns its claims.
     func verify(
         _ token: String, with keys: SigningKeys, app: App, channel: ChannelName?, socketID: SocketID?, now: Date
     ) throws(ServerError) -> JWTClaims {
         let verifier = JWTVerifier(
-            keys: keys.verificationKeys(at: now), configuration: .init(issuer: settings.issuer, audience: app.key, leeway: 5)
+            keys: keys.verificationKeys(at: now),
+            configuration: .init(issuer: settings.issuer, audience: app.key, leeway: 5, maxTokenBytes: Self.maxTokenBytes)
         )
         let claims: JWTClaims
         do { claims = try verifier.verify(token, now: now) } catch {
