@@ -30,8 +30,13 @@ public struct ChannelAuthVerifier: Sendable {
 
     private func verify(auth: String, message: String) -> Bool {
         guard let colon = auth.utf8.firstIndex(of: UInt8(ascii: ":")) else { return false }
-        // Bytes, not String ==, so canonically equivalent non-ASCII text (e.g. KELVIN SIGN for "K") never passes.
-        guard auth.utf8[..<colon].elementsEqual(appKey.utf8) else { return false }
+        // Bytes, not String ==, so canonically equivalent non-ASCII text (e.g. KELVIN SIGN for "K") never passes. (The
+        // key is public: no constant time needed. In place when both are contiguous, as native strings are.)
+        let key = auth.utf8[..<colon]
+        let inPlace = key.withContiguousStorageIfAvailable { given in
+            appKey.utf8.withContiguousStorageIfAvailable { expected in given.elementsEqual(expected) }
+        }
+        guard inPlace.flatMap({ $0 }) ?? key.elementsEqual(appKey.utf8) else { return false }
         let hex = auth[auth.utf8.index(after: colon)...]
         return secrets.contains { $0.isValid(hexMAC: hex, for: message) }
     }

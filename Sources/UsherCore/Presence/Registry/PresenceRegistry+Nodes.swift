@@ -5,7 +5,7 @@ extension PresenceRegistry {
     ///   so the node must send a full snapshot.
     @discardableResult
     public mutating func heartbeat(node: NodeID, now: Int64) -> Bool {
-        let known = ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) != nil
+        let known = ledger.renewLease(of: node, until: now + configuration.leaseMillis)
         return ledger.mustResync.remove(node) == nil && known
     }
 
@@ -24,7 +24,7 @@ extension PresenceRegistry {
     /// - Returns: The events to publish; empty when the snapshot matches the registry.
     public mutating func replaceNode(_ node: NodeID, with subscriptions: [Subscription], now: Int64) -> [PresenceEvent]
     {
-        ledger.leases[node] = now + configuration.leaseMillis
+        _ = ledger.renewLease(of: node, until: now + configuration.leaseMillis)
         ledger.mustResync.remove(node)
         var events: [PresenceEvent] = []
         var reported = Set<SubscriptionKey>(minimumCapacity: subscriptions.count)
@@ -58,7 +58,7 @@ extension PresenceRegistry {
 
     /// Drops every socket of a node whose lease lapsed, at once and without grace, and forgets the node.
     mutating func expireLease(of node: NodeID, events: inout [PresenceEvent]) {
-        ledger.leases[node] = nil
+        ledger.dropLease(of: node)
         ledger.mustResync.remove(node)
         for app in apps.keys.sorted() {
             apps[app]?.dropSockets(of: node, ledger: &ledger, events: &events)

@@ -24,7 +24,7 @@ extension PresenceRegistry {
     /// Renews a node's lease until `now + leaseMillis` as a join or a batch does: a node unknown until now owes a full
     /// snapshot at its next heartbeat (unlike ``heartbeat(node:now:)``, which asks for it at once).
     public mutating func renew(node: NodeID, now: Int64) {
-        if ledger.leases.updateValue(now + configuration.leaseMillis, forKey: node) == nil { ledger.mustResync.insert(node) }
+        if !ledger.renewLease(of: node, until: now + configuration.leaseMillis) { ledger.mustResync.insert(node) }
     }
 
     /// Unsubscribes a socket from a channel.
