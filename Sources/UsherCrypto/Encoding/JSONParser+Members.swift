@@ -7,12 +7,7 @@ extension JSONParser {
     }
 
     mutating func parseMembersDocument(keepingCompact name: String?) throws -> (members: JSONMembers, compact: String?)? {
-        skipByteOrderMark()
-        guard try peekSignificant() == UInt8(ascii: "{") else {
-            _ = try parseValue()
-            try finishDocument()
-            return nil
-        }
+        guard try startsWithObject() else { return nil }
         var members = JSONMembers()
         let compact = try parseObject(into: &members, keepingCompact: name)
         try finishDocument()
@@ -20,12 +15,7 @@ extension JSONParser {
     }
 
     mutating func parseElementsDocument(ofArray name: String, _ body: (Int, JSONMembers?) throws -> Void) throws -> Bool {
-        skipByteOrderMark()
-        guard try peekSignificant() == UInt8(ascii: "{") else {
-            _ = try parseValue()
-            try finishDocument()
-            return false
-        }
+        guard try startsWithObject() else { return false }
         // The root's names only, to refuse a repeated one (the values are read and dropped, or passed to `body`).
         var names = JSONMembers()
         var seen = Set<String>()
@@ -49,6 +39,15 @@ extension JSONParser {
         openDepth -= 1
         try finishDocument()
         return found
+    }
+
+    /// Whether the document's value is an object (left unread); any other value is read and the document finished.
+    private mutating func startsWithObject() throws -> Bool {
+        skipByteOrderMark()
+        if try peekSignificant() == UInt8(ascii: "{") { return true }
+        _ = try parseValue()
+        try finishDocument()
+        return false
     }
 
     /// Reads the array at `index`, passing each element to `body` as it is read.

@@ -67,12 +67,7 @@ public final class HMACKey: @unchecked Sendable, CustomStringConvertible {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { raw in
             _ = computeMAC(message, into: raw.baseAddress!)
             return String(unsafeUninitializedCapacity: 64) { out in
-                let digits: StaticString = "0123456789abcdef"
-                let table = digits.utf8Start
-                for i in 0..<32 {
-                    out[2 * i] = table[Int(raw[i] >> 4)]
-                    out[2 * i + 1] = table[Int(raw[i] & 0x0F)]
-                }
+                Self.writeHex(of: raw.baseAddress!, into: out.baseAddress!)
                 return 64
             }
         }
@@ -85,12 +80,17 @@ public final class HMACKey: @unchecked Sendable, CustomStringConvertible {
         // The expected hex is made on the stack: a signature check allocates nothing.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { scratch in
             message.withUTF8 { _ = computeMAC(UnsafeRawBufferPointer($0), into: scratch.baseAddress!) }
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<32 {
-                scratch[32 + 2 * i] = digits.utf8Start[Int(scratch[i] >> 4)]
-                scratch[33 + 2 * i] = digits.utf8Start[Int(scratch[i] & 0x0F)]
-            }
+            Self.writeHex(of: scratch.baseAddress!, into: scratch.baseAddress! + 32)
             return ConstantTime.equals(candidate.utf8, UnsafeBufferPointer(rebasing: scratch[32..<96]))
+        }
+    }
+
+    /// Writes the 32-byte MAC at `mac` as 64 lowercase hex characters at `out`.
+    private static func writeHex(of mac: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+        let digits = ("0123456789abcdef" as StaticString).utf8Start
+        for i in 0..<32 {
+            out[2 * i] = digits[Int(mac[i] >> 4)]
+            out[2 * i + 1] = digits[Int(mac[i] & 0x0F)]
         }
     }
 
