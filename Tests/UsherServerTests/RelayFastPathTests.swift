@@ -25,13 +25,7 @@ import UsherCrypto
         let ann = try RelayFixtures.presence(socket: "1.1", user: "ann", info: .object(["n": .integer(1)]))
         let bob = try RelayFixtures.presence(socket: "2.1", user: "bob")
         let forged = RelayFixtures.subscribe(socket: "9.9", channel: "private-x", auth: "\(Fixtures.appKey):" + String(repeating: "0", count: 64))
-        let join = { (socket: String, user: String) throws -> JSONValue in
-            guard case .object(var op) = try JSONValue.parse(try RelayFixtures.presence(socket: socket, user: user)) else { throw CancellationError() }
-            op["node"] = nil
-            op["op"] = .string("join")
-            op["app"] = .string(Fixtures.appID)
-            return .object(op)
-        }
+        let join = Self.join
         let batch = JSONValue.object(["ops": .array([try join("3.1", "cy"), try join("3.2", "cy"), .object(["op": .string("leave")])])]).jsonText
         let tooMany = JSONValue.object(["ops": .array(Array(repeating: .object(["op": .string("disconnect")]), count: 1001))]).jsonText
         let tooLarge = #"{"ops":[],"pad":""# + String(repeating: "x", count: 1 << 20) + #""}"#
@@ -52,6 +46,15 @@ import UsherCrypto
             post("/relay/v1/nodes/r%31/batch", batch),  // percent-encoded: handed to the router
             post("/relay/v1/nodes/r1/batch", batch, authorization: nil),
         ]
+    }
+
+    /// A batch op joining `user` to presence-room on `socket`.
+    static func join(socket: String, user: String) throws -> JSONValue {
+        guard case .object(var op) = try JSONValue.parse(try RelayFixtures.presence(socket: socket, user: user)) else { throw CancellationError() }
+        op["node"] = nil
+        op["op"] = .string("join")
+        op["app"] = .string(Fixtures.appID)
+        return .object(op)
     }
 
     @Test("the router answers every relay call exactly as the fast path does: status, body, headers, events, metrics")
@@ -79,6 +82,32 @@ import UsherCrypto
         #expect(fast.logged() == ["channel_occupied presence-room", "member_added ann", "member_added bob", "member_added cy"])
         #expect(fast.components.metrics.relayRequestLines() == routed.components.metrics.relayRequestLines())
         #expect(fast.components.metrics.relayRequestLines().contains(#"usher_http_requests_total{route="/relay/v1/nodes/{node}/batch",status="401"} 1"#))
+    }
+
+    @Test("answers larger than the head's buffer (sent as a buffer of their own) arrive whole, also as a connection's last")
+    func largeAnswers() async throws {
+        // 40 joins: each result carries the member list so far, so the answer is far over `maxInlineBody`.
+        let ops = try (1...40).map { try Self.join(socket: "5.\($0)", user: "user-\($0)") }
+        let batch = JSONValue.object(["ops": .array(ops)]).jsonText
+        let requests = [
+            Self.post("/relay/v1/nodes/r1/batch", batch),
+            // The same ops again (all repeats, each answering the full list), as the connection's last answer.
+            Self.post("/relay/v1/nodes/r1/batch", batch, extra: "Connection: close\r\n"),
+        ]
+        let fastAnswers = try await Self.answers(try RelayServer(), requests, throughRouter: false)
+        let routedAnswers = try await Self.answers(try RelayServer(), requests, throughRouter: true)
+        #expect(fastAnswers.map(\.status) == [200, 200])
+        #expect(fastAnswers.allSatisfy { $0.headers["server"] == "usher" })
+        #expect(fastAnswers.map(\.body) == routedAnswers.map(\.body))
+        #expect(fastAnswers.allSatisfy { $0.body.utf8.count > 4 * FastPathHandler.maxInlineBody })
+        #expect(fastAnswers[1].headers["connection"] == "close")
+        guard case .array(let results)? = try JSONValue.parse(fastAnswers[1].body)["results"], let last = results.last else {
+            Issue.record("not a batch answer")
+            return
+        }
+        #expect(results.count == 40)
+        #expect(last["presence"]?["count"] == .integer(40))
+        #expect(last["member_added"] == .bool(false))
     }
 
     /// Sends each request on its own connection: as it is, or behind a request that hands the connection to the router.

@@ -161,12 +161,19 @@ public import UsherStore
                     return try auth.channelAuth(headers: fields, query: URI(request.target), body: request.body, logger: logger)
                 case WireRequest.Route.relaySubscribe(app: "").pattern:
                     try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields)
-                    return try relay.subscribeImmediately(appID: request.parameter ?? "", body: request.body, store: store)
+                    return try Self.written { try relay.subscribeImmediately(appID: request.parameter ?? "", body: request.body, store: store, to: &$0) }
                 default:
                     try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields)
-                    return try relay.batchImmediately(node: request.parameter ?? "", body: request.body, store: store, logger: logger)
+                    return try Self.written { try relay.batchImmediately(node: request.parameter ?? "", body: request.body, store: store, logger: logger, to: &$0) }
                 }
             }
+        }
+
+        /// The text a fast-path answer writes into its outgoing buffer.
+        private static func written(_ write: (inout OutgoingText) throws -> Void) throws -> String {
+            var out = OutgoingText(buffer: ByteBuffer())
+            try write(&out)
+            return String(buffer: out.buffer)
         }
 
         /// `POST /pusher/auth` with `body` of `contentType` and optional extra header fields (`Authorization`,
@@ -182,12 +189,12 @@ public import UsherStore
 
         /// `POST /relay/v1/apps/{app}/subscriptions` as the fast path answers it (`subscribeImmediately`).
         public func relaySubscribe(app: String, body: [UInt8], store: MemoryPresenceStore) -> Answer {
-            respond { try relay.subscribeImmediately(appID: app, body: body, store: store) }
+            respond { try Self.written { try relay.subscribeImmediately(appID: app, body: body, store: store, to: &$0) } }
         }
 
         /// `POST /relay/v1/nodes/{node}/batch` as the fast path answers it (`batchImmediately`).
         public func relayBatch(node: String, body: [UInt8], store: MemoryPresenceStore) -> Answer {
-            respond { try relay.batchImmediately(node: node, body: body, store: store, logger: logger) }
+            respond { try Self.written { try relay.batchImmediately(node: node, body: body, store: store, logger: logger, to: &$0) } }
         }
 
         /// App `fuzz`'s identity verifier (a fresh one, so no earlier input's cache answers) on `token`: the

@@ -27,15 +27,18 @@ extension RelayController {
             throw HTTPError(.contentTooLarge, message: "batch body over \(Self.maxBatchBytes) bytes")
         }
         let plan = try body.withUnsafeReadableBytes { try BatchPlan(relay: self, node: node, body: $0, logger: context.logger) }
-        return .json(plan.answer(try await store.apply(plan.writes), logger: context.logger))
+        var out = OutgoingText(buffer: ByteBuffer())
+        plan.answer(try await store.apply(plan.writes), logger: context.logger, to: &out)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: out.buffer))
     }
 
     /// `POST /relay/v1/nodes/{node}/batch` answered on the event loop (`FastPathHandler`) when the store applies
-    /// writes without suspending: the same plan, group and answer as `batch`.
-    func batchImmediately(node: String, body: [UInt8], store: some ImmediatePresenceStore, logger: Logger) throws -> String {
+    /// writes without suspending: the same plan, group and answer as `batch`, written straight into `out` (a batch's
+    /// answer carries a member list per presence join, so it is sized once and never built as a `String`).
+    func batchImmediately(node: String, body: [UInt8], store: some ImmediatePresenceStore, logger: Logger, to out: inout OutgoingText) throws {
         let node = try NodeID(validating: node)
         let plan = try body.withUnsafeBytes { try BatchPlan(relay: self, node: node, body: $0, logger: logger) }
-        return plan.answer(store.applyImmediately(plan.writes), logger: logger)
+        plan.answer(store.applyImmediately(plan.writes), logger: logger, to: &out)
     }
 
     /// A batch's ops checked one by one: the writes for the store (the node's lease renewal first) and, for every
@@ -77,25 +80,32 @@ extension RelayController {
         /// Thrown out of the reader at the op past `maxBatchOps`.
         private struct TooManyOps: Error {}
 
-        /// The batch's answer, `{"results":[…]}`, from the store's results for `writes`.
-        func answer(_ results: [PresenceWriteResult], logger: Logger) -> String {
-            var out = #"{"results":["#
-            out.reserveCapacity(planned.count * 24)
+        /// Writes the batch's answer, `{"results":[…]}`, from the store's results for `writes`: its size is reserved
+        /// first, so the member lists are copied once and the buffer never regrows.
+        func answer(_ results: [PresenceWriteResult], logger: Logger, to out: inout OutgoingText) {
+            var size = 16
+            for plan in planned {
+                switch plan {
+                case .failed(let answer): size += answer.body.utf8.count + 16
+                case .write(let position, _): size += RelayController.answerByteCount(results[position].join)
+                }
+            }
+            out.buffer.reserveCapacity(minimumWritableBytes: size)
+            out.buffer.writeStaticString(#"{"results":["#)
             for (index, plan) in planned.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.buffer.writeStaticString(",") }
                 switch plan {
                 case .failed(let answer):
-                    out += RelayController.result(answer)
+                    out.buffer.writeString(RelayController.result(answer))
                 case .write(let position, let isPresence):
                     do {
                         try RelayController.writeAnswer(results[position].join, isPresence: isPresence, withStatus: true, to: &out)
                     } catch {
-                        out += RelayController.result(ErrorAnswer(for: error, logger: logger))
+                        out.buffer.writeString(RelayController.result(ErrorAnswer(for: error, logger: logger)))
                     }
                 }
             }
-            out += "]}"
-            return out
+            out.buffer.writeStaticString("]}")
         }
     }
 

@@ -33,12 +33,13 @@ struct RelayController: Sendable {
     }
 
     /// `POST /relay/v1/apps/{app}/subscriptions` answered on the event loop (`FastPathHandler`) when the store
-    /// applies writes without suspending: the same checks, write and answer as `subscribe`.
-    func subscribeImmediately(appID: String, body: [UInt8], store: some ImmediatePresenceStore) throws -> String {
+    /// applies writes without suspending: the same checks, write and answer as `subscribe`, written to `out`.
+    func subscribeImmediately(appID: String, body: [UInt8], store: some ImmediatePresenceStore, to out: inout OutgoingText) throws {
         let app = try registry.current.select(key: nil, id: appID)
         let write = try body.withUnsafeBytes { bytes throws in try subscription(app: app, body: try RelayFields(json: bytes)) }
         let result = store.applyImmediately([write])[0]
-        return try Self.answer(result.join, isPresence: write.isPresenceJoin)
+        out.buffer.reserveCapacity(minimumWritableBytes: Self.answerByteCount(result.join))
+        try Self.writeAnswer(result.join, isPresence: write.isPresenceJoin, withStatus: false, to: &out)
     }
 
     /// The join a single subscription call asks for (its `node` is in the body).
@@ -76,11 +77,16 @@ struct RelayController: Sendable {
         return out
     }
 
+    /// The most bytes ``writeAnswer(_:isPresence:withStatus:to:)`` appends for `result`, for sizing an answer.
+    static func answerByteCount(_ result: JoinResult?) -> Int {
+        48 + (result?.presence?.jsonByteCount ?? 0)
+    }
+
     /// Appends a join's answer to `out`, its member list copied once; `withStatus` puts `"status":200` first (a
     /// batch's result). Nothing is appended when it throws.
     ///
     /// - Throws: ``RelayRefusal`` (409 with 4100 or 4301) when the store refused the join.
-    static func writeAnswer(_ result: JoinResult?, isPresence: Bool, withStatus: Bool, to out: inout String) throws {
+    static func writeAnswer(_ result: JoinResult?, isPresence: Bool, withStatus: Bool, to out: inout some TextOutput) throws {
         let presence: PresenceSnapshot?
         let memberAdded: Bool
         switch result {
@@ -93,21 +99,21 @@ struct RelayController: Sendable {
         case .refused(.userInfoTooLarge)?:
             throw RelayRefusal(status: .conflict, code: 4301, message: "member user_info too large")
         case nil:
-            out += withStatus ? #"{"status":200}"# : "{}"
+            out.append(withStatus ? #"{"status":200}"# : "{}")
             return
         }
-        out += withStatus ? #"{"status":200"# : "{"
+        out.append(withStatus ? #"{"status":200"# : "{")
         guard isPresence else {
-            out += "}"
+            out.append("}")
             return
         }
-        if withStatus { out += "," }
+        if withStatus { out.append(",") }
         if let presence {
-            out += #""presence":"#
+            out.append(#""presence":"#)
             presence.write(to: &out)
-            out += ","
+            out.append(",")
         }
-        out += memberAdded ? #""member_added":true}"# : #""member_added":false}"#
+        out.append(memberAdded ? #""member_added":true}"# : #""member_added":false}"#)
     }
 
     func unsubscribe(_ request: Request, context: some RequestContext) async throws -> Response {

@@ -16,15 +16,28 @@ struct AppState {
     mutating func subscribe(
         _ subscription: Subscription, node: NodeID, limits: PresenceLimits?, ledger: inout Ledger
     ) -> JoinOutcome {
+        var unused: PresenceSnapshot?
+        return subscribe(subscription, node: node, limits: limits, ledger: &ledger, listing: false, presence: &unused)
+    }
+
+    /// Subscribes a socket as ``subscribe(_:node:limits:ledger:)`` does and, when `listing` is true and the socket
+    /// is (or already was) subscribed, sets `presence` to the channel's member list, read in the same access to the
+    /// channel as the join.
+    mutating func subscribe(
+        _ subscription: Subscription, node: NodeID, limits: PresenceLimits?, ledger: inout Ledger, listing: Bool,
+        presence: inout PresenceSnapshot?
+    ) -> JoinOutcome {
+        let name = subscription.channel.name
         let socketIndex = sockets.index(forKey: subscription.socketID)
-        if let socketIndex, sockets.values[socketIndex].subscriptions.position(of: subscription.channel.name) != nil {
+        if let socketIndex, sockets.values[socketIndex].subscriptions.position(of: name) != nil {
             claim(socketIndex, for: node)
+            if listing { presence = channels[name]?.presence() }
             return .alreadySubscribed
         }
-        let name = subscription.channel.name
         let isPresence = subscription.channel.kind.hasMembers
-        let admission = channels[name, default: ChannelState(name: name, isPresence: isPresence)]
-            .admit(subscription.member, limits: limits)
+        let admission = Self.admit(
+            subscription.member, limits: limits, listing: listing, presence: &presence,
+            to: &channels[name, default: ChannelState(name: name, isPresence: isPresence)])
         switch admission {
         case .refused(let refusal):
             if channels[name]?.isVacant == true { channels[name] = nil }
@@ -54,6 +67,16 @@ struct AppState {
             attach(record, to: subscription.socketID, at: socketIndex, node: node, ledger: &ledger)
             return .joined(memberAdded: change.isAddition, events: events)
         }
+    }
+
+    /// Admits a member to `channel` and, when asked and admitted, reads its member list.
+    private static func admit(
+        _ member: PresenceMember?, limits: PresenceLimits?, listing: Bool, presence: inout PresenceSnapshot?,
+        to channel: inout ChannelState
+    ) -> ChannelState.Admission {
+        let admission = channel.admit(member, limits: limits)
+        if listing, case .admitted = admission { presence = channel.presence() }
+        return admission
     }
 
     /// The sockets `node` owns in this app.

@@ -14,9 +14,18 @@ extension PresenceRegistry {
     public mutating func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64)
         -> JoinOutcome
     {
+        var unused: PresenceSnapshot?
+        return join(subscription, node: node, limits: limits, now: now, listing: false, presence: &unused)
+    }
+
+    /// ``join(_:node:limits:now:)``, setting `presence` to the channel's member list when `listing` is true and the
+    /// socket is (or already was) subscribed: the list is read in the same access to the channel as the join.
+    mutating func join(
+        _ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64, listing: Bool, presence: inout PresenceSnapshot?
+    ) -> JoinOutcome {
         renew(node: node, now: now)
         let outcome = apps[subscription.app, default: AppState(id: subscription.app)]
-            .subscribe(subscription, node: node, limits: limits, ledger: &ledger)
+            .subscribe(subscription, node: node, limits: limits, ledger: &ledger, listing: listing, presence: &presence)
         pruneGrace()
         return outcome
     }
@@ -52,16 +61,16 @@ extension PresenceRegistry {
     }
 
     /// Applies one relay write as a store's group commit does: a join answers its channel's member list unless the
-    /// relay did not ask for it (kept in the channel's listing, see ``cachedPresence(app:channel:)``).
+    /// relay did not ask for it (kept in the channel's listing, see ``cachedPresence(app:channel:)``), read in the
+    /// same access to the channel as the join.
     ///
     /// - Returns: The store's answer; the write's events are appended to `events`.
     public mutating func apply(_ write: PresenceWrite, now: Int64, events: inout [PresenceEvent]) -> PresenceWriteResult {
         switch write {
         case .join(let subscription, let node, let limits, let wantsPresence):
-            let outcome = join(subscription, node: node, limits: limits, now: now)
-            let presence =
-                wantsPresence && subscription.channel.kind == .presence
-                ? cachedPresence(app: subscription.app, channel: subscription.channel.name) : nil
+            var presence: PresenceSnapshot?
+            let listing = wantsPresence && subscription.channel.kind == .presence
+            let outcome = join(subscription, node: node, limits: limits, now: now, listing: listing, presence: &presence)
             switch outcome {
             case .joined(let memberAdded, let joined):
                 events += joined

@@ -18,20 +18,26 @@ public struct PresenceSnapshot: Sendable, Hashable {
     /// Ids are JSON strings; a member without user_info maps to `{}`, as pusher-js expects a key per member.
     public var jsonText: String {
         var text = ""
+        text.reserveCapacity(jsonByteCount)
         write(to: &text)
         return text
     }
 
-    /// Appends ``jsonText`` to `text`, with one copy of the members' bytes.
-    public func write(to text: inout String) {
-        text.reserveCapacity(text.utf8.count + ids.utf8.count + hash.utf8.count + 40)
-        text += #"{"ids":["#
-        text += ids
-        text += #"],"hash":{"#
-        text += hash
-        text += #"},"count":"#
-        text += String(count)
-        text += "}"
+    /// The length of ``jsonText`` in UTF-8 bytes, for sizing an answer before writing it.
+    public var jsonByteCount: Int {
+        ids.utf8.count + hash.utf8.count + 30 + String(count).utf8.count
+    }
+
+    /// Appends ``jsonText`` to `text` (a `String`, or an answer's outgoing buffer), with one copy of the members'
+    /// bytes.
+    public func write(to text: inout some TextOutput) {
+        text.append(#"{"ids":["#)
+        text.append(ids)
+        text.append(#"],"hash":{"#)
+        text.append(hash)
+        text.append(#"},"count":"#)
+        text.append(String(count))
+        text.append("}")
     }
 
     /// The snapshot of `members`, each once, in the given order (no particular order is promised to clients).

@@ -155,13 +155,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 lastActivity = .now()
                 // Once the server is shutting down, this answer is the connection's last.
                 let close = request.close || quiescing
-                let response = answer(request, close: close, context: context)
+                var (response, body) = answer(request, close: close, context: context)
                 guard close else {
                     context.write(wrapOutboundOut(response), promise: nil)
+                    if let body { context.write(wrapOutboundOut(body), promise: nil) }
                     answered += 1
                     continue
                 }
                 answered = 0
+                if var body {
+                    // The last answer is closed after: one buffer, so one write completes it.
+                    response.writeBuffer(&body)
+                }
                 return closeAfter(response, context: context)
             }
         }
@@ -200,17 +205,21 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Answering
 
-    private func answer(_ request: WireRequest, close: Bool, context: ChannelHandlerContext) -> ByteBuffer {
+    /// The answer to `request`: its head, with its body in the same buffer when the body is small, or the body on
+    /// its own (a batch's member lists are written once, into the buffer they are sent from; NIO writes both
+    /// buffers with one `writev`).
+    private func answer(_ request: WireRequest, close: Bool, context: ChannelHandlerContext) -> (head: ByteBuffer, body: ByteBuffer?) {
         var status = HTTPResponse.Status.ok
         var extra = HTTPFields()
-        let text: String
+        var out = OutgoingText(buffer: context.channel.allocator.buffer(capacity: 256))
         do {
-            text = try work(request)
+            try work(request, to: &out)
         } catch {
             let refusal = ErrorAnswer(for: error, logger: logger)
             status = refusal.status
             extra = refusal.headers
-            text = refusal.body
+            out.buffer.clear()
+            out.buffer.writeString(refusal.body)
         }
         if let origin = request.fields[.origin] {
             CORSPolicyMiddleware<BasicRequestContext>.decorate(&extra, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
@@ -222,42 +231,48 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         default: metrics.request(route: request.route.pattern, status: status.code)
         }
 
-        var buffer = context.channel.allocator.buffer(capacity: 160 + text.utf8.count)
+        var body = out.buffer
+        let inline = body.readableBytes <= Self.maxInlineBody
+        var head = context.channel.allocator.buffer(capacity: 160 + (inline ? body.readableBytes : 0))
         if status == .ok {
-            buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
+            head.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
-            buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+            head.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         }
-        buffer.writeStaticString("Content-Type: application/json\r\nContent-Length: ")
-        buffer.writeString(String(text.utf8.count))
-        buffer.writeStaticString("\r\nDate: ")
-        buffer.writeString(date.current())
-        buffer.writeStaticString("\r\nServer: usher\r\n")
+        head.writeStaticString("Content-Type: application/json\r\nContent-Length: ")
+        head.writeString(String(body.readableBytes))
+        head.writeStaticString("\r\nDate: ")
+        head.writeString(date.current())
+        head.writeStaticString("\r\nServer: usher\r\n")
         for field in extra {
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
+            head.writeString(field.name.rawName)
+            head.writeStaticString(": ")
+            head.writeString(field.value)
+            head.writeStaticString("\r\n")
         }
-        if close { buffer.writeStaticString("Connection: close\r\n") }
-        buffer.writeStaticString("\r\n")
-        buffer.writeString(text)
-        return buffer
+        if close { head.writeStaticString("Connection: close\r\n") }
+        head.writeStaticString("\r\n")
+        guard inline else { return (head, body) }
+        head.writeBuffer(&body)
+        return (head, nil)
     }
 
-    /// The route's work: the answer's body, or the error to answer.
-    private func work(_ request: WireRequest) throws -> String {
+    /// Bodies up to this size are copied behind the head (one buffer, one `write`); larger ones are sent as they are.
+    static let maxInlineBody = 2048
+
+    /// The route's work: writes the answer's body to `out`, or throws the error to answer (with nothing written).
+    private func work(_ request: WireRequest, to out: inout OutgoingText) throws {
         switch request.route {
         case .auth:
-            return try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger)
+            out.append(try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger))
         case .relaySubscribe(let app):
             guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
             try relay.authorize(request.fields)
-            return try relay.controller.subscribeImmediately(appID: app, body: request.body, store: relay.store)
+            try relay.controller.subscribeImmediately(appID: app, body: request.body, store: relay.store, to: &out)
         case .relayBatch(let node):
             guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
             try relay.authorize(request.fields)
-            return try relay.controller.batchImmediately(node: node, body: request.body, store: relay.store, logger: logger)
+            try relay.controller.batchImmediately(node: node, body: request.body, store: relay.store, logger: logger, to: &out)
         }
     }
 
