@@ -7,6 +7,7 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # every target when none is named; `scripts/fuzz.sh 0` lists them
 #   USHER_FUZZ_RUNS=10000000 scripts/fuzz.sh 1800   # each target until 10 million executions or 30 minutes
+#   USHER_FUZZ_CONFIG=debug scripts/fuzz.sh 20      # a debug build (test.sh's short runs: built in half the time)
 #
 # Prints executions and exec/s per target, and fails (non-zero) when any target crashes, leaks, times out (10 s for
 # one input) or runs out of memory, printing the end of its log and the path of the input that did it.
@@ -17,6 +18,8 @@ seconds=30
 if [[ ${1:-} =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
 scripts/bootstrap.sh
 scratch=${USHER_FUZZ_SCRATCH:-.build-fuzz}
+config=${USHER_FUZZ_CONFIG:-release}
+[[ $config == release || $config == debug ]] || { echo "fuzz.sh: USHER_FUZZ_CONFIG is release or debug" >&2; exit 2; }
 work=${USHER_FUZZ_WORK:-$scratch/work}
 started=$(date +%s)
 # SwiftPM re-plans a path dependency's sources only when the manifest changes: a file added to Sources/ since the last
@@ -31,18 +34,18 @@ if [[ $files != "$(cat "$scratch/sources.sha256" 2>/dev/null)" ]]; then touch Fu
 # flags, in an order that changes from build to build, and swiftc keeps only the last `-sanitize=`. Swift objects
 # then had either coverage (no AddressSanitizer) or AddressSanitizer (no coverage: the target fuzzes blind). The
 # combined flag, passed last, gives them both; C targets and the link still get theirs from --sanitize.
-env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c release \
+env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" \
   --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product UsherFuzz
 # Refuse a build whose Swift code lacks either instrumentation (checked on the parsers' own module).
-objects=("$scratch"/release/UsherCrypto.build/*.o)
+objects=("$scratch/$config"/UsherCrypto.build/*.o)
 symbols=$(nm "${objects[@]}" 2>/dev/null || true)
 if ! grep -q __sancov <<<"$symbols" || ! grep -q __asan_report <<<"$symbols"; then
   echo "fuzz.sh: the fuzz build's Swift objects lack coverage or AddressSanitizer instrumentation; not fuzzing with it" >&2
   exit 1
 fi
 echo "$files" >"$scratch/sources.sha256"
-echo "fuzz.sh: build took $(($(date +%s) - started)) s"
-binary="$scratch/release/UsherFuzz"
+echo "fuzz.sh: $config build took $(($(date +%s) - started)) s"
+binary="$scratch/$config/UsherFuzz"
 # Swift's own crash backtracer can hang under AddressSanitizer: libFuzzer's report is enough. The suppressions name
 # only fixtures built once per process (see the file).
 export SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
