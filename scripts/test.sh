@@ -69,7 +69,7 @@ USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytes
 # Coverage-guided fuzzing (docs/fuzzing.md): every libFuzzer target for USHER_FUZZ_SECONDS (default 20; 0 skips it)
 # from its seeds and past findings (Fuzz/Findings/), failing on any crash, leak, timeout or broken property. These
 # short runs use a sanitized debug build (.build-fuzz/debug: about 7 minutes from a fresh clone, as in CI, against
-# about 16 for release; USHER_FUZZ_CONFIG=release uses the campaigns' build). It runs last, on its own: built
+# 11–16 for release; USHER_FUZZ_CONFIG=release uses the campaigns' build). It runs last, on its own: built
 # alongside the tests, even at the lowest priority, it made the Swift test process stall (docs/design.md).
 fuzz_seconds=${USHER_FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" != 0 ]; then USHER_FUZZ_CONFIG=${USHER_FUZZ_CONFIG:-debug} scripts/fuzz.sh "$fuzz_seconds"; fi
