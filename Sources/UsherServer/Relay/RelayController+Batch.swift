@@ -29,7 +29,7 @@ extension RelayController {
         let plan = try body.withUnsafeReadableBytes { try BatchPlan(relay: self, node: node, body: $0, logger: context.logger) }
         var out = OutgoingText(buffer: ByteBuffer())
         plan.answer(try await store.apply(plan.writes), logger: context.logger, to: &out)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: out.buffer))
+        return .json(out.buffer)
     }
 
     /// `POST /relay/v1/nodes/{node}/batch` answered on the event loop (`FastPathHandler`) when the store applies

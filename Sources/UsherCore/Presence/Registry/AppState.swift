@@ -13,35 +13,26 @@ struct AppState {
     }
 
     /// Subscribes a socket; `limits` nil never refuses (resyncs). An existing subscription moves to `node`.
+    ///
+    /// With `listing`, a socket that is (or already was) subscribed also answers the channel's member list, read in
+    /// the same access to the channel as the join.
     mutating func subscribe(
-        _ subscription: Subscription, node: NodeID, limits: PresenceLimits?, ledger: inout Ledger
-    ) -> JoinOutcome {
-        var unused: PresenceSnapshot?
-        return subscribe(subscription, node: node, limits: limits, ledger: &ledger, listing: false, presence: &unused)
-    }
-
-    /// Subscribes a socket as ``subscribe(_:node:limits:ledger:)`` does and, when `listing` is true and the socket
-    /// is (or already was) subscribed, sets `presence` to the channel's member list, read in the same access to the
-    /// channel as the join.
-    mutating func subscribe(
-        _ subscription: Subscription, node: NodeID, limits: PresenceLimits?, ledger: inout Ledger, listing: Bool,
-        presence: inout PresenceSnapshot?
-    ) -> JoinOutcome {
+        _ subscription: Subscription, node: NodeID, limits: PresenceLimits?, ledger: inout Ledger, listing: Bool = false
+    ) -> (outcome: JoinOutcome, presence: PresenceSnapshot?) {
         let name = subscription.channel.name
         let socketIndex = sockets.index(forKey: subscription.socketID)
         if let socketIndex, sockets.values[socketIndex].subscriptions.position(of: name) != nil {
             claim(socketIndex, for: node)
-            if listing { presence = channels[name]?.presence() }
-            return .alreadySubscribed
+            return (.alreadySubscribed, listing ? channels[name]?.presence() : nil)
         }
         let isPresence = subscription.channel.kind.hasMembers
-        let admission = Self.admit(
-            subscription.member, limits: limits, listing: listing, presence: &presence,
+        let (admission, presence) = Self.admit(
+            subscription.member, limits: limits, listing: listing,
             to: &channels[name, default: ChannelState(name: name, isPresence: isPresence)])
         switch admission {
         case .refused(let refusal):
             if channels[name]?.isVacant == true { channels[name] = nil }
-            return .refused(refusal)
+            return (.refused(refusal), nil)
         case .admitted(let storedName, let occupied, let change):
             var events: [PresenceEvent] = []
             if occupied {
@@ -65,18 +56,17 @@ struct AppState {
             }
             let record = SocketSubscription(channel: storedName, userID: userID)
             attach(record, to: subscription.socketID, at: socketIndex, node: node, ledger: &ledger)
-            return .joined(memberAdded: change.isAddition, events: events)
+            return (.joined(memberAdded: change.isAddition, events: events), presence)
         }
     }
 
-    /// Admits a member to `channel` and, when asked and admitted, reads its member list.
+    /// Admits a member to `channel` and, when asked and admitted, reads its member list (one access to the channel).
     private static func admit(
-        _ member: PresenceMember?, limits: PresenceLimits?, listing: Bool, presence: inout PresenceSnapshot?,
-        to channel: inout ChannelState
-    ) -> ChannelState.Admission {
+        _ member: PresenceMember?, limits: PresenceLimits?, listing: Bool, to channel: inout ChannelState
+    ) -> (ChannelState.Admission, PresenceSnapshot?) {
         let admission = channel.admit(member, limits: limits)
-        if listing, case .admitted = admission { presence = channel.presence() }
-        return admission
+        guard listing, case .admitted = admission else { return (admission, nil) }
+        return (admission, channel.presence())
     }
 
     /// The sockets `node` owns in this app.

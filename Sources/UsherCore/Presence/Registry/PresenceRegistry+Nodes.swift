@@ -32,7 +32,7 @@ extension PresenceRegistry {
             reported.insert(SubscriptionKey(subscription))
             events +=
                 apps[subscription.app, default: AppState(id: subscription.app)]
-                .subscribe(subscription, node: node, limits: nil, ledger: &ledger).events
+                .subscribe(subscription, node: node, limits: nil, ledger: &ledger).outcome.events
         }
         var gone: [(socket: SocketKey, channels: [String])] = []
         for app in apps.values {

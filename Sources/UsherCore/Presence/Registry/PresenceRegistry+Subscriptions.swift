@@ -14,20 +14,19 @@ extension PresenceRegistry {
     public mutating func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64)
         -> JoinOutcome
     {
-        var unused: PresenceSnapshot?
-        return join(subscription, node: node, limits: limits, now: now, listing: false, presence: &unused)
+        join(subscription, node: node, limits: limits, now: now, listing: false).outcome
     }
 
-    /// ``join(_:node:limits:now:)``, setting `presence` to the channel's member list when `listing` is true and the
-    /// socket is (or already was) subscribed: the list is read in the same access to the channel as the join.
+    /// ``join(_:node:limits:now:)`` that, with `listing`, also answers the channel's member list when the socket is
+    /// (or already was) subscribed: the list is read in the same access to the channel as the join.
     mutating func join(
-        _ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64, listing: Bool, presence: inout PresenceSnapshot?
-    ) -> JoinOutcome {
+        _ subscription: Subscription, node: NodeID, limits: PresenceLimits, now: Int64, listing: Bool
+    ) -> (outcome: JoinOutcome, presence: PresenceSnapshot?) {
         renew(node: node, now: now)
-        let outcome = apps[subscription.app, default: AppState(id: subscription.app)]
-            .subscribe(subscription, node: node, limits: limits, ledger: &ledger, listing: listing, presence: &presence)
+        let joined = apps[subscription.app, default: AppState(id: subscription.app)]
+            .subscribe(subscription, node: node, limits: limits, ledger: &ledger, listing: listing)
         pruneGrace()
-        return outcome
+        return joined
     }
 
     /// Renews a node's lease until `now + leaseMillis` as a join or a batch does: a node unknown until now owes a full
@@ -68,9 +67,8 @@ extension PresenceRegistry {
     public mutating func apply(_ write: PresenceWrite, now: Int64, events: inout [PresenceEvent]) -> PresenceWriteResult {
         switch write {
         case .join(let subscription, let node, let limits, let wantsPresence):
-            var presence: PresenceSnapshot?
             let listing = wantsPresence && subscription.channel.kind == .presence
-            let outcome = join(subscription, node: node, limits: limits, now: now, listing: listing, presence: &presence)
+            let (outcome, presence) = join(subscription, node: node, limits: limits, now: now, listing: listing)
             switch outcome {
             case .joined(let memberAdded, let joined):
                 events += joined

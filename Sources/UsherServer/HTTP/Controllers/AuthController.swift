@@ -119,10 +119,11 @@ struct AuthController: Sendable {
 extension Response {
     /// A 200 JSON response whose body is sent exactly as given.
     static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
-        )
+        json(ByteBuffer(string: body), status: status)
+    }
+
+    /// A JSON response whose body is the buffer's readable bytes.
+    static func json(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
     }
 }
