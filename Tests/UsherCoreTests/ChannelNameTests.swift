@@ -50,6 +50,19 @@ import UsherCore
         #expect(throws: CoreError.invalidChannelName) { try ChannelName(validating: name) }
     }
 
+    @Test("accepts exactly the alphabet A-Z a-z 0-9 _ - = @ , . ; at every byte value")
+    func alphabet() {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-=@,.;".utf8)
+        for byte in UInt8.min...UInt8.max {
+            // A lone byte, and the byte inside a longer name (the check reads whole names at once).
+            for bytes in [[byte], Array("presence-a".utf8) + [byte] + Array("b".utf8)] {
+                let name = String(decoding: bytes, as: UTF8.self)
+                let accepted = (try? ChannelName(validating: name)) != nil
+                #expect(accepted == allowed.contains(byte), "byte \(byte)")
+            }
+        }
+    }
+
     @Test("accepts 200 characters and rejects 201 by default")
     func defaultLength() throws {
         let twoHundred = "private-" + String(repeating: "a", count: 192)

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Logging
 import Testing
 @testable import UsherServer
@@ -28,5 +29,22 @@ import Testing
         try keys.withLock { () throws(ServerError) in try keys.writeAtomically(Data("short".utf8), to: "relay.token") }
         #expect(!reloader.reload())
         #expect(token.matches(second[...]), "an invalid token file keeps the previous token")
+    }
+
+    @Test("the Bearer scheme is matched without case, the token byte for byte")
+    func bearerHeader() {
+        let secret = String(repeating: "c", count: 40)
+        let token = RelayToken(bytes: Array(secret.utf8))
+        let authorizes = { (header: String?) in RelayAuthMiddleware<BasicRequestContext>.authorizes(header, token: token) }
+        for scheme in ["Bearer ", "bearer ", "BEARER ", "bEaReR "] {
+            #expect(authorizes(scheme + secret), "\(scheme)")
+        }
+        for header in [
+            nil, "", "Bearer ", "Bearer", "Bearer  " + secret, "Bearer\t" + secret, "Basic " + secret, "Bearer\u{0}" + secret,
+            "Bearer " + secret.uppercased(), "Bearer " + secret.dropLast(), "Bearer " + secret + "c", "Bearer " + secret + " ",
+            "Bearer\u{301} " + secret, "\u{212A}earer " + secret,
+        ] {
+            #expect(!authorizes(header), "\(String(describing: header))")
+        }
     }
 }

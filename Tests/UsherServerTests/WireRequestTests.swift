@@ -23,6 +23,8 @@ import Testing
         }
         #expect(request.target == "/pusher/auth?app_key=k")
         #expect(request.fields[.authorization] == "Bearer t")
+        #expect(request.authorization == "Bearer t")
+        #expect(request.origin == nil)
         #expect(request.fields[.contentType] == "application/x-www-form-urlencoded")
         #expect(request.fields[HTTPField.Name("Host")!] == nil)  // the authority, as NIO's conversion leaves it
         guard case .request(let twoHosts) = Self.parse("POST /pusher/auth HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") else {
@@ -30,6 +32,15 @@ import Testing
             return
         }
         #expect(twoHosts.fields[values: HTTPField.Name("Host")!] == ["b"])  // only the first becomes the authority
+        // Repeated lines are combined as HTTPFields combines them (which the router's lookups see).
+        guard case .request(let repeated) = Self.parse("POST /pusher/auth HTTP/1.1\r\nOrigin: https://a\r\nauthorization: x\r\nOrigin: https://b\r\nAuthorization: y\r\n\r\n")
+        else {
+            Issue.record("repeated fields not parsed")
+            return
+        }
+        #expect(repeated.authorization == repeated.fields[.authorization])
+        #expect(repeated.origin == repeated.fields[.origin])
+        #expect(repeated.origin?.contains("https://a") == true && repeated.origin?.contains("https://b") == true)
         #expect(request.body == Array(Self.body.utf8))
         #expect(request.length == Self.canonical.utf8.count)
         #expect(!request.close)

@@ -1,4 +1,5 @@
 public import Foundation
+import UsherCrypto
 
 /// One Pusher-compatible app: its public key, rotating secrets and optional encryption master key.
 ///
@@ -62,7 +63,11 @@ public struct App: Sendable, Equatable, CustomStringConvertible {
 
     /// A verifier accepting every secret in ``verifyingSecrets(at:)``.
     public func verifier(at now: Date) -> ChannelAuthVerifier {
-        ChannelAuthVerifier(appKey: key, secrets: verifyingSecrets(at: now).map(\.hmacKey))
+        // One pass and one array: a relay join makes a verifier per call.
+        var keys: [HMACKey] = []
+        keys.reserveCapacity(secrets.count)
+        for secret in secrets where secret.isUsable(at: now) { keys.append(secret.hmacKey) }
+        return ChannelAuthVerifier(appKey: key, secrets: keys)
     }
 
     /// The id, key and name, with secrets and master key left out.

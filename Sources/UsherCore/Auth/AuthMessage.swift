@@ -2,16 +2,34 @@
 enum AuthMessage {
     /// `<socket_id>:<channel>` or, with channel_data, `<socket_id>:<channel>:<channel_data>` (the exact text).
     static func channel(socketID: SocketID, channel: ChannelName, channelData: String?) -> String {
-        var text = ""
-        text.reserveCapacity(socketID.description.utf8.count + channel.name.utf8.count + (channelData?.utf8.count ?? 0) + 2)
-        text += socketID.description
-        text += ":"
-        text += channel.name
-        if let channelData {
-            text += ":"
-            text += channelData
+        withChannel(socketID: socketID, channel: channel, channelData: channelData) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the bytes of ``channel(socketID:channel:channelData:)``, made in temporary storage (on the
+    /// stack when small): a verification builds no string.
+    static func withChannel<R>(
+        socketID: SocketID, channel: ChannelName, channelData: String?, _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        var parts = (socketID.description, channel.name, channelData ?? "")
+        let count = parts.0.utf8.count + 1 + parts.1.utf8.count + (channelData.map { $0.utf8.count + 1 } ?? 0)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { message in
+            var end = 0
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                _ = UnsafeMutableBufferPointer(rebasing: message[end..<(end + bytes.count)]).initialize(fromContentsOf: bytes)
+                end += bytes.count
+            }
+            let colon = UInt8(ascii: ":")
+            parts.0.withUTF8(put)
+            message[end] = colon
+            end += 1
+            parts.1.withUTF8(put)
+            if channelData != nil {
+                message[end] = colon
+                end += 1
+                parts.2.withUTF8(put)
+            }
+            return body(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: message[..<end])))
         }
-        return text
     }
 
     /// `<socket_id>::user::<user_data>` for `pusher:signin`.

@@ -20,24 +20,25 @@ public struct ChannelAuthVerifier: Sendable {
     ///
     /// - Parameter channelData: The exact text the client received and the relay forwarded; never re-serialized.
     public func verify(auth: String, socketID: SocketID, channel: ChannelName, channelData: String?) -> Bool {
-        verify(auth: auth, message: AuthMessage.channel(socketID: socketID, channel: channel, channelData: channelData))
+        AuthMessage.withChannel(socketID: socketID, channel: channel, channelData: channelData) { verify(auth: auth, message: $0) }
     }
 
     /// Whether `auth` signs the sign-in message `<socket_id>::user::<user_data>`.
     public func verify(auth: String, socketID: SocketID, userData: String) -> Bool {
-        verify(auth: auth, message: AuthMessage.signIn(socketID: socketID, userData: userData))
+        var message = AuthMessage.signIn(socketID: socketID, userData: userData)
+        return message.withUTF8 { verify(auth: auth, message: UnsafeRawBufferPointer($0)) }
     }
 
-    private func verify(auth: String, message: String) -> Bool {
-        guard let colon = auth.utf8.firstIndex(of: UInt8(ascii: ":")) else { return false }
-        // Bytes, not String ==, so canonically equivalent non-ASCII text (e.g. KELVIN SIGN for "K") never passes. (The
-        // key is public: no constant time needed. In place when both are contiguous, as native strings are.)
-        let key = auth.utf8[..<colon]
-        let inPlace = key.withContiguousStorageIfAvailable { given in
-            appKey.utf8.withContiguousStorageIfAvailable { expected in given.elementsEqual(expected) }
+    private func verify(auth: String, message: UnsafeRawBufferPointer) -> Bool {
+        var auth = auth
+        var appKey = appKey
+        return auth.withUTF8 { auth in
+            guard let colon = auth.firstIndex(of: UInt8(ascii: ":")) else { return false }
+            // Bytes, not String ==, so canonically equivalent non-ASCII text (e.g. KELVIN SIGN for "K") never passes.
+            // (The key is public: no constant time needed.)
+            guard appKey.withUTF8({ UnsafeBufferPointer(rebasing: auth[..<colon]).elementsEqual($0) }) else { return false }
+            let hex = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: auth[(colon + 1)...]))
+            return secrets.contains { $0.isValid(hexMAC: hex, for: message) }
         }
-        guard inPlace.flatMap({ $0 }) ?? key.elementsEqual(appKey.utf8) else { return false }
-        let hex = auth[auth.utf8.index(after: colon)...]
-        return secrets.contains { $0.isValid(hexMAC: hex, for: message) }
     }
 }

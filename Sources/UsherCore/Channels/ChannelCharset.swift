@@ -3,22 +3,32 @@
 /// Working on UTF-8 bytes keeps the check ASCII-exact: Swift's `Character` comparisons would
 /// accept canonically equivalent non-ASCII text.
 enum ChannelCharset {
+    /// The alphabet as a bitmap of the 128 ASCII bytes, bit `b % 64` of word `b / 64`: bytes 0–63 allow
+    /// `, - . 0-9 ; =`, bytes 64–127 allow `@ A-Z _ a-z` (ChannelNameTests checks every byte against the list above).
+    private static let low: UInt64 = 0x2BFF_7000_0000_0000
+    private static let high: UInt64 = 0x07FF_FFFE_87FF_FFFF
+
     /// Whether `byte` is one of the allowed channel-name characters.
+    @inline(__always)
     static func contains(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "="), UInt8(ascii: "@"),
-            UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: ";"):
-            true
-        default:
-            false
+        case 0..<64: low & (1 << byte) != 0
+        case 64..<128: high & (1 << (byte - 64)) != 0
+        default: false
         }
     }
 
     /// Whether every byte is in the alphabet (an empty sequence passes; callers check emptiness).
     static func containsAll(_ bytes: some Sequence<UInt8>) -> Bool {
-        bytes.allSatisfy(contains)
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
+            // Both words are read once, not per byte.
+            let (low, high) = (Self.low, Self.high)
+            for byte in buffer {
+                let word = byte < 64 ? low : byte < 128 ? high : 0
+                guard word & (1 << (byte & 63)) != 0 else { return false }
+            }
+            return true
+        }
+        return contiguous ?? bytes.allSatisfy(contains)
     }
 }

@@ -50,22 +50,26 @@ public enum ChannelKind: Sendable, Hashable {
     ///
     /// `private-encrypted-` is tested before `private-` because the latter is its prefix.
     init?(classifying name: String) {
-        let bytes = name.utf8
-        if bytes.starts(with: Self.serverToUserPrefix.utf8) {
-            let userID = bytes.dropFirst(Self.serverToUserPrefix.utf8.count)
+        var name = name
+        // On the string's contiguous bytes (in place for native strings): prefix checks are byte compares.
+        guard let kind = name.withUTF8(Self.classify) else { return nil }
+        self = kind
+    }
+
+    private static func classify(_ bytes: UnsafeBufferPointer<UInt8>) -> ChannelKind? {
+        func starts(with prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            return bytes.count >= count && UnsafeBufferPointer(rebasing: bytes[..<count]).elementsEqual(UnsafeBufferPointer(start: prefix.utf8Start, count: count))
+        }
+        if starts(with: "#server-to-user-") {
+            let userID = UnsafeBufferPointer(rebasing: bytes[serverToUserPrefix.utf8.count...])
             guard !userID.isEmpty, ChannelCharset.containsAll(userID) else { return nil }
-            self = .serverToUser(userID: String(decoding: userID, as: UTF8.self))
-            return
+            return .serverToUser(userID: String(decoding: userID, as: UTF8.self))
         }
         guard !bytes.isEmpty, ChannelCharset.containsAll(bytes) else { return nil }
-        if bytes.starts(with: "private-encrypted-".utf8) {
-            self = .privateEncrypted
-        } else if bytes.starts(with: "presence-".utf8) {
-            self = .presence
-        } else if bytes.starts(with: "private-".utf8) {
-            self = .private
-        } else {
-            self = .public
-        }
+        if starts(with: "private-encrypted-") { return .privateEncrypted }
+        if starts(with: "presence-") { return .presence }
+        if starts(with: "private-") { return .private }
+        return .public
     }
 }

@@ -21,13 +21,18 @@ public struct ChannelName: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Throws: ``CoreError/channelNameTooLong`` past `maxLength`; ``CoreError/invalidChannelName`` when empty or
     ///   using characters outside the alphabet (spaces, non-ASCII, a misplaced `#`).
-    public init(validating text: some StringProtocol, maxLength: Int = ChannelName.defaultMaxLength) throws(CoreError) {
+    public init(validating text: String, maxLength: Int = ChannelName.defaultMaxLength) throws(CoreError) {
         // Byte count equals character count for valid names, and bounds the work for hostile ones.
         guard text.utf8.count <= maxLength else { throw .channelNameTooLong }
-        let name = String(text)
-        guard let kind = ChannelKind(classifying: name) else { throw .invalidChannelName }
-        self.name = name
+        guard let kind = ChannelKind(classifying: text) else { throw .invalidChannelName }
+        self.name = text
         self.kind = kind
+    }
+
+    /// Validates a substring or other string form as ``init(validating:maxLength:)-(String,_)`` does.
+    public init(validating text: some StringProtocol, maxLength: Int = ChannelName.defaultMaxLength) throws(CoreError) {
+        guard text.utf8.count <= maxLength else { throw .channelNameTooLong }
+        try self.init(validating: String(text), maxLength: maxLength)
     }
 
     /// Whether subscribing needs a channel auth string; see ``ChannelKind/requiresAuthorization``.

@@ -75,13 +75,21 @@ public final class HMACKey: @unchecked Sendable, CustomStringConvertible {
 
     /// Whether `hexMAC` is exactly the lowercase hex MAC of `message`, compared in constant time.
     public func isValid(hexMAC candidate: Substring, for message: String) -> Bool {
-        guard candidate.utf8.count == 64 else { return false }
         var message = message
+        return message.withUTF8 { message in
+            var candidate = candidate
+            return candidate.withUTF8 { isValid(hexMAC: UnsafeRawBufferPointer($0), for: UnsafeRawBufferPointer(message)) }
+        }
+    }
+
+    /// Whether the bytes `candidate` are exactly the lowercase hex MAC of `message`, compared in constant time.
+    public func isValid(hexMAC candidate: UnsafeRawBufferPointer, for message: UnsafeRawBufferPointer) -> Bool {
+        guard candidate.count == 64 else { return false }
         // The expected hex is made on the stack: a signature check allocates nothing.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { scratch in
-            message.withUTF8 { _ = computeMAC(UnsafeRawBufferPointer($0), into: scratch.baseAddress!) }
+            _ = computeMAC(message, into: scratch.baseAddress!)
             Self.writeHex(of: scratch.baseAddress!, into: scratch.baseAddress! + 32)
-            return ConstantTime.equals(candidate.utf8, UnsafeBufferPointer(rebasing: scratch[32..<96]))
+            return CRYPTO_memcmp(candidate.baseAddress!, scratch.baseAddress! + 32, 64) == 0
         }
     }
 

@@ -53,6 +53,8 @@ public import UsherStore
         case .incomplete(let length): return .incomplete(length: length)
         case .unsupported: return .unsupported
         case .request(let request):
+            // The values read while parsing are the ones the field list answers.
+            precondition(request.authorization == request.fields[.authorization] && request.origin == request.fields[.origin])
             let parameter: String? = switch request.route {
             case .auth: nil
             case .relaySubscribe(let app): app
@@ -160,10 +162,10 @@ public import UsherStore
                 case WireRequest.Route.auth.pattern:
                     return try auth.channelAuth(headers: fields, query: URI(request.target), body: request.body, logger: logger)
                 case WireRequest.Route.relaySubscribe(app: "").pattern:
-                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields)
+                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields[.authorization])
                     return try Self.written { try relay.subscribeImmediately(appID: request.parameter ?? "", body: request.body, store: store, to: &$0) }
                 default:
-                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields)
+                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields[.authorization])
                     return try Self.written { try relay.batchImmediately(node: request.parameter ?? "", body: request.body, store: store, logger: logger, to: &$0) }
                 }
             }

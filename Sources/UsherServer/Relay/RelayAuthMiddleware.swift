@@ -12,8 +12,14 @@ struct RelayAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Whether an `Authorization` value presents the relay token. The scheme is case-insensitive (RFC 9110 §11.1);
     /// the token is compared in constant time.
     static func authorizes(_ header: String?, token: RelayToken) -> Bool {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
-        return token.matches(header.dropFirst(7))
+        guard var header else { return false }
+        return header.withUTF8 { bytes in
+            let scheme = "bearer ".utf8
+            // ASCII letters compared without case; every other byte exactly.
+            let lowered = { (byte: UInt8) in (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte }
+            guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ lowered($0) == $1 }) else { return false }
+            return token.matches(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[scheme.count...])))
+        }
     }
 }
 

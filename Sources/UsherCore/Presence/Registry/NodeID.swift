@@ -13,12 +13,20 @@ public struct NodeID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Validates `text` as `[A-Za-z0-9_.:-]{1,128}` (ASCII only).
     ///
     /// - Throws: ``CoreError/invalidNodeID`` when empty, too long or using any other character.
-    public init(validating text: some StringProtocol) throws(CoreError) {
+    public init(validating text: String) throws(CoreError) {
+        // On the concrete UTF-8 view: a generic check called from another module iterates through witness tables.
         let bytes = text.utf8
         guard !bytes.isEmpty, bytes.count <= Self.maxLength, bytes.allSatisfy(Self.isAllowed) else {
             throw .invalidNodeID
         }
-        description = String(text)
+        description = text
+    }
+
+    /// Validates a substring or other string form as ``init(validating:)-(String)`` does.
+    public init(validating text: some StringProtocol) throws(CoreError) {
+        // Nothing longer can be valid: hostile input is refused before it is copied.
+        guard text.utf8.count <= Self.maxLength else { throw .invalidNodeID }
+        try self.init(validating: String(text))
     }
 
     /// Orders node ids by their text, so expiries due at the same instant happen in a stable order.

@@ -221,7 +221,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             out.buffer.clear()
             out.buffer.writeString(refusal.body)
         }
-        if let origin = request.fields[.origin] {
+        if let origin = request.origin {
             CORSPolicyMiddleware<BasicRequestContext>.decorate(&extra, origin: origin, allowed: auth.registry.current.corsOrigins.contains(origin))
         }
         switch (status, request.route) {
@@ -267,11 +267,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             out.append(try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger))
         case .relaySubscribe(let app):
             guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
-            try relay.authorize(request.fields)
+            try relay.authorize(request.authorization)
             try relay.controller.subscribeImmediately(appID: app, body: request.body, store: relay.store, to: &out)
         case .relayBatch(let node):
             guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
-            try relay.authorize(request.fields)
+            try relay.authorize(request.authorization)
             try relay.controller.batchImmediately(node: node, body: request.body, store: relay.store, logger: logger, to: &out)
         }
     }
@@ -323,7 +323,7 @@ struct RelayFastPath: Sendable {
     let token: RelayToken
 
     /// `RelayAuthMiddleware`'s check, with its answer.
-    func authorize(_ fields: HTTPFields) throws(RelayTokenRefusal) {
-        guard RelayAuthMiddleware<BasicRequestContext>.authorizes(fields[.authorization], token: token) else { throw RelayTokenRefusal() }
+    func authorize(_ authorization: String?) throws(RelayTokenRefusal) {
+        guard RelayAuthMiddleware<BasicRequestContext>.authorizes(authorization, token: token) else { throw RelayTokenRefusal() }
     }
 }

@@ -33,6 +33,9 @@ struct WireRequest {
     /// The request target, e.g. `/pusher/auth?app_key=k`.
     var target: String
     var fields: HTTPFields
+    /// `fields[.authorization]` and `fields[.origin]`, read while parsing (the answer needs both).
+    var authorization: String?
+    var origin: String?
     var body: [UInt8]
     /// The client sent `Connection: close`.
     var close: Bool
@@ -90,6 +93,8 @@ struct WireRequest {
         var contentLength: Int?
         var close = false
         var sawHost = false
+        var authorization: (value: String, count: Int)?
+        var origin: (value: String, count: Int)?
         while true {
             guard cursor.offset <= limits.maxHeadBytes, fields.count < limits.maxFields else { return .unsupported }
             guard let first = cursor.peek() else { return .incomplete(length: nil) }
@@ -140,13 +145,25 @@ struct WireRequest {
             default:
                 break
             }
-            fields.append(HTTPField(name: name, value: rawValue))
+            let field = HTTPField(name: name, value: rawValue)
+            fields.append(field)
+            switch name {
+            case .authorization: authorization = (field.value, (authorization?.count ?? 0) + 1)
+            case .origin: origin = (field.value, (origin?.count ?? 0) + 1)
+            default: break
+            }
         }
         let length = contentLength ?? 0
         guard length <= limits.maxBody(for: route) else { return .unsupported }
         guard bytes.count - cursor.offset >= length else { return .incomplete(length: cursor.offset + length) }
         let body = Array(UnsafeRawBufferPointer(rebasing: bytes[cursor.offset..<(cursor.offset + length)]))
-        return .request(WireRequest(route: route, target: target, fields: fields, body: body, close: close, length: cursor.offset + length))
+        // A repeated field's value is every line's, combined as `HTTPFields` combines them.
+        return .request(
+            WireRequest(
+                route: route, target: target, fields: fields,
+                authorization: authorization.flatMap { $0.count == 1 ? $0.value : fields[.authorization] },
+                origin: origin.flatMap { $0.count == 1 ? $0.value : fields[.origin] },
+                body: body, close: close, length: cursor.offset + length))
     }
 
     /// RFC 9110 `tchar`.
