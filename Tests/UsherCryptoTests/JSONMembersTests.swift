@@ -27,6 +27,25 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONValue.parseMembers(#"{"\u00e9":1,"e\u0301":2}"#) }
     }
 
+    @Test("an ASCII name finds the same member as a string comparison: escaped and canonically equivalent spellings too")
+    func asciiNames() throws {
+        // KELVIN SIGN (U+212A) is canonically equivalent to "K", GREEK QUESTION MARK (U+037E) to ";": different byte
+        // lengths, the same name.
+        for (document, name) in [
+            (#"{"a":0,"Key":1}"#, "Key"), (#"{"a":0,"\u212Aey":1}"#, "Key"), (#"{"a":0,"\#u{212A}ey":1}"#, "Key"),
+            (#"{"a":0,"x\u037E":1}"#, "x;"), (#"{"a":0,"socket\u005fid":1}"#, "socket_id"), (#"{"a":0,"\u0041":1}"#, "A"),
+        ] {
+            let members = try #require(try JSONValue.parseMembers(document))
+            #expect(members[asciiName: name] == .integer(1), "\(document)")
+            #expect(members[name] == .integer(1), "\(document)")
+            #expect(members[asciiName: name + "x"] == nil && members[asciiName: "b"] == nil)
+        }
+        // A repeated name is found however it is spelled (and whatever its length in bytes).
+        for document in [#"{"Key":1,"\#u{212A}ey":2}"#, #"{"\#u{212A}ey":1,"Key":2}"#, #"{"ab":1,"a\u0062":2}"#, #"{"x;":1,"x\u037E":2}"#] {
+            #expect(throws: DecodingError.self, "\(document)") { try JSONValue.parseMembers(document) }
+        }
+    }
+
     @Test("the depth limit counts the containers read member by member")
     func depth() {
         func nested(_ depth: Int) -> String { String(repeating: "[", count: depth) + String(repeating: "]", count: depth) }

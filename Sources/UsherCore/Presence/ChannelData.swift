@@ -73,7 +73,7 @@ public enum ChannelData {
         guard let (members, compact) = parsed else { throw .invalidChannelData }
 
         let userID: String
-        switch members["user_id"] {
+        switch members[asciiName: "user_id"] {
         case .string(let id): userID = id
         case .integer(let number): userID = String(number)
         case nil, .null: throw .missingUserID
@@ -85,7 +85,7 @@ public enum ChannelData {
             guard compact.utf8.count <= limits.maxUserInfoBytes else { throw .userInfoTooLarge }
             return (userID, .compact(compact))
         }
-        switch members["user_info"] {
+        switch members[asciiName: "user_info"] {
         case nil, .null:
             return (userID, nil)
         case let userInfo?:

@@ -26,7 +26,7 @@ extension JSONParser {
         } else {
             while true {
                 let member = try parseName()
-                guard names.append(name: member, value: .null, seen: &seen) else { throw failure("duplicate member name") }
+                guard names.append(name: member, isASCII: lastStringIsPlainASCII, value: .null, seen: &seen) else { throw failure("duplicate member name") }
                 if member == name, try peekSignificant() == UInt8(ascii: "[") {
                     found = true
                     try parseElements(body)
@@ -88,6 +88,7 @@ extension JSONParser {
         }
         while true {
             let name = try parseName()
+            let nameIsASCII = lastStringIsPlainASCII
             let value: JSONValue
             if name == compactName, try peekSignificant() == UInt8(ascii: "{"), let text = compactObjectText() {
                 compact = text
@@ -95,7 +96,7 @@ extension JSONParser {
             } else {
                 value = try parseValue()
             }
-            guard members.append(name: name, value: value, seen: &seen) else { throw failure("duplicate member name") }
+            guard members.append(name: name, isASCII: nameIsASCII, value: value, seen: &seen) else { throw failure("duplicate member name") }
             if try closes(UInt8(ascii: "}")) { return compact }
         }
     }

@@ -15,8 +15,10 @@ extension JSONParser {
                 throw failure("invalid UTF-8")
             }
             index += 1
+            lastStringIsPlainASCII = seen & 0x8080_8080_8080_8080 == 0
             return text
         case UInt8(ascii: "\\"):
+            lastStringIsPlainASCII = false
             return try parseEscapedString(from: start, seen: seen)
         default:
             throw failure("control character in string")

@@ -27,6 +27,8 @@ struct JSONParser: ~Copyable {
     private var names: [String] = []
     /// Scratch space for strings with escapes.
     var unescaped: [UInt8] = []
+    /// Whether the last string read was ASCII written without escapes (false when unknown: only a hint).
+    var lastStringIsPlainASCII = false
     /// Objects and arrays open around the value `parseValue` reads, opened by the member-wise readers
     /// (`JSONParser+Members.swift`); they count towards ``maxDepth``.
     var openDepth = 0

@@ -60,7 +60,7 @@ struct RelayFields {
     }
 
     func optional(_ name: String) throws(ServerError) -> String? {
-        switch fields[name] {
+        switch fields[asciiName: name] {
         case nil, .null?: nil
         case .string(let text)?: text
         default: throw .malformedRequest("wrong type at \(path)\(name)")
@@ -69,7 +69,7 @@ struct RelayFields {
 
     /// A required array of strings.
     func strings(_ name: String) throws(ServerError) -> [String] {
-        guard case .array(let items)? = fields[name] else { throw .malformedRequest("missing field \(path)\(name)") }
+        guard case .array(let items)? = fields[asciiName: name] else { throw .malformedRequest("missing field \(path)\(name)") }
         var strings: [String] = []
         strings.reserveCapacity(items.count)
         for item in items {
@@ -81,7 +81,7 @@ struct RelayFields {
 
     /// An optional object whose values are integers in `range`, e.g. `{"3":12,"7":0}`; at most `maxMembers` members.
     func counts(_ name: String, in range: ClosedRange<Int64>, maxMembers: Int) throws(ServerError) -> [String: Int]? {
-        switch fields[name] {
+        switch fields[asciiName: name] {
         case nil, .null?: return nil
         case .object(let members)? where members.count <= maxMembers:
             var counts: [String: Int] = [:]
@@ -95,7 +95,7 @@ struct RelayFields {
     }
 
     func bool(_ name: String, default value: Bool) throws(ServerError) -> Bool {
-        switch fields[name] {
+        switch fields[asciiName: name] {
         case nil, .null?: value
         case .bool(let flag)?: flag
         default: throw .malformedRequest("wrong type at \(path)\(name)")
