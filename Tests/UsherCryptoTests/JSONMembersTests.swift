@@ -65,7 +65,7 @@ import Testing
         let read = try #require(Self.elements(#"{"x":1,"ops":[{"op":"join","n":2},7,{}],"y":[{"z":1}]}"#))
         #expect(read.isArray)
         #expect(read.elements.count == 3)
-        #expect(read.elements[0] == ["op": .string("join"), "n": .integer(2)])
+        #expect(read.elements[0] == ["op": .string("join")])  // "n" is not in the table
         #expect(read.elements[1] == nil)
         #expect(read.elements[2] == [:])
         #expect(Self.elements(#"{"ops":5}"#)?.isArray == false)
@@ -74,6 +74,24 @@ import Testing
         #expect(Self.elements(#"{"ops":[{"a":1}],}"#) == nil)
         #expect(Self.elements(#"{"ops":[{"a":1,"a":2}]}"#) == nil)
         #expect(Self.elements(#"{"ops":[{"a":1}] "#) == nil)
+    }
+
+    @Test("parseFields reads a table's names, strings as bytes, other values as trees, and refuses what parse refuses")
+    func fields() throws {
+        let table = JSONFieldTable(["a", "b", "c", "d"])
+        let read = try #require(
+            try Array(#" {"b":"x\"y\u00e9","z":[1,{"a":2}],"a":"plain","c":null,"d":{"e":[true]}} "#.utf8).withUnsafeBytes {
+                try JSONValue.parseFields(buffer: $0, table: table)
+            })
+        #expect(read.string(at: 0) == .some("plain"))
+        #expect(read.string(at: 1) == .some("x\"yé"))
+        #expect(read[slot: 2] == .value(.null) && read.string(at: 2) == .some(nil))
+        #expect(read[slot: 3] == .value(.object(["e": .array([.bool(true)])])))
+        #expect(Self.fields(#"{"a":1}"#, table: JSONFieldTable(["b"]))?[slot: 0] == nil)
+        #expect(Self.fields("[1]", table: table) == nil)
+        for refused in [#"{"a":1,"\u0061":2}"#, #"{"z":1,"z":2}"#, #"{"é":1,"e\u0301":2}"#, #"{"a":"\ud800"}"#, #"{"a":1,}"#, #"{"a":1} 2"#] {
+            #expect(throws: DecodingError.self, "\(refused)") { try Array(refused.utf8).withUnsafeBytes { try JSONValue.parseFields(buffer: $0, table: table) } }
+        }
     }
 
     @Test("agree with parse on seeded random documents, whole and wrapped as array elements, and on their mutations")
@@ -95,16 +113,19 @@ import Testing
                 if case .array(let items)? = parsed?["ops"], items.contains(where: { if case .object = $0 { true } else { false } }) { arrays += 1 }
                 let expected: [String: JSONValue]?? = parsed.map { if case .object(let members) = $0 { members } else { nil } }
                 let members = (try? bytes.withUnsafeBytes { try JSONValue.parseMembers(buffer: $0) }).map { $0.map(Self.dictionary) }
+                let fields = (try? bytes.withUnsafeBytes { try JSONValue.parseFields(buffer: $0, table: Self.table) }).map { $0.map(Self.dictionary) }
                 var expectedElements: ExpectedElements?
                 if let parsed {
                     if case .array(let items)? = parsed["ops"] {
-                        expectedElements = ExpectedElements(isArray: true, elements: items.map { if case .object(let m) = $0 { m } else { nil } })
+                        expectedElements = ExpectedElements(
+                            isArray: true, elements: items.map { if case .object(let m) = $0 { Self.listed(m) } else { nil } })
                     } else {
                         expectedElements = ExpectedElements(isArray: false, elements: [])
                     }
                 }
                 let elements = bytes.withUnsafeBytes { Self.elements($0) }
-                guard !Self.same(members, expected) || elements != expectedElements else { continue }
+                guard !Self.same(members, expected) || !Self.same(fields, expected.map { $0.map(Self.listed) }) || elements != expectedElements
+                else { continue }
                 mismatches += 1
                 Issue.record("seed \(seed) variant \(variant), \(String(decoding: bytes, as: UTF8.self).debugDescription)")
                 if mismatches == 10 { return }
@@ -208,15 +229,41 @@ import Testing
         Dictionary(members.members, uniquingKeysWith: { first, _ in first })
     }
 
+    /// The names the field readers are tested with: some of the generator's (escaped and canonically equivalent
+    /// spellings of them included), not all.
+    static let table = JSONFieldTable(["a", "b", "user_id", "op", ""])
+
+    /// Fields as the tree `parse` makes of the same members.
+    private static func dictionary(_ fields: JSONFields) -> [String: JSONValue] {
+        var members: [String: JSONValue] = [:]
+        for (slot, name) in table.names.enumerated() {
+            switch fields[slot: slot] {
+            case nil: break
+            case .string?: members[name] = .string(fields.string(at: slot)!!)
+            case .value(let value)?: members[name] = value
+            }
+        }
+        return members
+    }
+
+    /// The members of a parsed object the table lists.
+    private static func listed(_ members: [String: JSONValue]) -> [String: JSONValue] {
+        members.filter { table.names.contains($0.key) }
+    }
+
+    static func fields(_ text: String, table: JSONFieldTable) -> JSONFields? {
+        (try? Array(text.utf8).withUnsafeBytes { try JSONValue.parseFields(buffer: $0, table: table) }) ?? nil
+    }
+
     static func elements(_ text: String) -> ExpectedElements? {
         Array(text.utf8).withUnsafeBytes { elements($0) }
     }
 
     static func elements(_ buffer: UnsafeRawBufferPointer) -> ExpectedElements? {
         var read = ExpectedElements(isArray: false, elements: [])
-        guard let isArray = try? JSONValue.forEachElement(ofArray: "ops", in: buffer, { index, members in
+        guard let isArray = try? JSONValue.forEachElement(ofArray: "ops", in: buffer, table: table, { index, fields in
             #expect(index == read.elements.count)
-            read.elements.append(members.map(dictionary))
+            read.elements.append(fields.map(dictionary))
         }) else { return nil }
         read.isArray = isArray
         if !isArray { read.elements = [] }

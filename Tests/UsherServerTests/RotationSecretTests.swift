@@ -75,13 +75,14 @@ import UsherCrypto
 
             // The original secret's end, checked at its boundary the way the relay API checks it.
             let end = try #require(runtime.app.secrets.first { $0.secret == Fixtures.appSecret }?.notAfter)
-            let oldAuth = try Self.auth(Fixtures.appSecret, socket: "1.1")
-            #expect(throws: Never.self) {
-                try SubscriptionCheck(app: runtime, now: end - 1).verify(socketID: Self.socket, channel: Self.channel, auth: oldAuth, channelData: nil, userData: nil)
+            let oldAuth = Array(try Self.auth(Fixtures.appSecret, socket: "1.1").utf8)
+            let check = { (now: Date) in
+                try oldAuth.withUnsafeBufferPointer { auth in
+                    try SubscriptionCheck(app: runtime, now: now).verify(socketID: Self.socket, channel: Self.channel, auth: auth, channelData: nil, userData: nil)
+                }
             }
-            let refusal = #expect(throws: RelayRefusal.self) {
-                try SubscriptionCheck(app: runtime, now: end).verify(socketID: Self.socket, channel: Self.channel, auth: oldAuth, channelData: nil, userData: nil)
-            }
+            #expect(throws: Never.self) { try check(end - 1) }
+            let refusal = #expect(throws: RelayRefusal.self) { try check(end) }
             #expect(refusal?.code == 4009 && refusal?.status == .forbidden)
         }
     }

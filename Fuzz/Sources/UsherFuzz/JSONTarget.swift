@@ -10,8 +10,8 @@ import Foundation
 /// Properties: a parsed value's compact text parses to the same value and is a fixed point; the String and byte
 /// entry points agree; channel_data that parses rebuilds (`ChannelData.make`) to text that parses to the same member,
 /// under the default limits and app `fuzz`'s small ones; user_data built from a parsed object reads back its id,
-/// user_info and watchlist; the member-wise readers (`parseMembers`, `forEachElement(ofArray:in:_:)`, behind relay
-/// bodies and batches) refuse what `parse` refuses and read the same members.
+/// user_info and watchlist; the member-wise readers (`parseMembers`, and `parseFields`/`forEachElement(ofArray:in:table:_:)`
+/// behind relay bodies and batches) refuse what `parse` refuses and read the same members.
 enum JSONTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
         let value = try? JSONValue.parse(buffer: data)
@@ -45,20 +45,54 @@ enum JSONTarget {
         } else if let members {
             check(members == nil, "parseMembers reads an object where parse does not in \(show(data))")
         }
+        let fields: JSONFields??
+        do {
+            fields = .some(try JSONValue.parseFields(buffer: data, table: table))
+        } catch {
+            fields = nil
+        }
+        check((fields == nil) == (value == nil), "parseFields and parse disagree on whether \(show(data)) is JSON")
+        if case .object(let object)? = value {
+            check(fields.flatMap { $0 }.map(tree) == listed(object), "parseFields reads other members than parse in \(show(data))")
+        } else if let fields {
+            check(fields == nil, "parseFields reads an object where parse does not in \(show(data))")
+        }
         var elements: [JSONValue?] = []
-        let isArray: Bool? = try? JSONValue.forEachElement(ofArray: "ops", in: data) { _, members in
-            elements.append(members.map { .object(Dictionary($0.members, uniquingKeysWith: { first, _ in first })) })
+        let isArray: Bool? = try? JSONValue.forEachElement(ofArray: "ops", in: data, table: table) { _, fields in
+            elements.append(fields.map(tree))
         }
         check((isArray == nil) == (value == nil), "forEachElement and parse disagree on whether \(show(data)) is JSON")
         if case .array(let items)? = value?["ops"] {
             check(isArray == true && elements.count == items.count, "forEachElement reads other ops than parse in \(show(data))")
             for (item, element) in zip(items, elements) {
-                if case .object = item { check(element == item, "forEachElement reads an op differently in \(show(data))") }
+                if case .object(let object) = item { check(element == listed(object), "forEachElement reads an op differently in \(show(data))") }
                 else { check(element == nil, "forEachElement reads a non-object op as an object in \(show(data))") }
             }
         } else if value != nil {
             check(isArray == false, "forEachElement finds ops that parse does not in \(show(data))")
         }
+    }
+
+    /// The names the field readers look for: a relay op's, and short ones random input hits.
+    private static let names = ["op", "app", "socket_id", "channel", "auth", "channel_data", "a", "b", ""]
+    private static let table = JSONFieldTable(names)
+
+    /// What the field reader read, as the tree `parse` makes of those members.
+    private static func tree(_ fields: JSONFields) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        for (slot, name) in names.enumerated() {
+            switch fields[slot: slot] {
+            case nil: break
+            case .string?: object[name] = fields.string(at: slot).map { .string($0 ?? "") }
+            case .value(let value)?: object[name] = value
+            }
+        }
+        return .object(object)
+    }
+
+    /// The members of a parsed object the table lists.
+    private static func listed(_ object: [String: JSONValue]) -> JSONValue {
+        .object(object.filter { names.contains($0.key) })
     }
 
     private static func checkChannelData(_ text: String) {

@@ -35,7 +35,8 @@ public enum ChannelData {
     public static func parse(
         _ text: String, limits: PresenceLimits = PresenceLimits()
     ) throws(CoreError) -> (userID: String, userInfo: JSONValue?) {
-        let (userID, userInfo) = try read(text, limits: limits, keepingCompact: false)
+        var text = text
+        let (userID, userInfo) = try text.withUTF8 { bytes in Result { () throws(CoreError) in try read(bytes, limits: limits, keepingCompact: false) } }.get()
         guard case .tree(let value, _)? = userInfo else { return (userID, nil) }
         return (userID, value)
     }
@@ -44,7 +45,13 @@ public enum ChannelData {
     /// ``parse(_:limits:)``; its user_info text is the compact form, made once (or taken as it is when the client
     /// already sent it in that form, which is the usual case: then it is never parsed into a tree).
     public static func member(_ text: String, limits: PresenceLimits = PresenceLimits()) throws(CoreError) -> PresenceMember {
-        let (userID, userInfo) = try read(text, limits: limits, keepingCompact: true)
+        var text = text
+        return try text.withUTF8 { bytes in Result { () throws(CoreError) in try member(bytes, limits: limits) } }.get()
+    }
+
+    /// ``member(_:limits:)-(String,_)`` on channel_data's UTF-8 bytes, as a relay call carries them.
+    public static func member(_ bytes: UnsafeBufferPointer<UInt8>, limits: PresenceLimits = PresenceLimits()) throws(CoreError) -> PresenceMember {
+        let (userID, userInfo) = try read(bytes, limits: limits, keepingCompact: true)
         switch userInfo {
         case nil: return PresenceMember(userID: userID, userInfoJSON: nil)
         case .tree(_, let info)?, .compact(let info)?: return PresenceMember(userID: userID, userInfoJSON: info)
@@ -59,14 +66,14 @@ public enum ChannelData {
     }
 
     private static func read(
-        _ text: String, limits: PresenceLimits, keepingCompact: Bool
+        _ text: UnsafeBufferPointer<UInt8>, limits: PresenceLimits, keepingCompact: Bool
     ) throws(CoreError) -> (userID: String, userInfo: UserInfo?) {
-        guard text.utf8.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
+        guard text.count <= limits.maxChannelDataBytes else { throw .userInfoTooLarge }
         // Read member by member (no dictionary for the two names looked up once each), user_info kept as its text when
         // it is already compact.
         let parsed: (members: JSONMembers, compact: String?)?
         do {
-            parsed = try JSONValue.parseMembers(text, keepingCompact: keepingCompact ? "user_info" : nil)
+            parsed = try JSONValue.parseMembers(buffer: UnsafeRawBufferPointer(text), keepingCompact: keepingCompact ? "user_info" : nil)
         } catch {
             throw .invalidChannelData
         }

@@ -83,10 +83,7 @@ extension JSONValue {
 
     /// Parses UTF-8 JSON bytes as ``parseMembers(_:)`` does.
     public static func parseMembers(buffer: UnsafeRawBufferPointer) throws -> JSONMembers? {
-        try buffer.withMemoryRebound(to: UInt8.self) { bytes in
-            var parser = JSONParser(bytes: bytes)
-            return try parser.parseMembersDocument()
-        }
+        try parseMembers(buffer: buffer, keepingCompact: nil)?.members
     }
 
     /// Parses JSON text as ``parseMembers(_:)`` does, except for the member `name` (if any) when its value is an object already
@@ -99,29 +96,14 @@ extension JSONValue {
     /// - Throws: `DecodingError.dataCorrupted` for text that is not JSON, as ``parse(_:)``.
     public static func parseMembers(_ text: String, keepingCompact name: String?) throws -> (members: JSONMembers, compact: String?)? {
         var text = text
-        return try text.withUTF8 { bytes in
-            var parser = JSONParser(bytes: bytes)
-            return try parser.parseMembersDocument(keepingCompact: name)
-        }
+        return try text.withUTF8 { try parseMembers(buffer: UnsafeRawBufferPointer($0), keepingCompact: name) }
     }
 
-    /// Parses UTF-8 JSON bytes as one object and calls `body` with each element of its array member `name`, in
-    /// order: an object element as its members, any other element as nil. The document is read once, without a
-    /// tree of the whole array: a batch of a thousand objects costs no dictionary per object. The members passed to
-    /// `body` are only valid during the call (their storage is reused for the next element).
-    ///
-    /// The whole document is still checked as ``parse(_:)`` checks it; when it turns out not to be JSON after some
-    /// elements were passed, the call throws, so callers act on what they gathered only once this returns.
-    ///
-    /// - Returns: false, without calling `body`, when the document is JSON but not an object or has no member
-    ///   `name` whose value is an array.
-    /// - Throws: `DecodingError.dataCorrupted` for bytes that are not JSON, and whatever `body` throws.
-    public static func forEachElement(
-        ofArray name: String, in buffer: UnsafeRawBufferPointer, _ body: (Int, JSONMembers?) throws -> Void
-    ) throws -> Bool {
+    /// ``parseMembers(_:keepingCompact:)`` on UTF-8 bytes.
+    public static func parseMembers(buffer: UnsafeRawBufferPointer, keepingCompact name: String?) throws -> (members: JSONMembers, compact: String?)? {
         try buffer.withMemoryRebound(to: UInt8.self) { bytes in
             var parser = JSONParser(bytes: bytes)
-            return try parser.parseElementsDocument(ofArray: name, body)
+            return try parser.parseMembersDocument(keepingCompact: name)
         }
     }
 }

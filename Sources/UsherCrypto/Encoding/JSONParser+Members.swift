@@ -2,10 +2,6 @@
 /// ``JSONValue/forEachElement(ofArray:in:_:)``: the outer object (and the array of objects) are read member by member,
 /// the values inside them as trees by `parseValue`, with the same rules and the same depth limit as `parseDocument`.
 extension JSONParser {
-    mutating func parseMembersDocument() throws -> JSONMembers? {
-        try parseMembersDocument(keepingCompact: nil)?.members
-    }
-
     mutating func parseMembersDocument(keepingCompact name: String?) throws -> (members: JSONMembers, compact: String?)? {
         guard try startsWithObject() else { return nil }
         var members = JSONMembers()
@@ -14,7 +10,9 @@ extension JSONParser {
         return (members, compact)
     }
 
-    mutating func parseElementsDocument(ofArray name: String, _ body: (Int, JSONMembers?) throws -> Void) throws -> Bool {
+    /// Reads a document that must be an object, handing each element of its array member `name` to `element`, which
+    /// reads it (whatever value it is) from `parser`'s position, with its index.
+    mutating func parseElementsDocument(ofArray name: String, _ element: (inout JSONParser, Int) throws -> Void) throws -> Bool {
         guard try startsWithObject() else { return false }
         // The root's names only, to refuse a repeated one (the values are read and dropped, or passed to `body`).
         var names = JSONMembers()
@@ -29,7 +27,7 @@ extension JSONParser {
                 guard names.append(name: member, isASCII: lastStringIsPlainASCII, value: .null, seen: &seen) else { throw failure("duplicate member name") }
                 if member == name, try peekSignificant() == UInt8(ascii: "[") {
                     found = true
-                    try parseElements(body)
+                    try parseElements(element)
                 } else {
                     _ = try parseValue()
                 }
@@ -42,7 +40,7 @@ extension JSONParser {
     }
 
     /// Whether the document's value is an object (left unread); any other value is read and the document finished.
-    private mutating func startsWithObject() throws -> Bool {
+    mutating func startsWithObject() throws -> Bool {
         skipByteOrderMark()
         if try peekSignificant() == UInt8(ascii: "{") { return true }
         _ = try parseValue()
@@ -50,24 +48,17 @@ extension JSONParser {
         return false
     }
 
-    /// Reads the array at `index`, passing each element to `body` as it is read.
-    private mutating func parseElements(_ body: (Int, JSONMembers?) throws -> Void) throws {
+    /// Reads the array at `index`, handing each element to `element` to read.
+    private mutating func parseElements(_ element: (inout JSONParser, Int) throws -> Void) throws {
         try open()
         defer { openDepth -= 1 }
         if try peekSignificant() == UInt8(ascii: "]") {
             index += 1
             return
         }
-        var members = JSONMembers()
         var position = 0
         while true {
-            if try peekSignificant() == UInt8(ascii: "{") {
-                try parseObject(into: &members)
-                try body(position, members)
-            } else {
-                _ = try parseValue()
-                try body(position, nil)
-            }
+            try element(&self, position)
             position += 1
             if try closes(UInt8(ascii: "]")) { return }
         }
@@ -112,14 +103,14 @@ extension JSONParser {
     }
 
     /// Steps into the array or object at `index`, counting it towards the depth limit.
-    private mutating func open() throws {
+    mutating func open() throws {
         guard openDepth < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth)") }
         openDepth += 1
         index += 1
     }
 
     /// After an element: true past the container's `closing` bracket, false past a comma.
-    private mutating func closes(_ closing: UInt8) throws -> Bool {
+    mutating func closes(_ closing: UInt8) throws -> Bool {
         switch try peekSignificant() {
         case UInt8(ascii: ","):
             index += 1

@@ -26,20 +26,55 @@ extension JSONParser {
     }
 
     /// The slow path, from the first backslash: the string is rebuilt in `unescaped`, then validated as a whole.
-    /// Validating once is equivalent to validating each run between escapes, since an escape always appends a whole
-    /// UTF-8 sequence: a run's broken sequence stays broken next to it.
     private mutating func parseEscapedString(from start: Int, seen: UInt64) throws -> String {
-        var seen = seen
         unescaped.removeAll(keepingCapacity: true)
+        let range = try unescapeString(from: start, seen: seen)
+        return unescaped.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
+
+    /// Reads the string literal whose opening quote is at `index` without making a `String`: its content is either
+    /// bytes of the document (no escapes: `inDocument`) or, with escapes, appended to `unescaped`; either way validated
+    /// as ``parseString()`` validates it.
+    ///
+    /// - Returns: The content's range in the document or in `unescaped`.
+    mutating func parseStringBytes() throws -> (range: Range<Int>, inDocument: Bool) {
+        index += 1
+        let start = index
+        let seen = skipPlainBytes()
+        guard index < bytes.count else { throw failure("unterminated string") }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            let range = start..<index
+            guard Self.isValid(UnsafeBufferPointer(rebasing: bytes[range]), seen: seen) else { throw failure("invalid UTF-8") }
+            index += 1
+            lastStringIsPlainASCII = seen & 0x8080_8080_8080_8080 == 0
+            return (range, true)
+        case UInt8(ascii: "\\"):
+            lastStringIsPlainASCII = false
+            return (try unescapeString(from: start, seen: seen), false)
+        default:
+            throw failure("control character in string")
+        }
+    }
+
+    /// Appends the string from `start` (its content's first byte) to `unescaped`, unescaping from the backslash at
+    /// `index`, and validates what it appended. Validating once is equivalent to validating each run between escapes,
+    /// since an escape always appends a whole UTF-8 sequence: a run's broken sequence stays broken next to it.
+    ///
+    /// - Returns: The range appended to `unescaped`.
+    private mutating func unescapeString(from start: Int, seen: UInt64) throws -> Range<Int> {
+        var seen = seen
+        let first = unescaped.count
         unescaped.append(contentsOf: bytes[start..<index])
         while index < bytes.count {
             switch bytes[index] {
             case UInt8(ascii: "\""):
-                guard let text = unescaped.withUnsafeBufferPointer({ Self.string($0, seen: seen) }) else {
+                let range = first..<unescaped.count
+                guard unescaped.withUnsafeBufferPointer({ Self.isValid(UnsafeBufferPointer(rebasing: $0[range]), seen: seen) }) else {
                     throw failure("invalid UTF-8")
                 }
                 index += 1
-                return text
+                return range
             case UInt8(ascii: "\\"):
                 index += 1
                 try parseEscape()
@@ -51,6 +86,12 @@ extension JSONParser {
             unescaped.append(contentsOf: bytes[run..<index])
         }
         throw failure("unterminated string")
+    }
+
+    /// Whether `content`, whose raw (unescaped) bytes OR to `seen`, is valid UTF-8: ASCII needs no check, and
+    /// neither do escapes, which always make whole UTF-8 sequences.
+    private static func isValid(_ content: UnsafeBufferPointer<UInt8>, seen: UInt64) -> Bool {
+        seen & 0x8080_8080_8080_8080 == 0 || String(validating: content, as: UTF8.self) != nil
     }
 
     /// A string of `content`, whose raw (unescaped) bytes OR to `seen`, or `nil` for invalid UTF-8. ASCII needs no

@@ -58,7 +58,7 @@ extension RelayController {
             var checks = Checks(now: Date())
             let isBatch: Bool
             do {
-                isBatch = try JSONValue.forEachElement(ofArray: "ops", in: body) { index, op in
+                isBatch = try JSONValue.forEachElement(ofArray: "ops", in: body, table: RelayField.table) { index, op in
                     guard index < RelayController.maxBatchOps else { throw TooManyOps() }
                     do {
                         let fields = try RelayFields(op, at: ("ops", index))
@@ -138,16 +138,16 @@ extension RelayController {
     }
 
     fileprivate func write(for fields: RelayFields, index: Int, node: NodeID, apps: AppRegistry, checks: inout Checks) throws -> PresenceWrite {
-        let kind = try fields.string("op")
-        let app = try apps.select(key: nil, id: try fields.string("app"))
+        let kind = try fields.string(.op)
+        let app = try apps.select(key: nil, id: try fields.string(.app))
         switch kind {
         case "join":
             return try join(
-                app: app, node: node, fields: fields, wantsPresence: try fields.bool("presence", default: true), check: checks.check(for: app))
+                app: app, node: node, fields: fields, wantsPresence: try fields.bool(.presence, default: true), check: checks.check(for: app))
         case "leave":
             return try leave(app: app, fields: fields)
         case "disconnect":
-            return .disconnect(app: app.app.id, socketID: try SocketID(validating: try fields.string("socket_id")))
+            return .disconnect(app: app.app.id, socketID: try SocketID(validating: try fields.string(.socketID)))
         default:
             throw ServerError.malformedRequest(#"ops[\#(index)].op must be "join", "leave" or "disconnect""#)
         }

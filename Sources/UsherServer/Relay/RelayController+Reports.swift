@@ -29,18 +29,18 @@ extension RelayController {
         var events: [AppendedEvent] = []
         for (index, item) in items.enumerated() {
             let fields = try RelayFields(item, at: ("reports", index))
-            guard let app = try? apps.select(key: nil, id: try fields.string("app")) else { continue }
-            let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
-            switch try fields.string("kind") {
+            guard let app = try? apps.select(key: nil, id: try fields.string(.app)) else { continue }
+            let channel = try ChannelName(validating: try fields.string(.channel), maxLength: configuration.channelNameMaxLength)
+            switch try fields.string(.kind) {
             case StreamEvent.Kind.clientEvent.rawValue:
-                let event = try fields.string("event")
+                let event = try fields.string(.event)
                 guard event.hasPrefix("client-") else { throw ServerError.malformedRequest("reports[\(index)].event is not a client event") }
-                let socketID = try SocketID(validating: try fields.string("socket_id"))
+                let socketID = try SocketID(validating: try fields.string(.socketID))
                 guard app.features.reportsClientEvents else { continue }
                 events.append(
                     AppendedEvent(
-                        kind: .clientEvent, app: app.app.id, channel: channel.name, userID: try fields.optional("user_id"),
-                        extra: StreamEvent.clientEventExtra(event: event, data: try fields.string("data"), socketID: socketID.description)))
+                        kind: .clientEvent, app: app.app.id, channel: channel.name, userID: try fields.optional(.userID),
+                        extra: StreamEvent.clientEventExtra(event: event, data: try fields.string(.data), socketID: socketID.description)))
             case StreamEvent.Kind.cacheMiss.rawValue:
                 guard app.features.reportsCacheMisses else { continue }
                 events.append(AppendedEvent(kind: .cacheMiss, app: app.app.id, channel: channel.name))

@@ -44,7 +44,7 @@ struct RelayController: Sendable {
 
     /// The join a single subscription call asks for (its `node` is in the body).
     private func subscription(app: AppRuntime, body: RelayFields) throws -> PresenceWrite {
-        try join(app: app, node: try NodeID(validating: try body.string("node")), fields: body, wantsPresence: true)
+        try join(app: app, node: try NodeID(validating: try body.string(.node)), fields: body, wantsPresence: true)
     }
 
     /// Verifies what the relay presents for a subscription (`socket_id`, `channel`, and `auth` with `channel_data` or
@@ -53,15 +53,20 @@ struct RelayController: Sendable {
     /// - Throws: 400 for malformed input, ``RelayRefusal`` (403 with 4009, 409 with 4301) for a refused subscription.
     /// - Parameter check: The app's check at this instant, when the caller made one for many joins (a batch).
     func join(app: AppRuntime, node: NodeID, fields: RelayFields, wantsPresence: Bool, check: SubscriptionCheck? = nil) throws -> PresenceWrite {
-        let socketID = try SocketID(validating: try fields.string("socket_id"))
-        let channel = try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength)
+        let socketID = try SocketID(validating: try fields.string(.socketID))
+        let channel = try ChannelName(validating: try fields.string(.channel), maxLength: configuration.channelNameMaxLength)
         let check = check ?? SubscriptionCheck(app: app, now: Date())
-        let member = if let token = try fields.optional("token") {
-            try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
+        let member: PresenceMember?
+        if let token = try fields.optional(.token) {
+            member = try check.verify(socketID: socketID, channel: channel, token: token, tokens: tokens, keys: signingKeys.current)
         } else {
-            try check.verify(
-                socketID: socketID, channel: channel, auth: try fields.optional("auth"), channelData: try fields.optional("channel_data"),
-                userData: try fields.optional("user_data"))
+            // The auth string and channel_data are checked as the bytes the body carried: no strings made of them.
+            let (auth, channelData, userData) = (try fields.optionalBytes(.auth), try fields.optionalBytes(.channelData), try fields.optional(.userData))
+            member = try fields.withBytes { bytes in
+                try check.verify(
+                    socketID: socketID, channel: channel, auth: auth.map { UnsafeBufferPointer(rebasing: bytes[$0]) },
+                    channelData: channelData.map { UnsafeBufferPointer(rebasing: bytes[$0]) }, userData: userData)
+            }
         }
         let subscription = try Subscription(app: app.app.id, socketID: socketID, channel: channel, member: member)
         return .join(subscription, node: node, limits: app.limits, wantsPresence: wantsPresence)
@@ -125,8 +130,8 @@ struct RelayController: Sendable {
 
     func leave(app: AppRuntime, fields: RelayFields) throws -> PresenceWrite {
         .leave(
-            app: app.app.id, socketID: try SocketID(validating: try fields.string("socket_id")),
-            channel: try ChannelName(validating: try fields.string("channel"), maxLength: configuration.channelNameMaxLength))
+            app: app.app.id, socketID: try SocketID(validating: try fields.string(.socketID)),
+            channel: try ChannelName(validating: try fields.string(.channel), maxLength: configuration.channelNameMaxLength))
     }
 
     func disconnect(context: some RequestContext) async throws -> Response {
@@ -159,7 +164,7 @@ struct RelayController: Sendable {
     /// signed-in connection on any node, or within the leave grace), for a watchlist's first `online` event.
     func online(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try registry.current.select(key: nil, id: try context.parameters.require("app"))
-        let userIDs = try await RelayFields(body: request, limit: configuration.maxBodyBytes).strings("user_ids")
+        let userIDs = try await RelayFields(body: request, limit: configuration.maxBodyBytes).strings(.userIDs)
         guard userIDs.count <= Self.maxOnlineQuery else {
             throw ServerError.malformedRequest("user_ids holds more than \(Self.maxOnlineQuery) ids")
         }
@@ -181,11 +186,11 @@ struct RelayController: Sendable {
         var connections: [String: Int]?
         if body.readableBytes > 0 {
             let fields = try body.withUnsafeReadableBytes { try RelayFields(json: $0) }
-            forwardURL = try fields.optional("forward_url")
+            forwardURL = try fields.optional(.forwardURL)
             if let url = forwardURL { try Self.checkForwardURL(url) }
             // Counts of apps this server does not serve are dropped (a relay with a stale key directory).
             let apps = registry.current
-            connections = try fields.counts("connections", in: 0...100_000_000, maxMembers: 10_000)?
+            connections = try fields.counts(.connections, in: 0...100_000_000, maxMembers: 10_000)?
                 .filter { (try? apps.select(key: nil, id: $0.key)) != nil }
         }
         return .json(lease(try await store.heartbeat(node: node, forwardURL: forwardURL, connections: connections)))

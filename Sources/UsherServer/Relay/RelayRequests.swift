@@ -3,28 +3,62 @@ import Hummingbird
 import UsherCore
 import UsherCrypto
 
+/// The member names the relay API reads (each read through ``RelayFields``).
+enum RelayField: Int, CaseIterable {
+    case op, app, node, socketID, channel, auth, channelData, userData, token, presence
+    case userIDs, forwardURL, connections, kind, event, data, userID
+
+    /// The JSON member name.
+    var name: String {
+        switch self {
+        case .op: "op"
+        case .app: "app"
+        case .node: "node"
+        case .socketID: "socket_id"
+        case .channel: "channel"
+        case .auth: "auth"
+        case .channelData: "channel_data"
+        case .userData: "user_data"
+        case .token: "token"
+        case .presence: "presence"
+        case .userIDs: "user_ids"
+        case .forwardURL: "forward_url"
+        case .connections: "connections"
+        case .kind: "kind"
+        case .event: "event"
+        case .data: "data"
+        case .userID: "user_id"
+        }
+    }
+
+    /// Every name, in slot order (a field's slot is its raw value).
+    static let table = JSONFieldTable(allCases.map(\.name))
+}
+
 /// The fields of one relay-API object (a single call's JSON body, or one op of a batch), read with errors that name
 /// the field (`missing field ops[3].socket_id`) and never echo values.
+///
+/// Read for the names the relay API uses (``RelayField``): string values are kept as their bytes, one buffer for
+/// the object, so a join's auth string and channel_data are checked without a `String` of their own.
 struct RelayFields {
-    /// The object's members, each looked up once or twice: a list, not a dictionary.
-    private let fields: JSONMembers
+    private let fields: JSONFields
     /// Where the object is in the request: nil for a body, `("ops", 3)` for a batch op.
     private let position: (list: String, index: Int)?
 
     /// - Parameter position: The array and index the object is at (a batch's `ops`), nil for a body.
     init(_ value: JSONValue, at position: (list: String, index: Int)? = nil) throws(ServerError) {
-        guard case .object(let fields) = value else { throw Self.notAnObject(at: position) }
-        self.init(members: JSONMembers(fields), position: position)
+        guard case .object(let members) = value else { throw Self.notAnObject(at: position) }
+        self.init(fields: JSONFields(members, table: RelayField.table), position: position)
     }
 
-    /// The fields of an object read member by member (nil: the element was not an object).
-    init(_ members: JSONMembers?, at position: (list: String, index: Int)? = nil) throws(ServerError) {
-        guard let members else { throw Self.notAnObject(at: position) }
-        self.init(members: members, position: position)
+    /// The fields of an object read field by field (nil: the element was not an object).
+    init(_ fields: JSONFields?, at position: (list: String, index: Int)? = nil) throws(ServerError) {
+        guard let fields else { throw Self.notAnObject(at: position) }
+        self.init(fields: fields, position: position)
     }
 
-    private init(members: JSONMembers, position: (list: String, index: Int)?) {
-        self.fields = members
+    private init(fields: JSONFields, position: (list: String, index: Int)?) {
+        self.fields = fields
         self.position = position
     }
 
@@ -45,60 +79,74 @@ struct RelayFields {
 
     /// Parses a JSON body.
     init(json bytes: UnsafeRawBufferPointer) throws(ServerError) {
-        let members: JSONMembers?
+        let fields: JSONFields?
         do {
-            members = try JSONValue.parseMembers(buffer: bytes)
+            fields = try JSONValue.parseFields(buffer: bytes, table: RelayField.table)
         } catch {
             throw .malformedRequest("invalid JSON body")
         }
-        try self.init(members)
+        try self.init(fields)
     }
 
-    func string(_ name: String) throws(ServerError) -> String {
-        guard let text = try optional(name) else { throw .malformedRequest("missing field \(path)\(name)") }
+    func string(_ field: RelayField) throws(ServerError) -> String {
+        guard let text = try optional(field) else { throw .malformedRequest("missing field \(path)\(field.name)") }
         return text
     }
 
-    func optional(_ name: String) throws(ServerError) -> String? {
-        switch fields[asciiName: name] {
-        case nil, .null?: nil
-        case .string(let text)?: text
-        default: throw .malformedRequest("wrong type at \(path)\(name)")
+    func optional(_ field: RelayField) throws(ServerError) -> String? {
+        switch fields[slot: field.rawValue] {
+        case nil, .value(.null)?: return nil
+        case .string?: return fields.string(at: field.rawValue) ?? nil
+        default: throw .malformedRequest("wrong type at \(path)\(field.name)")
         }
     }
 
+    /// An optional string field's UTF-8 bytes, without a `String`: a range in `bytes` of ``withBytes(_:)``.
+    func optionalBytes(_ field: RelayField) throws(ServerError) -> Range<Int>? {
+        switch fields[slot: field.rawValue] {
+        case nil, .value(.null)?: nil
+        case .string(let range)?: range
+        default: throw .malformedRequest("wrong type at \(path)\(field.name)")
+        }
+    }
+
+    /// Lends the bytes of every string field (the ranges ``optionalBytes(_:)`` answers are in them).
+    func withBytes<R, E: Error>(_ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
+        try fields.bytes.withUnsafeBufferPointer { bytes throws(E) in try body(bytes) }
+    }
+
     /// A required array of strings.
-    func strings(_ name: String) throws(ServerError) -> [String] {
-        guard case .array(let items)? = fields[asciiName: name] else { throw .malformedRequest("missing field \(path)\(name)") }
+    func strings(_ field: RelayField) throws(ServerError) -> [String] {
+        guard case .value(.array(let items))? = fields[slot: field.rawValue] else { throw .malformedRequest("missing field \(path)\(field.name)") }
         var strings: [String] = []
         strings.reserveCapacity(items.count)
         for item in items {
-            guard case .string(let text) = item else { throw .malformedRequest("wrong type at \(path)\(name)") }
+            guard case .string(let text) = item else { throw .malformedRequest("wrong type at \(path)\(field.name)") }
             strings.append(text)
         }
         return strings
     }
 
     /// An optional object whose values are integers in `range`, e.g. `{"3":12,"7":0}`; at most `maxMembers` members.
-    func counts(_ name: String, in range: ClosedRange<Int64>, maxMembers: Int) throws(ServerError) -> [String: Int]? {
-        switch fields[asciiName: name] {
-        case nil, .null?: return nil
-        case .object(let members)? where members.count <= maxMembers:
+    func counts(_ field: RelayField, in range: ClosedRange<Int64>, maxMembers: Int) throws(ServerError) -> [String: Int]? {
+        switch fields[slot: field.rawValue] {
+        case nil, .value(.null)?: return nil
+        case .value(.object(let members))? where members.count <= maxMembers:
             var counts: [String: Int] = [:]
             for (key, value) in members {
-                guard case .integer(let count) = value, range.contains(count) else { throw .malformedRequest("wrong type at \(path)\(name)") }
+                guard case .integer(let count) = value, range.contains(count) else { throw .malformedRequest("wrong type at \(path)\(field.name)") }
                 counts[key] = Int(count)
             }
             return counts
-        default: throw .malformedRequest("wrong type at \(path)\(name)")
+        default: throw .malformedRequest("wrong type at \(path)\(field.name)")
         }
     }
 
-    func bool(_ name: String, default value: Bool) throws(ServerError) -> Bool {
-        switch fields[asciiName: name] {
-        case nil, .null?: value
-        case .bool(let flag)?: flag
-        default: throw .malformedRequest("wrong type at \(path)\(name)")
+    func bool(_ field: RelayField, default value: Bool) throws(ServerError) -> Bool {
+        switch fields[slot: field.rawValue] {
+        case nil, .value(.null)?: value
+        case .value(.bool(let flag))?: flag
+        default: throw .malformedRequest("wrong type at \(path)\(field.name)")
         }
     }
 }

@@ -10,8 +10,10 @@ struct SubscriptionCheck {
     var verifier: ChannelAuthVerifier?
 
     /// Returns the presence member for presence channels, `nil` otherwise; throws a 4009 refusal on a bad signature.
+    /// `auth` and `channelData` are UTF-8 bytes, as the relay call carries them.
     func verify(
-        socketID: SocketID, channel: ChannelName, auth: String?, channelData: String?, userData: String?
+        socketID: SocketID, channel: ChannelName, auth: UnsafeBufferPointer<UInt8>?, channelData: UnsafeBufferPointer<UInt8>?,
+        userData: String?
     ) throws -> PresenceMember? {
         let verifier = verifier ?? app.app.verifier(at: now)
         switch channel.kind {
