@@ -9,7 +9,6 @@ enum ChannelCharset {
     private static let high: UInt64 = 0x07FF_FFFE_87FF_FFFF
 
     /// Whether `byte` is one of the allowed channel-name characters.
-    @inline(__always)
     static func contains(_ byte: UInt8) -> Bool {
         switch byte {
         case 0..<64: low & (1 << byte) != 0
@@ -20,15 +19,7 @@ enum ChannelCharset {
 
     /// Whether every byte is in the alphabet (an empty sequence passes; callers check emptiness).
     static func containsAll(_ bytes: some Sequence<UInt8>) -> Bool {
-        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
-            // Both words are read once, not per byte.
-            let (low, high) = (Self.low, Self.high)
-            for byte in buffer {
-                let word = byte < 64 ? low : byte < 128 ? high : 0
-                guard word & (1 << (byte & 63)) != 0 else { return false }
-            }
-            return true
-        }
-        return contiguous ?? bytes.allSatisfy(contains)
+        // Over contiguous bytes when there are some (a String's UTF-8 view steps through its indices otherwise).
+        bytes.withContiguousStorageIfAvailable { $0.allSatisfy(contains) } ?? bytes.allSatisfy(contains)
     }
 }

@@ -80,7 +80,7 @@ public enum ChannelData {
         guard let (members, compact) = parsed else { throw .invalidChannelData }
 
         let userID: String
-        switch members[asciiName: "user_id"] {
+        switch members["user_id"] {
         case .string(let id): userID = id
         case .integer(let number): userID = String(number)
         case nil, .null: throw .missingUserID
@@ -92,7 +92,7 @@ public enum ChannelData {
             guard compact.utf8.count <= limits.maxUserInfoBytes else { throw .userInfoTooLarge }
             return (userID, .compact(compact))
         }
-        switch members[asciiName: "user_info"] {
+        switch members["user_info"] {
         case nil, .null:
             return (userID, nil)
         case let userInfo?:

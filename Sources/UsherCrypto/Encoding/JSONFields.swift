@@ -170,40 +170,23 @@ extension JSONParser {
         }
         while true {
             // The name as bytes first: a listed name written plainly (as always in practice) needs no string.
-            guard try peekSignificant() == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-            unescaped.removeAll(keepingCapacity: true)
-            let (nameRange, nameInDocument) = try parseStringBytes()
-            let plainASCII = nameInDocument && lastStringIsPlainASCII
-            guard try peekSignificant() == UInt8(ascii: ":") else { throw failure("expected ':'") }
-            index += 1
-            var name: String?
-            let slot: Int?
-            if plainASCII {
-                slot = table.slot(ofASCII: UnsafeBufferPointer(rebasing: bytes[nameRange]))
-            } else {
-                let text = nameInDocument
-                    ? String(decoding: UnsafeBufferPointer(rebasing: bytes[nameRange]), as: UTF8.self)
-                    : unescaped.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[nameRange]), as: UTF8.self) }
-                name = text
-                slot = table.slot(of: text)
-            }
+            let nameContent = try parseNameBytes()
+            let plainASCII = nameContent.inDocument && lastStringIsPlainASCII
+            let name = plainASCII ? nil : withContent(nameContent) { String(decoding: $0, as: UTF8.self) }
+            let slot = name.map(table.slot(of:)) ?? table.slot(ofASCII: UnsafeBufferPointer(rebasing: bytes[nameContent.range]))
             if let slot {
                 let value: JSONFields.Value
                 if try peekSignificant() == UInt8(ascii: "\"") {
-                    unescaped.removeAll(keepingCapacity: true)
-                    let (range, inDocument) = try parseStringBytes()
-                    value = .string(
-                        inDocument
-                            ? fields.append(UnsafeBufferPointer(rebasing: bytes[range]))
-                            : unescaped.withUnsafeBufferPointer { fields.append(UnsafeBufferPointer(rebasing: $0[range])) })
+                    let content = try parseStringBytes()
+                    value = .string(withContent(content) { fields.append($0) })
                 } else {
                     value = .value(try parseValue())
                 }
                 guard fields.set(slot, value) else { throw failure("duplicate member name") }
             } else {
-                let name = name ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[nameRange]), as: UTF8.self)
+                let name = name ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[nameContent.range]), as: UTF8.self)
                 _ = try parseValue()
-                guard others.append(name: name, isASCII: plainASCII, value: .null, seen: &seen) else { throw failure("duplicate member name") }
+                guard others.append(name: name, value: .null, seen: &seen) else { throw failure("duplicate member name") }
             }
             if try closes(UInt8(ascii: "}")) { return }
         }

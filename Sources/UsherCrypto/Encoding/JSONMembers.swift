@@ -11,9 +11,6 @@ public struct JSONMembers: Sendable {
     static let linearLimit = 16
 
     public private(set) var members: [(name: String, value: JSONValue)] = []
-    /// Bit `i` set: the name of member `i` (of the first 64) is ASCII, so it equals another ASCII name exactly when
-    /// their bytes are equal, and a name of another length can be passed over without a string comparison.
-    private var asciiNames: UInt64 = 0
 
     public init() {}
 
@@ -31,35 +28,15 @@ public struct JSONMembers: Sendable {
         return nil
     }
 
-    /// The member named `name`, which must be ASCII (a reader's own field names): the same answer as
-    /// ``subscript(_:)``, without comparing strings whose lengths already tell them apart.
-    public subscript(asciiName name: String) -> JSONValue? {
-        assert(name.utf8.allSatisfy { $0 < 0x80 }, "not an ASCII name")
-        let length = name.utf8.count
-        for (position, member) in members.enumerated() {
-            // Two ASCII names of different lengths differ; a non-ASCII name may still be canonically equivalent.
-            if position < 64, asciiNames & (1 << position) != 0, member.name.utf8.count != length { continue }
-            if member.name == name { return member.value }
-        }
-        return nil
-    }
-
     /// Adds a member; false (and nothing added) when the name is already there. Past `linearLimit` members `seen`
     /// holds every name, so large objects cost one hash per member, not a comparison with every earlier name.
-    ///
-    /// - Parameter isASCII: Whether `name` is known to be ASCII (false when unknown).
-    mutating func append(name: String, isASCII: Bool = false, value: JSONValue, seen: inout Set<String>) -> Bool {
+    mutating func append(name: String, value: JSONValue, seen: inout Set<String>) -> Bool {
         if members.count < Self.linearLimit {
-            let length = name.utf8.count
-            for (position, member) in members.enumerated() {
-                if isASCII, asciiNames & (1 << position) != 0, member.name.utf8.count != length { continue }
-                if member.name == name { return false }
-            }
+            guard !members.contains(where: { $0.name == name }) else { return false }
         } else {
             if members.count == Self.linearLimit { seen = Set(members.lazy.map(\.name)) }
             guard seen.insert(name).inserted else { return false }
         }
-        if isASCII, members.count < 64 { asciiNames |= 1 << members.count }
         members.append((name, value))
         return true
     }
@@ -67,7 +44,6 @@ public struct JSONMembers: Sendable {
     /// Empties the list for the next object, keeping its storage.
     mutating func removeAll() {
         members.removeAll(keepingCapacity: true)
-        asciiNames = 0
     }
 }
 

@@ -24,7 +24,7 @@ extension JSONParser {
         } else {
             while true {
                 let member = try parseName()
-                guard names.append(name: member, isASCII: lastStringIsPlainASCII, value: .null, seen: &seen) else { throw failure("duplicate member name") }
+                guard names.append(name: member, value: .null, seen: &seen) else { throw failure("duplicate member name") }
                 if member == name, try peekSignificant() == UInt8(ascii: "[") {
                     found = true
                     try parseElements(element)
@@ -79,7 +79,6 @@ extension JSONParser {
         }
         while true {
             let name = try parseName()
-            let nameIsASCII = lastStringIsPlainASCII
             let value: JSONValue
             if name == compactName, try peekSignificant() == UInt8(ascii: "{"), let text = compactObjectText() {
                 compact = text
@@ -87,7 +86,7 @@ extension JSONParser {
             } else {
                 value = try parseValue()
             }
-            guard members.append(name: name, isASCII: nameIsASCII, value: value, seen: &seen) else { throw failure("duplicate member name") }
+            guard members.append(name: name, value: value, seen: &seen) else { throw failure("duplicate member name") }
             if try closes(UInt8(ascii: "}")) { return compact }
         }
     }

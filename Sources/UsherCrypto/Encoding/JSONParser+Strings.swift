@@ -5,38 +5,15 @@ extension JSONParser {
     /// escapes, `\u` without four hex digits, and surrogate escapes that do not form a pair (a lone `\uD800`, a lone
     /// `\uDC00`, or a high surrogate followed by anything but a low one).
     mutating func parseString() throws -> String {
-        index += 1
-        let start = index
-        let seen = skipPlainBytes()
-        guard index < bytes.count else { throw failure("unterminated string") }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            guard let text = Self.string(UnsafeBufferPointer(rebasing: bytes[start..<index]), seen: seen) else {
-                throw failure("invalid UTF-8")
-            }
-            index += 1
-            lastStringIsPlainASCII = seen & 0x8080_8080_8080_8080 == 0
-            return text
-        case UInt8(ascii: "\\"):
-            lastStringIsPlainASCII = false
-            return try parseEscapedString(from: start, seen: seen)
-        default:
-            throw failure("control character in string")
-        }
+        let content = try parseStringBytes()
+        return withContent(content) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The slow path, from the first backslash: the string is rebuilt in `unescaped`, then validated as a whole.
-    private mutating func parseEscapedString(from start: Int, seen: UInt64) throws -> String {
-        unescaped.removeAll(keepingCapacity: true)
-        let range = try unescapeString(from: start, seen: seen)
-        return unescaped.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
-    }
-
-    /// Reads the string literal whose opening quote is at `index` without making a `String`: its content is either
-    /// bytes of the document (no escapes: `inDocument`) or, with escapes, appended to `unescaped`; either way validated
-    /// as ``parseString()`` validates it.
+    /// Reads the string literal whose opening quote is at `index` as ``parseString()`` does, without making a
+    /// `String`: its content is bytes of the document when it has no escapes (`inDocument`), otherwise it is rebuilt
+    /// in `unescaped` (emptied first). Sets `lastStringIsPlainASCII`.
     ///
-    /// - Returns: The content's range in the document or in `unescaped`.
+    /// - Returns: The content's range in the document or in `unescaped` (read it with ``withContent(_:_:)``).
     mutating func parseStringBytes() throws -> (range: Range<Int>, inDocument: Bool) {
         index += 1
         let start = index
@@ -51,10 +28,17 @@ extension JSONParser {
             return (range, true)
         case UInt8(ascii: "\\"):
             lastStringIsPlainASCII = false
+            unescaped.removeAll(keepingCapacity: true)
             return (try unescapeString(from: start, seen: seen), false)
         default:
             throw failure("control character in string")
         }
+    }
+
+    /// Lends the bytes of a string's content as ``parseStringBytes()`` answered it (valid until the next string).
+    func withContent<R>(_ content: (range: Range<Int>, inDocument: Bool), _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if content.inDocument { return try body(UnsafeBufferPointer(rebasing: bytes[content.range])) }
+        return try unescaped.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[content.range])) }
     }
 
     /// Appends the string from `start` (its content's first byte) to `unescaped`, unescaping from the backslash at
@@ -92,13 +76,6 @@ extension JSONParser {
     /// neither do escapes, which always make whole UTF-8 sequences.
     private static func isValid(_ content: UnsafeBufferPointer<UInt8>, seen: UInt64) -> Bool {
         seen & 0x8080_8080_8080_8080 == 0 || String(validating: content, as: UTF8.self) != nil
-    }
-
-    /// A string of `content`, whose raw (unescaped) bytes OR to `seen`, or `nil` for invalid UTF-8. ASCII needs no
-    /// validation, and neither do escapes, which always make whole UTF-8 sequences.
-    private static func string(_ content: UnsafeBufferPointer<UInt8>, seen: UInt64) -> String? {
-        if seen & 0x8080_8080_8080_8080 == 0 { return String(decoding: content, as: UTF8.self) }
-        return String(validating: content, as: UTF8.self)
     }
 
     /// Advances over string bytes that are not a quote, a backslash or a control character, eight at a time where it

@@ -27,7 +27,7 @@ struct JSONParser: ~Copyable {
     private var names: [String] = []
     /// Scratch space for strings with escapes.
     var unescaped: [UInt8] = []
-    /// Whether the last string read was ASCII written without escapes (false when unknown: only a hint).
+    /// Whether the last string read was ASCII written without escapes.
     var lastStringIsPlainASCII = false
     /// Objects and arrays open around the value `parseValue` reads, opened by the member-wise readers
     /// (`JSONParser+Members.swift`); they count towards ``maxDepth``.
@@ -111,11 +111,17 @@ struct JSONParser: ~Copyable {
 
     /// Reads `"name":` and returns the name.
     mutating func parseName() throws -> String {
+        let content = try parseNameBytes()
+        return withContent(content) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads `"name":` as ``parseName()`` does, answering the name as ``parseStringBytes()`` does.
+    mutating func parseNameBytes() throws -> (range: Range<Int>, inDocument: Bool) {
         guard try peekSignificant() == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-        let name = try parseString()
+        let content = try parseStringBytes()
         guard try peekSignificant() == UInt8(ascii: ":") else { throw failure("expected ':'") }
         index += 1
-        return name
+        return content
     }
 
     private mutating func closeArray(_ frame: Frame) -> JSONValue {

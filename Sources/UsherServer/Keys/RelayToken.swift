@@ -37,12 +37,6 @@ final class RelayToken: Sendable {
     }
 
     /// Constant-time check of a presented token.
-    func matches(_ presented: Substring) -> Bool {
-        var presented = presented
-        return presented.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// Constant-time check of a presented token's bytes.
     func matches(_ presented: UnsafeRawBufferPointer) -> Bool {
         let expected = bytes.withLock { $0 }
         return ConstantTime.equals(presented, expected)
