@@ -89,24 +89,33 @@ extension PostgresPresenceStore {
     /// one round trip; returns the clock and whether every node already held a lease (live, or lapsed but not yet
     /// swept; false when none was renewed).
     private func lock(_ connection: PostgresConnection, renewing nodes: [NodeID], newNodeMustResync: Bool) async throws -> (Int64, Bool) {
-        let injected = now?()
         // Deduplicated: one statement may not update a row twice.
-        let names = Array(Set(nodes.map(\.description)))
-        let rows = try await connection.rows(
-            """
-            WITH locked AS (
-                SELECT coalesce(\(injected)::bigint, \(unescaped: Self.databaseClock)) AS now
-                FROM (SELECT pg_advisory_xact_lock(\(Self.writeLockKey))) AS lock),
-            renewed AS (
-                INSERT INTO usher_nodes (node, lease_deadline, must_resync)
-                SELECT n.node, now + \(configuration.presence.leaseMillis), \(newNodeMustResync)
-                FROM locked, unnest(\(names)::text[]) AS n(node)
-                ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline
-                RETURNING xmax = 0 AS inserted)
-            SELECT now, coalesce((SELECT bool_and(NOT inserted) FROM renewed), false) FROM locked
-            """, logger: logger
-        ) { try $0.decode((Int64, Bool).self) }
+        let statement = LockStatement(
+            now: now?(), leaseMillis: configuration.presence.leaseMillis, nodes: Array(Set(nodes.map(\.description))),
+            newNodeMustResync: newNodeMustResync)
+        let rows = try await connection.rows(statement, logger: logger) { try $0.decode((Int64, Bool).self) }
         guard let row = rows.first else { throw PostgresStoreError.corruptRow }
         return row
+    }
+
+    /// `lock(_:renewing:newNodeMustResync:)`'s statement; `now` is the clock tests inject, nil for the database's.
+    struct LockStatement: PreparedQuery {
+        static let sql = LockStatement(now: nil, leaseMillis: 0, nodes: [], newNodeMustResync: false).query.sql
+        let query: PostgresQuery
+
+        init(now injected: Int64?, leaseMillis: Int64, nodes: [String], newNodeMustResync: Bool) {
+            query = """
+                WITH locked AS (
+                    SELECT coalesce(\(injected)::bigint, \(unescaped: PostgresPresenceStore.databaseClock)) AS now
+                    FROM (SELECT pg_advisory_xact_lock(\(PostgresPresenceStore.writeLockKey))) AS lock),
+                renewed AS (
+                    INSERT INTO usher_nodes (node, lease_deadline, must_resync)
+                    SELECT n.node, now + \(leaseMillis), \(newNodeMustResync)
+                    FROM locked, unnest(\(nodes)::text[]) AS n(node)
+                    ON CONFLICT (node) DO UPDATE SET lease_deadline = excluded.lease_deadline
+                    RETURNING xmax = 0 AS inserted)
+                SELECT now, coalesce((SELECT bool_and(NOT inserted) FROM renewed), false) FROM locked
+                """
+        }
     }
 }

@@ -146,9 +146,6 @@ struct PresenceGroup {
                 break
             }
         }
-        let socketList = Array(socketKeys)
-        let channelList = Array(channelKeys)
-        let memberList = Array(memberKeys)
         let catchUp = cache.through.flatMap { $0.epoch == epoch ? $0.sequence : nil }
         if catchUp == nil { cache.clear() }
         let cached = listed.filter { cache.rosters[$0] != nil }
@@ -163,67 +160,12 @@ struct PresenceGroup {
         // which the planner cannot turn into a set join): joined as sets, they were hash-joined against whole tables
         // while the tables had no statistics yet (a new deployment, a storm), an O(table) read per group. The
         // catch-up read of the log is bounded on both sides for the same reason.
-        let rows = try await connection.rows(
-            """
-            WITH ks AS (
-                SELECT k.app, k.socket_id, k.node
-                FROM unnest(\(socketList.map(\.app))::text[], \(socketList.map(\.socketID))::text[]) AS r(app, socket_id)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM usher_sockets k WHERE k.app = r.app AND k.socket_id = r.socket_id LIMIT 1) k
-                UNION
-                SELECT app, socket_id, node FROM usher_sockets WHERE node = \(owner?.description)),
-            subs AS (
-                SELECT k.app, k.socket_id, k.node, s.channel, s.user_id, s.position FROM ks k
-                LEFT JOIN LATERAL (
-                    SELECT channel, user_id, position FROM usher_subscriptions s
-                    WHERE s.app = k.app AND s.socket_id = k.socket_id OFFSET 0) s ON true),
-            ck AS (
-                SELECT app, channel, bool_or(listed) AS listed, bool_or(read_roster) AS read_roster FROM (
-                    SELECT * FROM unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
-                        \(channelList.map(listed.contains))::boolean[],
-                        \(channelList.map { listed.contains($0) && !cached.contains($0) })::boolean[]) AS r(app, channel, listed, read_roster)
-                    UNION ALL
-                    SELECT app, channel, false, false FROM subs WHERE channel IS NOT NULL) c
-                GROUP BY app, channel),
-            mk AS (
-                SELECT * FROM unnest(\(memberList.map(\.app))::text[], \(memberList.map(\.channel))::text[],
-                    \(memberList.map(\.userID))::text[]) AS r(app, channel, user_id)
-                UNION
-                SELECT app, channel, user_id FROM subs WHERE user_id IS NOT NULL),
-            mems AS (
-                SELECT m.* FROM mk CROSS JOIN LATERAL (
-                    SELECT * FROM usher_members m WHERE m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id
-                    LIMIT 1) m)
-            SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint,
-                NULL::text[], NULL::text[]
-            FROM subs
-            UNION ALL
-            SELECT 2, c.app, c.channel, NULL, NULL, NULL, NULL, c.is_presence, c.socket_count,
-                CASE WHEN ck.listed THEN 0
-                    ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END,
-                NULL, NULL, NULL
-            FROM ck CROSS JOIN LATERAL (
-                SELECT * FROM usher_channels c WHERE c.app = ck.app AND c.channel = ck.channel LIMIT 1) c
-            UNION ALL
-            SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket, NULL, NULL
-            FROM mems
-            UNION ALL
-            SELECT 4, ck.app, ck.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
-                array_agg(coalesce(m.user_info, ''))
-            FROM ck CROSS JOIN LATERAL (
-                SELECT user_id, user_info FROM usher_members m WHERE m.app = ck.app AND m.channel = ck.channel OFFSET 0) m
-            WHERE ck.read_roster
-            GROUP BY ck.app, ck.channel
-            UNION ALL
-            SELECT 0, '', '', NULL, NULL, NULL, latest_sequence, NULL, NULL, NULL, NULL, NULL, NULL FROM usher_meta
-            UNION ALL
-            SELECT 5, e.app, coalesce(e.channel, ''), e.user_id, e.user_info, e.kind, e.sequence, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM (SELECT * FROM usher_events WHERE sequence > \(catchUp.map(Int64.init))::bigint
-                AND sequence <= \(catchUp.map { Int64($0) + Int64(RosterCache.maxCatchUp) + 1 })::bigint ORDER BY sequence
-                LIMIT \(RosterCache.maxCatchUp + 1)) e
-            ORDER BY 1, 2, 3, 7
-            """, logger: logger
-        ) { try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?, [String]?, [String]?).self) }
+        let statement = LoadStatement(
+            sockets: Array(socketKeys), channels: Array(channelKeys), listed: listed, cached: cached, members: Array(memberKeys),
+            owner: owner?.description, catchUp: catchUp.map(Int64.init))
+        let rows = try await connection.rows(statement, logger: logger) {
+            try $0.decode((Int, String, String, String?, String?, String?, Int64?, Bool?, Int?, Int?, Int64?, [String]?, [String]?).self)
+        }
         var caughtUp: [(kind: StreamEvent.Kind, key: ChannelKey, userID: String?, userInfo: String?)] = []
         for (kind, app, name, c3, c4, c5, c6, isPresence, socketCount, memberCount, ticket, ids, infos) in rows {
             switch kind {
@@ -261,6 +203,78 @@ struct PresenceGroup {
         }
         for (channel, roster) in group.rosters { group.channels[channel]?.memberCount = roster.members.count }
         return group
+    }
+
+    /// `load`'s statement: the rows of the group's `sockets`, `channels` and `members` (and `owner`'s sockets), the
+    /// rosters of the `listed` channels not `cached`, and the member events after `catchUp`.
+    struct LoadStatement: PreparedQuery {
+        static let sql = LoadStatement(sockets: [], channels: [], listed: [], cached: [], members: [], owner: nil, catchUp: nil).query.sql
+        let query: PostgresQuery
+
+        init(
+            sockets socketList: [SocketKey], channels channelList: [ChannelKey], listed: Set<ChannelKey>, cached: Set<ChannelKey>,
+            members memberList: [MemberKey], owner: String?, catchUp: Int64?
+        ) {
+            query = """
+                WITH ks AS (
+                    SELECT k.app, k.socket_id, k.node
+                    FROM unnest(\(socketList.map(\.app))::text[], \(socketList.map(\.socketID))::text[]) AS r(app, socket_id)
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM usher_sockets k WHERE k.app = r.app AND k.socket_id = r.socket_id LIMIT 1) k
+                    UNION
+                    SELECT app, socket_id, node FROM usher_sockets WHERE node = \(owner)),
+                subs AS (
+                    SELECT k.app, k.socket_id, k.node, s.channel, s.user_id, s.position FROM ks k
+                    LEFT JOIN LATERAL (
+                        SELECT channel, user_id, position FROM usher_subscriptions s
+                        WHERE s.app = k.app AND s.socket_id = k.socket_id OFFSET 0) s ON true),
+                ck AS (
+                    SELECT app, channel, bool_or(listed) AS listed, bool_or(read_roster) AS read_roster FROM (
+                        SELECT * FROM unnest(\(channelList.map(\.app))::text[], \(channelList.map(\.channel))::text[],
+                            \(channelList.map(listed.contains))::boolean[],
+                            \(channelList.map { listed.contains($0) && !cached.contains($0) })::boolean[]) AS r(app, channel, listed, read_roster)
+                        UNION ALL
+                        SELECT app, channel, false, false FROM subs WHERE channel IS NOT NULL) c
+                    GROUP BY app, channel),
+                mk AS (
+                    SELECT * FROM unnest(\(memberList.map(\.app))::text[], \(memberList.map(\.channel))::text[],
+                        \(memberList.map(\.userID))::text[]) AS r(app, channel, user_id)
+                    UNION
+                    SELECT app, channel, user_id FROM subs WHERE user_id IS NOT NULL),
+                mems AS (
+                    SELECT m.* FROM mk CROSS JOIN LATERAL (
+                        SELECT * FROM usher_members m WHERE m.app = mk.app AND m.channel = mk.channel AND m.user_id = mk.user_id
+                        LIMIT 1) m)
+                SELECT 1 AS kind, app, socket_id, node, channel, user_id, position, NULL::boolean, NULL::int, NULL::int, NULL::bigint,
+                    NULL::text[], NULL::text[]
+                FROM subs
+                UNION ALL
+                SELECT 2, c.app, c.channel, NULL, NULL, NULL, NULL, c.is_presence, c.socket_count,
+                    CASE WHEN ck.listed THEN 0
+                        ELSE (SELECT count(*) FROM usher_members m WHERE m.app = c.app AND m.channel = c.channel)::int END,
+                    NULL, NULL, NULL
+                FROM ck CROSS JOIN LATERAL (
+                    SELECT * FROM usher_channels c WHERE c.app = ck.app AND c.channel = ck.channel LIMIT 1) c
+                UNION ALL
+                SELECT 3, app, channel, user_id, user_info, NULL, grace_deadline, NULL, socket_count, NULL, grace_ticket, NULL, NULL
+                FROM mems
+                UNION ALL
+                SELECT 4, ck.app, ck.channel, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, array_agg(m.user_id),
+                    array_agg(coalesce(m.user_info, ''))
+                FROM ck CROSS JOIN LATERAL (
+                    SELECT user_id, user_info FROM usher_members m WHERE m.app = ck.app AND m.channel = ck.channel OFFSET 0) m
+                WHERE ck.read_roster
+                GROUP BY ck.app, ck.channel
+                UNION ALL
+                SELECT 0, '', '', NULL, NULL, NULL, latest_sequence, NULL, NULL, NULL, NULL, NULL, NULL FROM usher_meta
+                UNION ALL
+                SELECT 5, e.app, coalesce(e.channel, ''), e.user_id, e.user_info, e.kind, e.sequence, NULL, NULL, NULL, NULL, NULL, NULL
+                FROM (SELECT * FROM usher_events WHERE sequence > \(catchUp)::bigint
+                    AND sequence <= \(catchUp.map { $0 + Int64(RosterCache.maxCatchUp) + 1 })::bigint ORDER BY sequence
+                    LIMIT \(RosterCache.maxCatchUp + 1)) e
+                ORDER BY 1, 2, 3, 7
+                """
+        }
     }
 
     /// Reads the whole rosters of `channels` (when the cache could not supply them).
@@ -477,12 +491,26 @@ struct PresenceGroup {
         if !(deleted.isEmpty && goneSockets.isEmpty && goneChannels.isEmpty && goneMembers.isEmpty) {
             // Rows found one by one through their primary keys, then deleted by row id (as `load` reads them: a
             // `DELETE … USING unnest(…)` was planned as a hash join over the whole table while it had no statistics).
-            try await connection.query(
-                """
+            let statement = DeleteStatement(subscriptions: deleted, sockets: goneSockets, members: goneMembers, channels: goneChannels)
+            _ = try await connection.rows(statement, logger: logger) { _ in () }
+        }
+        return try await Self.write(changes, logging: events, connection: connection, logger: logger)
+    }
+
+    /// `save`'s first statement: deletes the rows of `subscriptions`, `sockets`, `members` and `channels`.
+    struct DeleteStatement: PreparedQuery {
+        static let sql = DeleteStatement(subscriptions: [], sockets: [], members: [], channels: []).query.sql
+        let query: PostgresQuery
+
+        init(
+            subscriptions: [(app: String, socketID: String, channel: String)], sockets: [SocketKey], members: [MemberKey],
+            channels: [ChannelKey]
+        ) {
+            query = """
                 WITH subscriptions AS (
                     DELETE FROM usher_subscriptions WHERE ctid = ANY (ARRAY(
                         SELECT s.ctid
-                        FROM unnest(\(deleted.map(\.app))::text[], \(deleted.map(\.socketID))::text[], \(deleted.map(\.channel))::text[])
+                        FROM unnest(\(subscriptions.map(\.app))::text[], \(subscriptions.map(\.socketID))::text[], \(subscriptions.map(\.channel))::text[])
                             AS r(app, socket_id, channel)
                         CROSS JOIN LATERAL (
                             SELECT ctid FROM usher_subscriptions s
@@ -491,14 +519,14 @@ struct PresenceGroup {
                 sockets AS (
                     DELETE FROM usher_sockets WHERE ctid = ANY (ARRAY(
                         SELECT k.ctid
-                        FROM unnest(\(goneSockets.map(\.app))::text[], \(goneSockets.map(\.socketID))::text[]) AS r(app, socket_id)
+                        FROM unnest(\(sockets.map(\.app))::text[], \(sockets.map(\.socketID))::text[]) AS r(app, socket_id)
                         CROSS JOIN LATERAL (
                             SELECT ctid FROM usher_sockets k WHERE k.app = r.app AND k.socket_id = r.socket_id LIMIT 1) k))
                     RETURNING 1),
                 members AS (
                     DELETE FROM usher_members WHERE ctid = ANY (ARRAY(
                         SELECT m.ctid
-                        FROM unnest(\(goneMembers.map(\.app))::text[], \(goneMembers.map(\.channel))::text[], \(goneMembers.map(\.userID))::text[])
+                        FROM unnest(\(members.map(\.app))::text[], \(members.map(\.channel))::text[], \(members.map(\.userID))::text[])
                             AS r(app, channel, user_id)
                         CROSS JOIN LATERAL (
                             SELECT ctid FROM usher_members m
@@ -506,12 +534,11 @@ struct PresenceGroup {
                     RETURNING 1)
                 DELETE FROM usher_channels WHERE ctid = ANY (ARRAY(
                     SELECT c.ctid
-                    FROM unnest(\(goneChannels.map(\.app))::text[], \(goneChannels.map(\.channel))::text[]) AS r(app, channel)
+                    FROM unnest(\(channels.map(\.app))::text[], \(channels.map(\.channel))::text[]) AS r(app, channel)
                     CROSS JOIN LATERAL (
                         SELECT ctid FROM usher_channels c WHERE c.app = r.app AND c.channel = r.channel LIMIT 1) c))
-                """, logger: logger)
+                """
         }
-        return try await Self.write(changes, logging: events, connection: connection, logger: logger)
     }
 
     /// Rows a group inserts or updates.
@@ -534,61 +561,71 @@ struct PresenceGroup {
     /// - Returns: The log's new latest sequence, nil when `events` is empty.
     static func write(_ changes: Upserts, logging events: [PendingEvent], connection: PostgresConnection, logger: Logger) async throws -> UInt64? {
         guard !(changes.isEmpty && events.isEmpty) else { return nil }
-        let (created, sockets, channels, members, graceCount) = (changes.created, changes.sockets, changes.channels, changes.members, changes.graceCount)
-        // Arrays carry no NULLs here: '' (never a user id, channel name or user_info text) and -1 (never a deadline
-        // or ticket) stand in.
-        let latest = try await connection.rows(
-            """
-            WITH tickets AS (
-                SELECT CASE WHEN \(graceCount) > 0
-                    THEN setval('usher_grace_tickets', nextval('usher_grace_tickets') + \(graceCount) - 1) - \(graceCount)
-                    ELSE 0 END AS base),
-            subscriptions AS (
-                INSERT INTO usher_subscriptions (app, socket_id, channel, user_id)
-                SELECT app, socket_id, channel, nullif(user_id, '')
-                FROM unnest(\(created.map(\.app))::text[], \(created.map(\.socketID))::text[], \(created.map(\.channel))::text[],
-                    \(created.map { $0.userID ?? "" })::text[]) WITH ORDINALITY AS r(app, socket_id, channel, user_id, ord)
-                ORDER BY ord RETURNING 1),
-            sockets AS (
-                INSERT INTO usher_sockets (app, socket_id, node)
-                SELECT * FROM unnest(\(sockets.map(\.0.app))::text[], \(sockets.map(\.0.socketID))::text[],
-                    \(sockets.map(\.1))::text[])
-                ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node RETURNING 1),
-            channels AS (
-                INSERT INTO usher_channels (app, channel, is_presence, socket_count)
-                SELECT * FROM unnest(\(channels.map(\.0.app))::text[], \(channels.map(\.0.channel))::text[],
-                    \(channels.map(\.1.isPresence))::boolean[], \(channels.map { Int32($0.1.socketCount) })::int[])
-                ON CONFLICT (app, channel) DO UPDATE SET socket_count = excluded.socket_count RETURNING 1),
-            members AS (
-                INSERT INTO usher_members (app, channel, user_id, user_info, socket_count, grace_deadline, grace_ticket)
-                SELECT r.app, r.channel, r.user_id, nullif(r.user_info, ''), r.socket_count, nullif(r.deadline, -1),
-                    CASE WHEN r.ordinal > 0 THEN tickets.base + r.ordinal ELSE nullif(r.ticket, -1) END
-                FROM tickets, unnest(\(members.map(\.0.app))::text[], \(members.map(\.0.channel))::text[],
-                    \(members.map(\.0.userID))::text[], \(members.map { $0.1.userInfo ?? "" })::text[],
-                    \(members.map { Int32($0.1.socketCount) })::int[], \(members.map { $0.1.graceDeadline ?? -1 })::bigint[],
-                    \(members.map { $0.1.graceTicket ?? -1 })::bigint[], \(members.map { Int64($0.1.graceOrdinal ?? 0) })::bigint[])
-                    AS r(app, channel, user_id, user_info, socket_count, deadline, ticket, ordinal)
-                ON CONFLICT (app, channel, user_id) DO UPDATE SET user_info = excluded.user_info,
-                    socket_count = excluded.socket_count, grace_deadline = excluded.grace_deadline, grace_ticket = excluded.grace_ticket
-                RETURNING 1),
-            bumped AS (
-                UPDATE usher_meta SET latest_sequence = latest_sequence + \(Int64(events.count)) WHERE \(Int64(events.count)) > 0
-                RETURNING latest_sequence, pg_notify(\(PostgresPresenceStore.notifyChannel), latest_sequence::text)::text AS notified),
-            logged AS (
-                INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
-                SELECT bumped.latest_sequence - \(Int64(events.count)) + v.ordinal, v.kind, v.app, nullif(v.channel, ''),
-                    nullif(v.user_id, ''), nullif(v.user_info, '')
-                FROM bumped, unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.app))::text[],
-                    \(events.map { $0.channel ?? "" })::text[], \(events.map { $0.userID ?? "" })::text[],
-                    \(events.map { $0.userInfo ?? "" })::text[]) WITH ORDINALITY AS v (kind, app, channel, user_id, user_info, ordinal)
-                RETURNING kind),
-            counted AS (
-                INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
-                ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
-            SELECT (SELECT latest_sequence FROM bumped)
-            """, logger: logger
-        ) { try $0.decode(Int64?.self) }.first
+        let latest = try await connection.rows(WriteStatement(changes, logging: events), logger: logger) {
+            try $0.decode(Int64?.self)
+        }.first
         guard let latest else { throw PostgresStoreError.corruptRow }
         return latest.map(UInt64.init)
+    }
+
+    /// `write`'s statement.
+    struct WriteStatement: PreparedQuery {
+        static let sql = WriteStatement(Upserts(), logging: []).query.sql
+        let query: PostgresQuery
+
+        init(_ changes: Upserts, logging events: [PendingEvent]) {
+            let (created, sockets, channels, members, graceCount) = (changes.created, changes.sockets, changes.channels, changes.members, changes.graceCount)
+            // Arrays carry no NULLs here: '' (never a user id, channel name or user_info text) and -1 (never a deadline
+            // or ticket) stand in.
+            query = """
+                WITH tickets AS (
+                    SELECT CASE WHEN \(graceCount) > 0
+                        THEN setval('usher_grace_tickets', nextval('usher_grace_tickets') + \(graceCount) - 1) - \(graceCount)
+                        ELSE 0 END AS base),
+                subscriptions AS (
+                    INSERT INTO usher_subscriptions (app, socket_id, channel, user_id)
+                    SELECT app, socket_id, channel, nullif(user_id, '')
+                    FROM unnest(\(created.map(\.app))::text[], \(created.map(\.socketID))::text[], \(created.map(\.channel))::text[],
+                        \(created.map { $0.userID ?? "" })::text[]) WITH ORDINALITY AS r(app, socket_id, channel, user_id, ord)
+                    ORDER BY ord RETURNING 1),
+                sockets AS (
+                    INSERT INTO usher_sockets (app, socket_id, node)
+                    SELECT * FROM unnest(\(sockets.map(\.0.app))::text[], \(sockets.map(\.0.socketID))::text[],
+                        \(sockets.map(\.1))::text[])
+                    ON CONFLICT (app, socket_id) DO UPDATE SET node = excluded.node RETURNING 1),
+                channels AS (
+                    INSERT INTO usher_channels (app, channel, is_presence, socket_count)
+                    SELECT * FROM unnest(\(channels.map(\.0.app))::text[], \(channels.map(\.0.channel))::text[],
+                        \(channels.map(\.1.isPresence))::boolean[], \(channels.map { Int32($0.1.socketCount) })::int[])
+                    ON CONFLICT (app, channel) DO UPDATE SET socket_count = excluded.socket_count RETURNING 1),
+                members AS (
+                    INSERT INTO usher_members (app, channel, user_id, user_info, socket_count, grace_deadline, grace_ticket)
+                    SELECT r.app, r.channel, r.user_id, nullif(r.user_info, ''), r.socket_count, nullif(r.deadline, -1),
+                        CASE WHEN r.ordinal > 0 THEN tickets.base + r.ordinal ELSE nullif(r.ticket, -1) END
+                    FROM tickets, unnest(\(members.map(\.0.app))::text[], \(members.map(\.0.channel))::text[],
+                        \(members.map(\.0.userID))::text[], \(members.map { $0.1.userInfo ?? "" })::text[],
+                        \(members.map { Int32($0.1.socketCount) })::int[], \(members.map { $0.1.graceDeadline ?? -1 })::bigint[],
+                        \(members.map { $0.1.graceTicket ?? -1 })::bigint[], \(members.map { Int64($0.1.graceOrdinal ?? 0) })::bigint[])
+                        AS r(app, channel, user_id, user_info, socket_count, deadline, ticket, ordinal)
+                    ON CONFLICT (app, channel, user_id) DO UPDATE SET user_info = excluded.user_info,
+                        socket_count = excluded.socket_count, grace_deadline = excluded.grace_deadline, grace_ticket = excluded.grace_ticket
+                    RETURNING 1),
+                bumped AS (
+                    UPDATE usher_meta SET latest_sequence = latest_sequence + \(Int64(events.count)) WHERE \(Int64(events.count)) > 0
+                    RETURNING latest_sequence, pg_notify(\(PostgresPresenceStore.notifyChannel), latest_sequence::text)::text AS notified),
+                logged AS (
+                    INSERT INTO usher_events (sequence, kind, app, channel, user_id, user_info)
+                    SELECT bumped.latest_sequence - \(Int64(events.count)) + v.ordinal, v.kind, v.app, nullif(v.channel, ''),
+                        nullif(v.user_id, ''), nullif(v.user_info, '')
+                    FROM bumped, unnest(\(events.map(\.kind.rawValue))::text[], \(events.map(\.app))::text[],
+                        \(events.map { $0.channel ?? "" })::text[], \(events.map { $0.userID ?? "" })::text[],
+                        \(events.map { $0.userInfo ?? "" })::text[]) WITH ORDINALITY AS v (kind, app, channel, user_id, user_info, ordinal)
+                    RETURNING kind),
+                counted AS (
+                    INSERT INTO usher_event_counts (kind, count) SELECT kind, count(*) FROM logged GROUP BY kind
+                    ON CONFLICT (kind) DO UPDATE SET count = usher_event_counts.count + excluded.count)
+                SELECT (SELECT latest_sequence FROM bumped)
+                """
+        }
     }
 }
