@@ -192,12 +192,14 @@ let package = Package(
             dependencies: [
                 "UsherServer",
                 "UsherNIO",
+                "UsherStorePostgres",
                 "UsherCore",
                 "UsherCrypto",
                 "UsherTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

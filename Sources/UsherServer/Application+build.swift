@@ -91,15 +91,13 @@ struct ServerComponents: Sendable {
     var storeReady: @Sendable () -> Bool = { true }
 }
 
-/// HTTP/1.1 where `POST /pusher/auth` (and, on the memory store, the relay's subscribe and batch calls) is answered
-/// on the event loop and everything else goes to the router.
+/// HTTP/1.1 where `POST /pusher/auth` and the relay's subscribe and batch calls are answered on the event loop
+/// (`FastPathHandler`) and everything else goes to the router.
 func buildHTTPServer(
     configuration: UsherConfiguration, components: ServerComponents, idleTimeout: Duration?, tls: TLSCertificates? = nil, logger: Logger
 ) -> HTTPServerBuilder {
     let auth = AuthController(registry: components.registry, configuration: configuration)
-    let relay = (components.store as? any ImmediatePresenceStore).map { store in
-        RelayFastPath(controller: relayController(configuration: configuration, components: components), store: store, token: components.relayToken)
-    }
+    let relay = RelayFastPath(controller: relayController(configuration: configuration, components: components), token: components.relayToken)
     let bodyDeadline = RequestBodyDeadlineHandler.Limits(initial: .init(configuration.requestBodyTimeout))
     return .usherHTTP1(
         idleTimeout: idleTimeout, tls: tls, bodyDeadline: bodyDeadline, onBodyTimeout: { [metrics = components.metrics] in metrics.bodyTimeouts.increment() }

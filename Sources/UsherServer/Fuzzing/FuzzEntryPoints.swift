@@ -162,11 +162,9 @@ public import UsherStore
                 case WireRequest.Route.auth.pattern:
                     return try auth.channelAuth(headers: fields, query: URI(request.target), body: request.body, logger: logger)
                 case WireRequest.Route.relaySubscribe(app: "").pattern:
-                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields[.authorization])
-                    return try Self.written { try relay.subscribeImmediately(appID: request.parameter ?? "", body: request.body, store: store, to: &$0) }
+                    return try relayCall(.relaySubscribe(app: request.parameter ?? ""), body: request.body, store: store, authorization: fields[.authorization])
                 default:
-                    try RelayFastPath(controller: relay, store: store, token: relayToken).authorize(fields[.authorization])
-                    return try Self.written { try relay.batchImmediately(node: request.parameter ?? "", body: request.body, store: store, logger: logger, to: &$0) }
+                    return try relayCall(.relayBatch(node: request.parameter ?? ""), body: request.body, store: store, authorization: fields[.authorization])
                 }
             }
         }
@@ -189,14 +187,28 @@ public import UsherStore
             return respond { try auth.channelAuth(headers: fields, query: URI(query), body: body, logger: logger) }
         }
 
-        /// `POST /relay/v1/apps/{app}/subscriptions` as the fast path answers it (`subscribeImmediately`).
+        /// `POST /relay/v1/apps/{app}/subscriptions` as the fast path answers it on the memory store.
         public func relaySubscribe(app: String, body: [UInt8], store: MemoryPresenceStore) -> Answer {
-            respond { try Self.written { try relay.subscribeImmediately(appID: app, body: body, store: store, to: &$0) } }
+            respond { try relayCall(.relaySubscribe(app: app), body: body, store: store) }
         }
 
-        /// `POST /relay/v1/nodes/{node}/batch` as the fast path answers it (`batchImmediately`).
+        /// `POST /relay/v1/nodes/{node}/batch` as the fast path answers it on the memory store.
         public func relayBatch(node: String, body: [UInt8], store: MemoryPresenceStore) -> Answer {
-            respond { try Self.written { try relay.batchImmediately(node: node, body: body, store: store, logger: logger, to: &$0) } }
+            respond { try relayCall(.relayBatch(node: node), body: body, store: store) }
+        }
+
+        /// The body of the fast path's answer to the relay call `route` makes with `body` on `store` (after the relay
+        /// token check when `authorization` is given).
+        private func relayCall(_ route: WireRequest.Route, body: [UInt8], store: MemoryPresenceStore, authorization: String?? = nil) throws -> String {
+            let controller = RelayController(
+                registry: relay.registry, store: store, configuration: relay.configuration, tokens: relay.tokens, signingKeys: relay.signingKeys)
+            let fastPath = RelayFastPath(controller: controller, token: relayToken)
+            if let authorization { try fastPath.authorize(authorization) }
+            return try Self.written { out in
+                guard try fastPath.start(route, body: body, logger: logger, to: &out) == nil else {
+                    preconditionFailure("the memory store applies writes immediately")
+                }
+            }
         }
 
         /// App `fuzz`'s identity verifier (a fresh one, so no earlier input's cache answers) on `token`: the

@@ -32,13 +32,10 @@ extension RelayController {
         return .json(out.buffer)
     }
 
-    /// `POST /relay/v1/nodes/{node}/batch` answered on the event loop (`FastPathHandler`) when the store applies
-    /// writes without suspending: the same plan, group and answer as `batch`, written straight into `out` (a batch's
-    /// answer carries a member list per presence join, so it is sized once and never built as a `String`).
-    func batchImmediately(node: String, body: [UInt8], store: some ImmediatePresenceStore, logger: Logger, to out: inout OutgoingText) throws {
+    /// Checks a batch call of `node` carrying `body` (`FastCall`).
+    func batchCall(node: String, body: [UInt8], logger: Logger) throws -> FastCall {
         let node = try NodeID(validating: node)
-        let plan = try body.withUnsafeBytes { try BatchPlan(relay: self, node: node, body: $0, logger: logger) }
-        plan.answer(store.applyImmediately(plan.writes), logger: logger, to: &out)
+        return .batch(try body.withUnsafeBytes { try BatchPlan(relay: self, node: node, body: $0, logger: logger) })
     }
 
     /// A batch's ops checked one by one: the writes for the store (the node's lease renewal first) and, for every

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import UsherCore
 import UsherCrypto
 
@@ -32,14 +33,39 @@ struct RelayController: Sendable {
         return .json(try Self.answer(result.join, isPresence: write.isPresenceJoin))
     }
 
-    /// `POST /relay/v1/apps/{app}/subscriptions` answered on the event loop (`FastPathHandler`) when the store
-    /// applies writes without suspending: the same checks, write and answer as `subscribe`, written to `out`.
-    func subscribeImmediately(appID: String, body: [UInt8], store: some ImmediatePresenceStore, to out: inout OutgoingText) throws {
+    /// A relay call the event loop answers (`FastPathHandler`): checked there, its writes applied (on the loop when
+    /// the store applies them without suspending, otherwise awaited off it), and its answer written from their
+    /// results — the same checks, writes and answer as `subscribe` and `batch`.
+    enum FastCall {
+        /// `POST /relay/v1/apps/{app}/subscriptions`.
+        case subscribe(PresenceWrite)
+        /// `POST /relay/v1/nodes/{node}/batch`.
+        case batch(BatchPlan)
+
+        var writes: [PresenceWrite] {
+            switch self {
+            case .subscribe(let write): [write]
+            case .batch(let plan): plan.writes
+            }
+        }
+
+        /// Writes the answer for the store's `results` of `writes` to `out`, or throws the error to answer (a refused
+        /// single join) with nothing written.
+        func answer(_ results: [PresenceWriteResult], logger: Logger, to out: inout OutgoingText) throws {
+            switch self {
+            case .subscribe(let write):
+                out.buffer.reserveCapacity(minimumWritableBytes: RelayController.answerByteCount(results[0].join))
+                try RelayController.writeAnswer(results[0].join, isPresence: write.isPresenceJoin, withStatus: false, to: &out)
+            case .batch(let plan):
+                plan.answer(results, logger: logger, to: &out)
+            }
+        }
+    }
+
+    /// Checks a subscribe call to `appID` carrying `body`.
+    func subscribeCall(appID: String, body: [UInt8]) throws -> FastCall {
         let app = try registry.current.select(key: nil, id: appID)
-        let write = try body.withUnsafeBytes { bytes throws in try subscription(app: app, body: try RelayFields(json: bytes)) }
-        let result = store.applyImmediately([write])[0]
-        out.buffer.reserveCapacity(minimumWritableBytes: Self.answerByteCount(result.join))
-        try Self.writeAnswer(result.join, isPresence: write.isPresenceJoin, withStatus: false, to: &out)
+        return .subscribe(try body.withUnsafeBytes { bytes throws in try subscription(app: app, body: try RelayFields(json: bytes)) })
     }
 
     /// The join a single subscription call asks for (its `node` is in the body).

@@ -6,22 +6,24 @@ import NIOCore
 import Prometheus
 import UsherCore
 
-/// Answers the hot routes straight from a connection's bytes — `POST /pusher/auth` and, when the store applies
-/// writes without suspending (the memory store), the relay's `POST /relay/v1/apps/{app}/subscriptions` and
-/// `POST /relay/v1/nodes/{node}/batch`; the first request of any other kind hands the connection, for good, to
-/// Hummingbird's HTTP/1.1 pipeline and router (see `UsherHTTP1Channel`).
+/// Answers the hot routes straight from a connection's bytes — `POST /pusher/auth` and the relay's
+/// `POST /relay/v1/apps/{app}/subscriptions` and `POST /relay/v1/nodes/{node}/batch`; the first request of any other
+/// kind hands the connection, for good, to Hummingbird's HTTP/1.1 pipeline and router (see `UsherHTTP1Channel`).
 ///
 /// What it buys: these requests skip llhttp, the NIOHTTP1 → HTTPTypes conversion both ways, four channel handlers,
-/// the hops to the task pool and back and the router; each answer is one preformatted buffer, and a relay call's
-/// write is applied on this event loop under the store's lock. Profiles of the router path put the HTTP machinery
-/// and the thread hops at well over half of the CPU of an auth request or a relay join (docs/performance.md).
+/// the router and, but for the store's own work, the hops to the task pool and back; each answer is one
+/// preformatted buffer. A relay call is checked on this event loop; its writes are applied here under the store's
+/// lock when the store applies them without suspending (the memory store), and otherwise awaited off the loop
+/// (PostgreSQL), its answer written back here. Profiles of the router path put the HTTP machinery and the thread
+/// hops at well over half of the CPU of an auth request or a relay join (docs/performance.md).
 ///
 /// Why this is safe: `WireRequest` accepts only the canonical request shape. Anything else is handed over before
 /// any of its bytes are consumed, so NIO's parser decides every edge case of HTTP/1.1 exactly as it does for other
-/// routes. Requests are answered in order (one at a time, synchronously), so pipelining needs no bookkeeping:
-/// everything after a handover goes to the router, behind the answers already written. The work is the code the
-/// router's routes run (`AuthController.channelAuth`, `RelayController.subscribeImmediately`/`batchImmediately`,
-/// the relay token check of `RelayAuthMiddleware`), with the same CORS rule, error bodies and metrics.
+/// routes. Requests are answered in order, one at a time: while a relay call awaits its store, what arrives behind
+/// it is kept unread (and no more is read) until its answer is written, so pipelining needs no more bookkeeping than
+/// that; everything after a handover goes to the router, behind the answers already written. The work is the code
+/// the router's routes run (`AuthController.channelAuth`, `RelayController.FastCall`, the relay token check of
+/// `RelayAuthMiddleware`), with the same CORS rule, error bodies and metrics.
 ///
 /// Until the handover this handler also does what the HTTP pipeline would: the idle timeout, `Connection: close`,
 /// graceful shutdown (`ChannelShouldQuiesceEvent`), the client's half-close and write backpressure (no reads while
@@ -37,8 +39,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxAnswersPerRead = 16
 
     private let auth: AuthController
-    /// The relay routes, when the store can apply writes on this thread.
-    private let relay: RelayFastPath?
+    private let relay: RelayFastPath
     private let metrics: UsherMetrics
     /// `usher_http_requests_total{route=…,status="200"}` of each route, looked up once instead of per request.
     private let authOK: Counter
@@ -61,12 +62,21 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A read held back while the socket cannot take more writes.
     private var readHeld = false
     private var handedOver = false
+    /// A relay call's writes are being applied off the loop: its answer comes next, so nothing more is parsed (what
+    /// arrives waits in `received`) or read until it is written.
+    private var awaitingStore = false
+    /// The client half-closed while a relay call awaited its store: close once the answers are out.
+    private var inputClosed = false
+    /// The handler left the pipeline (the connection closed): an awaited answer has nowhere to go.
+    private var removed = false
+    /// Requests that arrived while a call awaited its store are being served, outside any read of the channel.
+    private var servingOutsideRead = false
     /// An answer with `Connection: close` is on its way: read nothing more.
     private var closing = false
     private var date = HTTPDate.Cache()
 
     init(
-        auth: AuthController, relay: RelayFastPath?, metrics: UsherMetrics, logger: Logger, idleTimeout: Duration?,
+        auth: AuthController, relay: RelayFastPath, metrics: UsherMetrics, logger: Logger, idleTimeout: Duration?,
         installHTTP: @escaping (ChannelPipeline.SynchronousOperations, FastPathHandler) throws -> Void
     ) {
         self.auth = auth
@@ -99,6 +109,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
         idleTimer?.cancel()
         idleTimer = nil
         if readHeld {
@@ -116,15 +127,24 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // came in (or the head outgrew its limit). Re-parsing on every segment would cost quadratic CPU for a
             // request sent a byte at a time.
             let mayChange =
-                receivedNeeds.map { earlier.readableBytes + bytes.readableBytes >= $0 }
-                ?? (bytes.readableBytesView.contains(UInt8(ascii: "\n")) || earlier.readableBytes + bytes.readableBytes > limits.maxHeadBytes)
+                !awaitingStore
+                && (receivedNeeds.map { earlier.readableBytes + bytes.readableBytes >= $0 }
+                    ?? (bytes.readableBytesView.contains(UInt8(ascii: "\n")) || earlier.readableBytes + bytes.readableBytes > limits.maxHeadBytes))
             earlier.writeBuffer(&bytes)
             bytes = earlier
             guard mayChange else {
                 received = bytes
                 return
             }
+        } else if awaitingStore {
+            received = bytes
+            return
         }
+        serve(&bytes, context: context)
+    }
+
+    /// Answers the requests in `bytes` in order, until they run out, one awaits its store, or one is handed over.
+    private func serve(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         receivedNeeds = nil
         var answered = 0
         defer { if answered > 0 { context.flush() } }
@@ -143,9 +163,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 received = bytes
                 receivedNeeds = length
                 return
-            case .request(let request) where request.route != .auth && relay == nil:
-                // A relay call with a store that suspends (PostgreSQL): the router's routes await it off the loop.
-                fallthrough
             case .unsupported:
                 if answered > 0 { context.flush() }
                 answered = 0
@@ -153,34 +170,92 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .request(let request):
                 bytes.moveReaderIndex(forwardBy: request.length)
                 lastActivity = .now()
-                // Once the server is shutting down, this answer is the connection's last.
-                let close = request.close || quiescing
-                var (response, body) = answer(request, close: close, context: context)
-                guard close else {
-                    context.write(wrapOutboundOut(response), promise: nil)
-                    if let body { context.write(wrapOutboundOut(body), promise: nil) }
-                    answered += 1
-                    continue
+                var out = OutgoingText(buffer: context.channel.allocator.buffer(capacity: 256))
+                let outcome: Result<Void, any Error>
+                do {
+                    if let call = try work(request, to: &out) {
+                        received = bytes.readableBytes > 0 ? bytes : nil
+                        return awaitStore(call, for: request, context: context)
+                    }
+                    outcome = .success(())
+                } catch {
+                    outcome = .failure(error)
                 }
-                answered = 0
-                if var body {
-                    // The last answer is closed after: one buffer, so one write completes it.
-                    response.writeBuffer(&body)
+                guard write(answering: request, outcome, body: out, context: context) else {
+                    answered = 0
+                    return
                 }
-                return closeAfter(response, context: context)
+                answered += 1
             }
         }
+    }
+
+    /// Applies `call`'s writes off the loop, then answers `request` and goes on with what arrived meanwhile.
+    private func awaitStore(_ call: RelayController.FastCall, for request: WireRequest, context: ChannelHandlerContext) {
+        awaitingStore = true
+        let (store, writes) = (relay.controller.store, call.writes)
+        let applied = context.eventLoop.makePromise(of: [PresenceWriteResult].self)
+        applied.completeWithTask { try await store.apply(writes) }
+        applied.futureResult.assumeIsolated().whenComplete { [self] results in
+            awaitingStore = false
+            guard !removed, !closing else { return }
+            var out = OutgoingText(buffer: context.channel.allocator.buffer(capacity: 256))
+            let outcome = Result { try call.answer(results.get(), logger: logger, to: &out) }
+            guard write(answering: request, outcome, body: out, context: context) else { return }
+            context.flush()
+            if var rest = received.take() {
+                // Outside a read: a handover must end the read it passes on itself.
+                servingOutsideRead = true
+                serve(&rest, context: context)
+                servingOutsideRead = false
+            }
+            if !awaitingStore, !closing, !handedOver {
+                if inputClosed {
+                    received = nil
+                    closeAfter(context.channel.allocator.buffer(capacity: 0), context: context)
+                } else if readHeld, context.channel.isWritable {
+                    readHeld = false
+                    context.read()
+                }
+            }
+        }
+    }
+
+    /// Writes the answer to `request` (unflushed); after an answer that closes the connection (flushed, and closed
+    /// once sent), returns false: nothing more is read.
+    private func write(
+        answering request: WireRequest, _ outcome: Result<Void, any Error>, body out: OutgoingText, context: ChannelHandlerContext
+    ) -> Bool {
+        // Once the server is shutting down, this answer is the connection's last.
+        let close = request.close || quiescing
+        var (head, body) = answer(request, outcome, body: out, close: close, context: context)
+        guard close else {
+            context.write(wrapOutboundOut(head), promise: nil)
+            if let body { context.write(wrapOutboundOut(body), promise: nil) }
+            return true
+        }
+        if var body {
+            // The last answer is closed after: one buffer, so one write completes it.
+            head.writeBuffer(&body)
+        }
+        closeAfter(head, context: context)
+        return false
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelShouldQuiesceEvent:
-            // Close now unless a request's head is in (then close after answering it), as Hummingbird does.
-            if receivedNeeds == nil { context.close(promise: nil) } else { quiescing = true }
+            // Close now unless a request's head is in or one awaits its store (then close after answering it), as
+            // Hummingbird does.
+            if receivedNeeds == nil, !awaitingStore { context.close(promise: nil) } else { quiescing = true }
         case let event as ChannelEvent where event == .inputClosed:
             // The client sends nothing more: close once the answers already written are out. (Passed on, the event
             // would end the async channel, whose closing fails writes still queued.)
             guard !closing else { return }
+            guard !awaitingStore else {
+                inputClosed = true
+                return
+            }
             received = nil
             closeAfter(context.channel.allocator.buffer(capacity: 0), context: context)
         default:
@@ -191,12 +266,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        // Backpressure for clients that pipeline requests without reading the answers.
-        if context.channel.isWritable { context.read() } else { readHeld = true }
+        // Backpressure for clients that pipeline requests without reading the answers, and none while a call awaits
+        // its store.
+        if context.channel.isWritable, !awaitingStore { context.read() } else { readHeld = true }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, readHeld {
+        if context.channel.isWritable, readHeld, !awaitingStore {
             readHeld = false
             context.read()
         }
@@ -205,16 +281,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Answering
 
-    /// The answer to `request`: its head, with its body in the same buffer when the body is small, or the body on
-    /// its own (a batch's member lists are written once, into the buffer they are sent from; NIO writes both
-    /// buffers with one `writev`).
-    private func answer(_ request: WireRequest, close: Bool, context: ChannelHandlerContext) -> (head: ByteBuffer, body: ByteBuffer?) {
+    /// The answer to `request` whose work ended in `outcome` (its body in `out` when it succeeded): its head, with
+    /// its body in the same buffer when the body is small, or the body on its own (a batch's member lists are written
+    /// once, into the buffer they are sent from; NIO writes both buffers with one `writev`).
+    private func answer(
+        _ request: WireRequest, _ outcome: Result<Void, any Error>, body out: OutgoingText, close: Bool, context: ChannelHandlerContext
+    ) -> (head: ByteBuffer, body: ByteBuffer?) {
         var status = HTTPResponse.Status.ok
         var extra = HTTPFields()
-        var out = OutgoingText(buffer: context.channel.allocator.buffer(capacity: 256))
-        do {
-            try work(request, to: &out)
-        } catch {
+        var out = out
+        if case .failure(let error) = outcome {
             let refusal = ErrorAnswer(for: error, logger: logger)
             status = refusal.status
             extra = refusal.headers
@@ -260,19 +336,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Bodies up to this size are copied behind the head (one buffer, one `write`); larger ones are sent as they are.
     static let maxInlineBody = 2048
 
-    /// The route's work: writes the answer's body to `out`, or throws the error to answer (with nothing written).
-    private func work(_ request: WireRequest, to out: inout OutgoingText) throws {
+    /// The route's work: writes the answer's body to `out`, or throws the error to answer (with nothing written), or
+    /// returns the relay call whose writes must be awaited before it is answered.
+    private func work(_ request: WireRequest, to out: inout OutgoingText) throws -> RelayController.FastCall? {
         switch request.route {
         case .auth:
             out.append(try auth.channelAuth(headers: request.fields, query: URI(request.target), body: request.body, logger: logger))
-        case .relaySubscribe(let app):
-            guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
+            return nil
+        case .relaySubscribe, .relayBatch:
             try relay.authorize(request.authorization)
-            try relay.controller.subscribeImmediately(appID: app, body: request.body, store: relay.store, to: &out)
-        case .relayBatch(let node):
-            guard let relay else { preconditionFailure("relay calls without an immediate store are handed over") }
-            try relay.authorize(request.authorization)
-            try relay.controller.batchImmediately(node: node, body: request.body, store: relay.store, logger: logger, to: &out)
+            return try relay.start(request.route, body: request.body, logger: logger, to: &out)
         }
     }
 
@@ -296,7 +369,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return context.close(promise: nil)
         }
         context.fireChannelRead(wrapInboundOut(bytes))
+        // The async channel passes what it read on at the end of a read; outside one, that end is this handler's.
+        if servingOutsideRead { context.fireChannelReadComplete() }
         if quiescing { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
@@ -315,15 +391,36 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// What the fast path needs to answer relay calls: the relay controller, a store that applies writes on the calling
-/// thread, and the relay token.
+/// What the fast path needs to answer relay calls: the relay controller (whose store applies the writes), the store
+/// again when it applies writes on the calling thread, and the relay token.
 struct RelayFastPath: Sendable {
     let controller: RelayController
-    let store: any ImmediatePresenceStore
+    /// The store when it applies writes without suspending (the memory store); nil when they are awaited (PostgreSQL).
+    let immediateStore: (any ImmediatePresenceStore)?
     let token: RelayToken
+
+    init(controller: RelayController, token: RelayToken) {
+        self.controller = controller
+        self.immediateStore = controller.store as? any ImmediatePresenceStore
+        self.token = token
+    }
 
     /// `RelayAuthMiddleware`'s check, with its answer.
     func authorize(_ authorization: String?) throws(RelayTokenRefusal) {
         guard RelayAuthMiddleware<BasicRequestContext>.authorizes(authorization, token: token) else { throw RelayTokenRefusal() }
+    }
+
+    /// Checks the call `route` makes with `body`; with an immediate store, applies it and writes its answer to `out`
+    /// (returning nil), otherwise returns the call, whose writes are then the caller's to await.
+    func start(_ route: WireRequest.Route, body: [UInt8], logger: Logger, to out: inout OutgoingText) throws -> RelayController.FastCall? {
+        let call: RelayController.FastCall
+        switch route {
+        case .relaySubscribe(let app): call = try controller.subscribeCall(appID: app, body: body)
+        case .relayBatch(let node): call = try controller.batchCall(node: node, body: body, logger: logger)
+        case .auth: preconditionFailure("not a relay call")
+        }
+        guard let store = immediateStore else { return call }
+        try call.answer(store.applyImmediately(call.writes), logger: logger, to: &out)
+        return nil
     }
 }
