@@ -7,6 +7,10 @@ extension PostgresPresenceStore {
         try await commit.submit(writes) { group in try await self.applyGroup(group) }
     }
 
+    public func apply(_ writes: [PresenceWrite], complete: @escaping @Sendable (Result<[PresenceWriteResult], any Error>) -> Void) {
+        commit.submit(writes, apply: { group in try await self.applyGroup(group) }, complete: complete)
+    }
+
     /// Applies one group in one transaction under the write lock, renewing every node the group names.
     private func applyGroup(_ writes: [PresenceWrite]) async throws(PostgresStoreError) -> [PresenceWriteResult] {
         var nodes: [NodeID] = []

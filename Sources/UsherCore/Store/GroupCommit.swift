@@ -2,9 +2,10 @@ import Synchronization
 
 /// Group commit: whatever is submitted while the previous group is being applied is applied next, as one unit.
 ///
-/// Callers submit their writes (a single call's one write, or a batch's many) and wait for their own results. When
-/// nothing is being applied, a submission is applied at once; otherwise it joins the next group, which starts when
-/// the current one is done. A group never splits a submission and keeps submissions in arrival order, so its
+/// Callers submit their writes (a single call's one write, or a batch's many) and wait for their own results, or pass
+/// a completion to be called with them (a caller on an event loop then needs no task of its own). When nothing is
+/// being applied, a submission is applied at once; otherwise it joins the next group, which starts when the current
+/// one is done. A group never splits a submission and keeps submissions in arrival order, so its
 /// writes are applied exactly as if each submission had been applied alone, one after another.
 ///
 /// ```swift
@@ -14,9 +15,11 @@ import Synchronization
 public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
     public typealias Apply = @Sendable ([Write]) async throws -> [Result]
 
+    public typealias Completion = @Sendable (Swift.Result<[Result], any Error>) -> Void
+
     private struct Submission {
         let writes: [Write]
-        let continuation: CheckedContinuation<[Result], any Error>
+        let complete: Completion
     }
 
     private struct State {
@@ -56,19 +59,25 @@ public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
             return try await apply(writes)
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let lead = state.withLock { state in
-                // The group in flight may have ended since the first look.
-                if state.claim() { return true }
-                state.pending.append(Submission(writes: writes, continuation: continuation))
-                state.pendingWrites += writes.count
-                return false
-            }
-            if lead {
-                Task {
-                    do { continuation.resume(returning: try await apply(writes)) } catch { continuation.resume(throwing: error) }
-                    self.handOff(apply)
-                }
-            }
+            submit(writes, apply: apply) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Applies `writes` in the next group and calls `complete` with their results, in order, or with what `apply`
+    /// threw for their group; `complete` runs on the task that applied the group, so it should only hand the results
+    /// on. A submission that finds the committer idle is applied by a new task.
+    public func submit(_ writes: [Write], apply: @escaping Apply, complete: @escaping Completion) {
+        if writes.isEmpty { return complete(.success([])) }
+        let lead = state.withLock { state in
+            if state.claim() { return true }
+            state.pending.append(Submission(writes: writes, complete: complete))
+            state.pendingWrites += writes.count
+            return false
+        }
+        guard lead else { return }
+        Task {
+            do { complete(.success(try await apply(writes))) } catch { complete(.failure(error)) }
+            self.handOff(apply)
         }
     }
 
@@ -93,11 +102,11 @@ public final class GroupCommit<Write: Sendable, Result: Sendable>: Sendable {
                 var start = 0
                 for submission in group {
                     let end = start + submission.writes.count
-                    submission.continuation.resume(returning: Array(results[start..<end]))
+                    submission.complete(.success(Array(results[start..<end])))
                     start = end
                 }
             } catch {
-                for submission in group { submission.continuation.resume(throwing: error) }
+                for submission in group { submission.complete(.failure(error)) }
             }
         }
     }

@@ -13,6 +13,9 @@ public protocol PresenceStore: Sendable {
     ///
     /// - Returns: One result per write, in order.
     func apply(_ writes: [PresenceWrite]) async throws -> [PresenceWriteResult]
+    /// `apply`, with the results (or the error) passed to `complete` instead of awaited, on whatever thread applied
+    /// them: a caller on an event loop needs no task of its own. By default a task awaits `apply`.
+    func apply(_ writes: [PresenceWrite], complete: @escaping @Sendable (Result<[PresenceWriteResult], any Error>) -> Void)
     /// Renews a node's lease and records where its peers reach it (`forwardURL`; nil keeps what it announced
     /// before) and its open client connections per app (`connections`; nil keeps what it reported before); the
     /// lease lists the other live nodes that announced a forward URL, and the connections they reported, per app.
@@ -70,6 +73,12 @@ public protocol ImmediatePresenceStore: PresenceStore {
 }
 
 extension PresenceStore {
+    public func apply(_ writes: [PresenceWrite], complete: @escaping @Sendable (Result<[PresenceWriteResult], any Error>) -> Void) {
+        Task {
+            do { complete(.success(try await apply(writes))) } catch { complete(.failure(error)) }
+        }
+    }
+
     /// Subscribes a socket; for presence channels answers the member list including the new member.
     public func join(_ subscription: Subscription, node: NodeID, limits: PresenceLimits) async throws -> JoinResult {
         guard let result = try await apply([.join(subscription, node: node, limits: limits)])[0].join else {

@@ -131,4 +131,41 @@ import UsherCore
             try await tasks.waitForAll()
         }
     }
+
+    @Test("submissions with a completion join the same groups as awaited ones; each completion is called once, with its own results or its group's error")
+    func completions() async throws {
+        let commit = GroupCommit<Int, Int>(maxWrites: 10)
+        let recorder = Recorder(failOn: 7)
+        let completed = Mutex<[Int: [Swift.Result<[Int], any Error>]]>([:])
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            // A failed wait must fail the test, not leave the held group (and so the task group) waiting forever.
+            defer { recorder.release() }
+            // Idle: a completion's submission is applied at once, by a task of the committer's.
+            commit.submit([0], apply: recorder.apply) { result in completed.withLock { $0[0, default: []].append(result) } }
+            try await Self.wait { recorder.isHolding }
+            var queued = 0
+            for first in [5, 10, 15] {
+                let writes = Array(first..<first + 5)
+                queued += writes.count
+                if first == 15 {
+                    tasks.addTask {
+                        let results = try await commit.submit(writes, apply: recorder.apply)
+                        #expect(results == writes.map { $0 * 10 })
+                    }
+                } else {
+                    commit.submit(writes, apply: recorder.apply) { result in completed.withLock { $0[first, default: []].append(result) } }
+                }
+                try await Self.wait { commit.queuedWrites >= queued }
+            }
+            recorder.release()
+            try await Self.wait { completed.withLock { $0.count } == 3 }
+        }
+        // At most 10 writes per group: [5…9] and [10…14] fail together (7 is in the first); [15…19] succeeds.
+        let outcomes = completed.withLock { $0 }
+        #expect(outcomes.mapValues(\.count) == [0: 1, 5: 1, 10: 1])
+        #expect((try? outcomes[0]?.first?.get()) == [0])
+        #expect((try? outcomes[5]?.first?.get()) == nil)
+        #expect((try? outcomes[10]?.first?.get()) == nil)
+        #expect(recorder.groups.withLock { $0 } == [[0], Array(5..<15), Array(15..<20)])
+    }
 }

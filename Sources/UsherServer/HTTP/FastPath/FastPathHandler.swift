@@ -195,7 +195,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         awaitingStore = true
         let (store, writes) = (relay.controller.store, call.writes)
         let applied = context.eventLoop.makePromise(of: [PresenceWriteResult].self)
-        applied.completeWithTask { try await store.apply(writes) }
+        store.apply(writes) { applied.completeWith($0) }
         applied.futureResult.assumeIsolated().whenComplete { [self] results in
             awaitingStore = false
             guard !removed, !closing else { return }
