@@ -2,18 +2,18 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import PostgresNIO
 import Synchronization
 import Testing
 import UsherCore
 import UsherCrypto
 import UsherStorePostgres
+import UsherTestSupport
 @testable import UsherServer
 
 /// The relay's subscribe and batch calls on the fast path when the store suspends (PostgreSQL): checked on the event
 /// loop, applied off it, answered back on it — the same answers as the router's, in request order, with pipelined
 /// requests kept waiting behind a call in flight. Needs the cluster `USHER_TEST_POSTGRES_URL` names.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["USHER_TEST_POSTGRES_URL"] != nil, "USHER_TEST_POSTGRES_URL is not set"))
+@Suite(.enabled(if: TestPostgres.url != nil, Comment(rawValue: TestPostgres.skipReason)))
 struct RelayFastPathPostgresTests {
     @Test("on PostgreSQL the fast path answers every relay call exactly as the router does, and logs the same events")
     func routerAgrees() async throws {
@@ -38,19 +38,16 @@ struct RelayFastPathPostgresTests {
 
     @Test("pipelined calls that await PostgreSQL are answered in order, router routes behind them included")
     func pipelinedOrder() async throws {
-        try await Self.withServer { port, _ in
-            let connection = try RawConnection(port: port)
-            defer { connection.close() }
-            let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
+        try await Self.withConnection { connection, _ in
             let batch = JSONValue.object(["ops": .array([try RelayFastPathTests.join(socket: "1.4", user: "dee")])]).jsonText
             let requests = [
-                RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "1.1", user: "ann")),
-                RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "1.2", user: "bob")),
+                try RelayFastPathTests.subscribe(socket: "1.1", user: "ann"),
+                try RelayFastPathTests.subscribe(socket: "1.2", user: "bob"),
                 RelayFastPathTests.post("/relay/v1/nodes/r1/batch", batch),
-                RelayFastPathTests.post(subscribe, "{not json"),
+                RelayFastPathTests.post(RelayFastPathTests.subscribePath, "{not json"),
                 "GET /relay/v1/apps/\(Fixtures.appID)/presence/presence-room HTTP/1.1\r\nHost: usher\r\n"
                     + "Authorization: \(RelayFastPathTests.token)\r\n\r\n",
-                RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "1.3", user: "cy")),
+                try RelayFastPathTests.subscribe(socket: "1.3", user: "cy"),
             ]
             try await connection.send(requests.joined())
             let answers = try await connection.readResponses(count: requests.count)
@@ -66,11 +63,8 @@ struct RelayFastPathPostgresTests {
 
     @Test("a client that half-closes behind calls awaiting PostgreSQL gets every answer, then the close")
     func halfClose() async throws {
-        try await Self.withServer { port, _ in
-            let connection = try RawConnection(port: port)
-            defer { connection.close() }
-            let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
-            let requests = try (1...5).map { RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "2.\($0)", user: "user-\($0)")) }
+        try await Self.withConnection { connection, _ in
+            let requests = try (1...5).map { try RelayFastPathTests.subscribe(socket: "2.\($0)", user: "user-\($0)") }
             try await connection.send(requests.joined())
             connection.shutdownWrite()
             let answers = try await connection.readResponses(count: requests.count)
@@ -82,14 +76,11 @@ struct RelayFastPathPostgresTests {
 
     @Test("a call answered with Connection: close while it awaited PostgreSQL closes the connection after its answer")
     func closeAfterAwaitedCall() async throws {
-        try await Self.withServer { port, store in
-            let connection = try RawConnection(port: port)
-            defer { connection.close() }
-            let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
+        try await Self.withConnection { connection, store in
             // The second request is never answered: the first closes the connection.
             try await connection.send(
-                RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "3.1", user: "ann"), extra: "Connection: close\r\n")
-                    + RelayFastPathTests.post(subscribe, try RelayFixtures.presence(socket: "3.2", user: "bob")))
+                RelayFastPathTests.subscribe(socket: "3.1", user: "ann", extra: "Connection: close\r\n")
+                    + RelayFastPathTests.subscribe(socket: "3.2", user: "bob"))
             let answers = try await connection.readResponses(count: 1)
             #expect(answers.map(\.status) == [200])
             #expect(answers.first?.headers["connection"] == "close")
@@ -114,10 +105,19 @@ struct RelayFastPathPostgresTests {
         }
     }
 
+    /// `withServer` with one connection to it.
+    static func withConnection(_ body: @Sendable (RawConnection, PostgresPresenceStore) async throws -> Void) async throws {
+        try await withServer { port, store in
+            let connection = try RawConnection(port: port)
+            defer { connection.close() }
+            try await body(connection, store)
+        }
+    }
+
     /// Serves `RelayServer`'s apps over loopback with a PostgreSQL store on a fresh database, around `body`.
     static func withServer<Result: Sendable>(_ body: @Sendable (Int, PostgresPresenceStore) async throws -> Result) async throws -> Result {
         let fixture = try RelayServer()
-        var settings = try PostgresPresenceStore.Configuration(url: try await createDatabase())
+        var settings = try PostgresPresenceStore.Configuration(url: try await TestPostgres.createDatabase(logger: Fixtures.quietLogger))
         settings.poolSize = 2
         // As PostgresTestDatabase does: the whole suite runs at once on two cores, and a 503 here would be a slow machine.
         settings.operationTimeout = .seconds(10)
@@ -141,19 +141,5 @@ struct RelayFastPathPostgresTests {
             }
         }
         return try #require(result.withLock { $0 })
-    }
-
-    /// An empty database on the test cluster; its URL.
-    static func createDatabase() async throws -> String {
-        let base = try #require(ProcessInfo.processInfo.environment["USHER_TEST_POSTGRES_URL"])
-        let name = "usher_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = PostgresClient(configuration: try PostgresPresenceStore.Configuration(url: base).connection, backgroundLogger: Fixtures.quietLogger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
-        let slash = try #require(base.range(of: "/", options: .backwards))
-        return String(base[..<slash.upperBound]) + name
     }
 }

@@ -20,8 +20,15 @@ import UsherCrypto
             + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
+    static let subscribePath = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
+
+    /// A subscribe call of `socket` joining presence-room as `user`.
+    static func subscribe(socket: String, user: String, extra: String = "") throws -> String {
+        post(subscribePath, try RelayFixtures.presence(socket: socket, user: user), extra: extra)
+    }
+
     static func requests() throws -> [String] {
-        let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
+        let subscribe = subscribePath
         let ann = try RelayFixtures.presence(socket: "1.1", user: "ann", info: .object(["n": .integer(1)]))
         let bob = try RelayFixtures.presence(socket: "2.1", user: "bob")
         let forged = RelayFixtures.subscribe(socket: "9.9", channel: "private-x", auth: "\(Fixtures.appKey):" + String(repeating: "0", count: 64))
@@ -132,12 +139,11 @@ import UsherCrypto
         try await server.run(.live) { client in
             let connection = try RawConnection(port: try #require(client.client.port))
             defer { connection.close() }
-            let subscribe = "/relay/v1/apps/\(Fixtures.appID)/subscriptions"
             let requests = [
-                Self.post(subscribe, try RelayFixtures.presence(socket: "1.1", user: "ann")),
-                Self.post(subscribe, try RelayFixtures.presence(socket: "1.2", user: "bob")),
+                try Self.subscribe(socket: "1.1", user: "ann"),
+                try Self.subscribe(socket: "1.2", user: "bob"),
                 "GET /relay/v1/apps/\(Fixtures.appID)/presence/presence-room HTTP/1.1\r\nHost: usher\r\nAuthorization: \(Self.token)\r\n\r\n",
-                Self.post(subscribe, try RelayFixtures.presence(socket: "1.3", user: "cy")),
+                try Self.subscribe(socket: "1.3", user: "cy"),
             ]
             try await connection.send(requests.joined())
             let answers = try await connection.readResponses(count: requests.count)

@@ -6,13 +6,13 @@ import Testing
 import UsherCore
 import UsherCrypto
 import UsherStorePostgres
+import UsherTestSupport
 
 /// A fresh database per test on the cluster named by `USHER_TEST_POSTGRES_URL` (scripts/postgres.sh starts one);
 /// tests are skipped with that reason when it is unset.
 enum PostgresTestDatabase {
-    static let url = ProcessInfo.processInfo.environment["USHER_TEST_POSTGRES_URL"]
-    static let enabled = Testing.ConditionTrait.enabled(
-        if: url != nil, "USHER_TEST_POSTGRES_URL is not set: run scripts/test.sh, or eval \"$(scripts/postgres.sh start)\"")
+    static let url = TestPostgres.url
+    static let enabled = Testing.ConditionTrait.enabled(if: url != nil, Comment(rawValue: TestPostgres.skipReason))
     /// Quiet: connection failures are expected in some tests; failures show through expectations, not logs.
     static let logger: Logger = {
         var logger = Logger(label: "usher.test.postgres")
@@ -22,17 +22,7 @@ enum PostgresTestDatabase {
 
     /// Creates an empty database and returns its URL.
     static func create() async throws -> String {
-        let base = try #require(url)
-        let name = "usher_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = PostgresClient(
-            configuration: try PostgresPresenceStore.Configuration(url: base).connection, backgroundLogger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
-        let slash = try #require(base.range(of: "/", options: .backwards))
-        return String(base[..<slash.upperBound]) + name
+        try await TestPostgres.createDatabase(logger: logger)
     }
 
     /// Runs `count` store instances on one fresh database (each with its own pool and LISTEN loop) around `body`.

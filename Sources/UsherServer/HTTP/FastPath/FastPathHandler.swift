@@ -175,7 +175,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 do {
                     if let call = try work(request, to: &out) {
                         received = bytes.readableBytes > 0 ? bytes : nil
-                        return awaitStore(call, for: request, context: context)
+                        return awaitStore(call, for: request, answeringInto: out, context: context)
                     }
                     outcome = .success(())
                 } catch {
@@ -190,8 +190,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Applies `call`'s writes off the loop, then answers `request` and goes on with what arrived meanwhile.
-    private func awaitStore(_ call: RelayController.FastCall, for request: WireRequest, context: ChannelHandlerContext) {
+    /// Applies `call`'s writes off the loop, then answers `request` (its body written into `out`, still empty) and goes
+    /// on with what arrived meanwhile.
+    private func awaitStore(
+        _ call: RelayController.FastCall, for request: WireRequest, answeringInto out: OutgoingText, context: ChannelHandlerContext
+    ) {
         awaitingStore = true
         let (store, writes) = (relay.controller.store, call.writes)
         let applied = context.eventLoop.makePromise(of: [PresenceWriteResult].self)
@@ -199,7 +202,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         applied.futureResult.assumeIsolated().whenComplete { [self] results in
             awaitingStore = false
             guard !removed, !closing else { return }
-            var out = OutgoingText(buffer: context.channel.allocator.buffer(capacity: 256))
+            var out = out
             let outcome = Result { try call.answer(results.get(), logger: logger, to: &out) }
             guard write(answering: request, outcome, body: out, context: context) else { return }
             context.flush()
