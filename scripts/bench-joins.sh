@@ -65,17 +65,21 @@ work, port_a, port_b, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
 relay, seen, lock = Relay(work), {}, threading.Lock()
 prefix = f"p{time.monotonic_ns()}-"
 relay.follow(port_b, "member_added", seen, lock, prefix=prefix)
-connection, sent, n, stop = http.client.HTTPConnection("127.0.0.1", port_a), {}, 0, time.monotonic() + seconds
+connection, sent, answered, n = http.client.HTTPConnection("127.0.0.1", port_a), {}, [], 0
+stop = time.monotonic() + seconds
 while time.monotonic() < stop:
     user = f"{prefix}{n}"; sent[user] = time.monotonic()
     relay.join(connection, "probe", f"77.{time.monotonic_ns()}", "presence-probe", user)
+    answered.append((time.monotonic() - sent[user]) * 1000)
     n += 1; time.sleep(0.005)
 deadline = time.monotonic() + 5
 while time.monotonic() < deadline and len(seen) < len(sent): time.sleep(0.05)
 latencies = sorted((seen[u] - sent[u]) * 1000 for u in sent if u in seen)
-pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+answered.sort()
+pick = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]
 print(f"   probe: join on A -> member_added on B's SSE during the load ({len(latencies)}/{len(sent)} seen): "
-      f"p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {latencies[-1]:.1f} ms")
+      f"p50 {pick(latencies, 0.5):.1f} ms, p99 {pick(latencies, 0.99):.1f} ms, max {latencies[-1]:.1f} ms; "
+      f"the join's answer on A: p50 {pick(answered, 0.5):.1f} ms, p99 {pick(answered, 0.99):.1f} ms")
 PY
   probe_pid=$!
 }
