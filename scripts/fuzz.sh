@@ -8,6 +8,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # every target when none is named; `scripts/fuzz.sh 0` lists them
 #   USHER_FUZZ_RUNS=10000000 scripts/fuzz.sh 1800   # each target until 10 million executions or 30 minutes
 #   USHER_FUZZ_CONFIG=debug scripts/fuzz.sh 20      # a debug build (test.sh's short runs: built in half the time)
+#   USHER_FUZZ_JOBS=1 scripts/fuzz.sh 600           # one target at a time (default: as many as there are cores)
 #
 # Prints executions and exec/s per target, and fails (non-zero) when any target crashes, leaks, times out (10 s for
 # one input) or runs out of memory, printing the end of its log and the path of the input that did it.
@@ -54,12 +55,13 @@ mapfile -t all < <(USHER_FUZZ_TARGET= "$binary" 2>&1 | awk '/^  [a-z]/ { print $
 if ((seconds == 0)); then USHER_FUZZ_TARGET= "$binary" 2>&1 | tail -n +2; exit 0; fi
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
-failed=()
 for target in "${targets[@]}"; do
   if [[ ! " ${all[*]} " == *" $target "* ]]; then echo "fuzz.sh: unknown target $target (have: ${all[*]})" >&2; exit 2; fi
+done
+# Runs one target; its report goes to $work/logs/<target>.report, printed in target order once all have run.
+fuzz_target() {
+  local target=$1 log="$work/logs/$1.log" report="$work/logs/$1.report" status=0 runs rate corpus
   mkdir -p "$work/corpus/$target" "$work/artifacts/$target" "$work/logs"
-  log="$work/logs/$target.log"
-  status=0
   USHER_FUZZ_TARGET=$target nice -n "${USHER_FUZZ_NICE:-10}" "$binary" -max_total_time="$seconds" ${USHER_FUZZ_RUNS:+-runs=$USHER_FUZZ_RUNS} \
     -timeout=10 -rss_limit_mb=4096 \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$work/artifacts/$target/" "$work/corpus/$target" "Fuzz/Corpus/$target" \
@@ -67,22 +69,47 @@ for target in "${targets[@]}"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work/corpus/$target" -type f | wc -l)
-  printf 'fuzz.sh: %-15s %10s executions %8s exec/s  %5s inputs in %s' "$target" "${runs:-?}" "${rate:-?}" "$corpus" "$work/corpus/$target"
-  if ((status == 0)); then
-    echo "  ok"
-    # A target that registers no coverage is not being fuzzed (the build check above should make this impossible).
-    if grep -q "no interesting inputs were found" "$log"; then
-      echo "fuzz.sh: WARNING: $target registered no coverage at all: this build is not fuzzing it (docs/fuzzing.md)"
+  {
+    printf 'fuzz.sh: %-15s %10s executions %8s exec/s  %5s inputs in %s' "$target" "${runs:-?}" "${rate:-?}" "$corpus" "$work/corpus/$target"
+    if ((status == 0)); then
+      echo "  ok"
+      # A target that registers no coverage is not being fuzzed (the build check above should make this impossible).
+      if grep -q "no interesting inputs were found" "$log"; then
+        echo "fuzz.sh: WARNING: $target registered no coverage at all: this build is not fuzzing it (docs/fuzzing.md)"
+      fi
+    else
+      echo "  FAILED (exit $status)"
+      grep -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|usher-fuzz:|Fatal error|SUMMARY' "$log" | head -5 || true
+      tail -n 30 "$log"
+      sed -n 's/.*Test unit written to \(.*\)$/fuzz.sh: the input is in \1/p' "$log"
     fi
-  else
-    echo "  FAILED (exit $status)"
-    grep -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|usher-fuzz:|Fatal error|SUMMARY' "$log" | head -5 || true
-    tail -n 30 "$log"
-    sed -n 's/.*Test unit written to \(.*\)$/fuzz.sh: the input is in \1/p' "$log"
-    failed+=("$target")
-  fi
+  } >"$report"
+  return "$status"
+}
+# USHER_FUZZ_JOBS targets at a time (default: one per core); each is one libFuzzer process on one core.
+jobs=${USHER_FUZZ_JOBS:-$(nproc)}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: USHER_FUZZ_JOBS is a positive number" >&2; exit 2; }
+mkdir -p "$work/logs"
+declare -A running=()
+failed=()
+reap() {
+  local pid= status=0 target
+  wait -n -p pid "${running[@]}" || status=$?
+  for target in "${!running[@]}"; do
+    [[ ${running[$target]} == "$pid" ]] || continue
+    ((status == 0)) || failed+=("$target")
+    unset "running[$target]"
+  done
+}
+for target in "${targets[@]}"; do
+  rm -f "$work/logs/$target.report"
+  while ((${#running[@]} >= jobs)); do reap; done
+  fuzz_target "$target" &
+  running[$target]=$!
 done
-echo "fuzz.sh: ${#targets[@]} targets, $seconds s each, $(($(date +%s) - started)) s in all (logs in $work/logs)"
+while ((${#running[@]})); do reap; done
+for target in "${targets[@]}"; do cat "$work/logs/$target.report"; done
+echo "fuzz.sh: ${#targets[@]} targets, $seconds s each, $jobs at a time, $(($(date +%s) - started)) s in all (logs in $work/logs)"
 if ((${#failed[@]})); then
   echo "fuzz.sh: FAILED: ${failed[*]}" >&2
   exit 1

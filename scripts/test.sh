@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 swift_log=$(mktemp)
-trap 'rm -f "$swift_log" "$swift_log.stalled"; scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
+fuzz_build=  # the background fuzz build's process group, while it runs
+trap 'if [ -n "$fuzz_build" ]; then kill -- -"$fuzz_build" 2>/dev/null || true; fi
+      rm -f "$swift_log" "$swift_log".*; scripts/postgres.sh stop "${USHER_TEST_POSTGRES_DIR:-}"' EXIT
 swift build --build-tests
 # Not `eval "$(…)"`: that would hide a failed start (and skip every Postgres test while staying green).
 pg_env=$(scripts/postgres.sh start)
@@ -65,11 +67,25 @@ for attempt in 1 2 3; do
     echo "test.sh: the Swift test process stalled (attempt $attempt of 3)" >&2
 done
 if [ "$status" -ne 0 ]; then exit "$status"; fi
-USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat
 # Coverage-guided fuzzing (docs/fuzzing.md): every libFuzzer target for USHER_FUZZ_SECONDS (default 20; 0 skips it)
 # from its seeds and past findings (Fuzz/Findings/), failing on any crash, leak, timeout or broken property. These
 # short runs use a sanitized debug build (.build-fuzz/debug: about 7 minutes from a fresh clone, as in CI, against
-# 11–16 for release; USHER_FUZZ_CONFIG=release uses the campaigns' build). It runs last, on its own: built
-# alongside the tests, even at the lowest priority, it made the Swift test process stall (docs/design.md).
+# 11–16 for release; USHER_FUZZ_CONFIG=release uses the campaigns' build), made at niceness 19 while the Python tests
+# run (they mostly wait on servers and sockets; never while the Swift tests run: alongside them, even at the lowest
+# priority, it made the Swift test process stall, docs/design.md). The targets then run one per core.
 fuzz_seconds=${USHER_FUZZ_SECONDS:-20}
-if [ "$fuzz_seconds" != 0 ]; then USHER_FUZZ_CONFIG=${USHER_FUZZ_CONFIG:-debug} scripts/fuzz.sh "$fuzz_seconds"; fi
+export USHER_FUZZ_CONFIG=${USHER_FUZZ_CONFIG:-debug}
+if [ "$fuzz_seconds" != 0 ]; then
+    # Its own process group, so that a failed Python run stops the compilers too.
+    USHER_FUZZ_NICE=19 setsid scripts/fuzz.sh 0 >"$swift_log.fuzz-build" 2>&1 &
+    fuzz_build=$!
+fi
+USHER_BIN="$(swift build --show-bin-path)/usher" .build/venv/bin/python -m pytest -q Tests/compat
+if [ -n "$fuzz_build" ]; then
+    status=0
+    wait "$fuzz_build" || status=$?
+    fuzz_build=
+    cat "$swift_log.fuzz-build"
+    if [ "$status" -ne 0 ]; then echo "test.sh: the fuzz build failed" >&2; exit "$status"; fi
+    scripts/fuzz.sh "$fuzz_seconds"
+fi
