@@ -52,7 +52,7 @@ binary="$scratch/$config/UsherFuzz"
 export SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 # With no target named, the binary lists its targets (and exits 2).
 mapfile -t all < <(USHER_FUZZ_TARGET= "$binary" 2>&1 | awk '/^  [a-z]/ { print $1 }' || true)
-if ((seconds == 0)); then USHER_FUZZ_TARGET= "$binary" 2>&1 | tail -n +2; exit 0; fi
+if ((seconds == 0)); then { USHER_FUZZ_TARGET= "$binary" 2>&1 || true; } | tail -n +2; exit 0; fi
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 for target in "${targets[@]}"; do

@@ -34,7 +34,7 @@ let targets: [FuzzTarget] = [
     FuzzTarget(name: "client-message", summary: "relay ClientMessage parsing and the frames built from it", run: ClientMessageTarget.run),
     FuzzTarget(name: "sse", summary: "relay SSEParser vs a reference parser, whole and chunked", run: SSETarget.run),
     FuzzTarget(
-        name: "relay-api", summary: "relay API single and batch calls (subscribeImmediately, batchImmediately), memory store",
+        name: "relay-api", summary: "relay API single and batch calls as the fast path answers them, memory store",
         run: RelayAPITarget.run, prepare: { _ = fixture }),
     FuzzTarget(
         name: "relay-diff", summary: "differential: single subscribe vs a batch of one op, two fresh stores",

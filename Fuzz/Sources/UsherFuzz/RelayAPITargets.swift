@@ -70,8 +70,8 @@ enum RelayCalls {
     }
 }
 
-/// The relay API's subscribe and batch calls as the fast path answers them (`subscribeImmediately`,
-/// `batchImmediately`), several in turn on one fresh `MemoryPresenceStore`.
+/// The relay API's subscribe and batch calls as the fast path answers them (`RelayFastPath.start`, applied at once on
+/// the memory store), several in turn on one fresh `MemoryPresenceStore`.
 ///
 /// Input: lines, each a call: its first byte picks the call (a single subscribe for app `fuzz`, `dev` or an unknown
 /// app, or a batch on one of a few node ids), the rest is its JSON body (see `RelayCalls` for `auth: true`).
