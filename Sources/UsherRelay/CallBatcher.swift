@@ -17,6 +17,11 @@ import Synchronization
 ///
 /// Each caller awaits its own op's reply; a batch request that fails (network error, timeout, an answer that does
 /// not match the ops) fails every op in it with that error, as each single call would have failed.
+///
+/// Shutdown: once ``shutdownBegan()`` was called, a failed request means Usher cannot be reached while every
+/// session is closing, and all ops queued then or later fail at once with its error. Each further request would
+/// fail the same way after the connect timeout (5 s for each 1,000 sockets: the relay took a minute to stop with
+/// 10,000 sockets and Usher gone); Usher drops the node's sockets itself when its lease lapses.
 final class CallBatcher: Service, Sendable {
     /// The most ops Usher takes in one batch.
     static let maxOps = 1000
@@ -34,6 +39,10 @@ final class CallBatcher: Service, Sendable {
         var queue: [Waiting] = []
         /// Set once the run loop ended: later ops fail at once instead of waiting for a batch that never leaves.
         var stopped = false
+        /// Set by ``shutdownBegan()``.
+        var shuttingDown = false
+        /// The error of a request that failed during shutdown: later ops fail at once with it.
+        var unreachable: (any Error)?
     }
 
     private let send: @Sendable ([String]) async throws -> [UsherAPI.Reply]
@@ -54,17 +63,23 @@ final class CallBatcher: Service, Sendable {
     /// - Throws: The batch request's error, or ``RelayError`` when the relay is shutting down.
     func submit(_ op: String) async throws -> UsherAPI.Reply {
         try await withCheckedThrowingContinuation { continuation in
-            let queued = state.withLock { state in
-                guard !state.stopped else { return false }
+            let refusal: (any Error)? = state.withLock { state in
+                if state.stopped { return RelayError.usher("the relay is shutting down; the call was not sent") }
+                if let error = state.unreachable { return error }
                 state.queue.append(Waiting(op: op, continuation: continuation))
-                return true
+                return nil
             }
-            if queued {
-                doorbell.ring()
+            if let refusal {
+                continuation.resume(throwing: refusal)
             } else {
-                continuation.resume(throwing: RelayError.usher("the relay is shutting down; the call was not sent"))
+                doorbell.ring()
             }
         }
+    }
+
+    /// The relay began to shut down: from now on a failed request fails every op queued or submitted after it at once.
+    func shutdownBegan() {
+        state.withLock { $0.shuttingDown = true }
     }
 
     /// Ops waiting for the batch in flight to return.
@@ -86,7 +101,13 @@ final class CallBatcher: Service, Sendable {
                 guard replies.count == batch.count else { throw RelayError.usher("a batch answered \(replies.count) replies to \(batch.count) ops") }
                 for (waiting, reply) in zip(batch, replies) { waiting.continuation.resume(returning: reply) }
             } catch {
-                for waiting in batch { waiting.continuation.resume(throwing: error) }
+                let abandoned = state.withLock { state -> [Waiting] in
+                    guard state.shuttingDown else { return [] }
+                    state.unreachable = error
+                    defer { state.queue = [] }
+                    return state.queue
+                }
+                for waiting in batch + abandoned { waiting.continuation.resume(throwing: error) }
             }
         }
     }

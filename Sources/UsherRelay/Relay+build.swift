@@ -126,7 +126,7 @@ public func buildRelay(
         LivenessSweeper(hub: services.hub, activityTimeout: configuration.activityTimeout, pongTimeout: configuration.pongTimeout)
     )
     return RelayApplication(
-        application: app, closer: ClientCloser(hub: services.hub, grace: min(configuration.closeGrace, .seconds(2))), logger: logger)
+        application: app, closer: ClientCloser(hub: services.hub, batcher: batcher, grace: min(configuration.closeGrace, .seconds(2))), logger: logger)
 }
 
 /// The relay as a service: the HTTP/WebSocket application, stopped after every client was told to reconnect.
@@ -152,13 +152,16 @@ public struct RelayApplication: Service {
     }
 }
 
-/// At graceful shutdown, closes every client with 4200 and waits (at most `grace`) for the sessions to end.
+/// At graceful shutdown, closes every client with 4200 and waits (at most `grace`) for the sessions to end, having
+/// told the batcher first (their disconnects stop waiting on an Usher that cannot be reached).
 struct ClientCloser: Service {
     let hub: ConnectionHub
+    let batcher: CallBatcher
     let grace: Duration
 
     func run() async throws {
         try? await gracefulShutdown()
+        batcher.shutdownBegan()
         for connection in hub.allConnections { connection.close(code: 4200, reason: "Relay restarting") }
         let deadline = ContinuousClock.now + grace
         while hub.connectionCount > 0, ContinuousClock.now < deadline {

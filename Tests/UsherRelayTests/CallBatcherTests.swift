@@ -118,6 +118,39 @@ import UsherCrypto
         #expect(endpoint.batches == [["first"], ["queued"]])
     }
 
+    @Test("once shutdown began, a failed request fails every queued and later op at once, without another request")
+    func unreachableAtShutdown() async throws {
+        let endpoint = BatchEndpoint(holding: true, failing: [0])
+        try await endpoint.withBatcher { batcher in
+            try await withThrowingTaskGroup(of: (any Error)?.self) { group in
+                // A failed wait must fail the test, not leave the group waiting for held batches forever.
+                defer { endpoint.release(batches: 10_000) }
+                let submit: @Sendable (String) async -> (any Error)? = { op in
+                    do {
+                        _ = try await batcher.submit(op)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                group.addTask { await submit("first") }
+                try await waitUntil { endpoint.batches.count == 1 }
+                for index in 0..<2500 { group.addTask { await submit("disconnect\(index)") } }
+                try await waitUntil { batcher.queuedCount == 2500 }
+                batcher.shutdownBegan()
+                // Permits for more requests than the one expected, so that a batcher still sending fails the
+                // expectations below instead of waiting for them.
+                endpoint.release(batches: 10)
+                var failed = 0
+                for try await error in group where error as? RelayError == BatchEndpoint.failure { failed += 1 }
+                #expect(failed == 2501)
+            }
+            await #expect(throws: BatchEndpoint.failure) { try await batcher.submit("later") }
+        }
+        // One request, the first op's (sizes, not contents: a failure lists 2,500 ops otherwise).
+        #expect(endpoint.batches.map(\.count) == [1])
+    }
+
     @Test("join, leave and disconnect carry the single calls' fields and are answered as the single calls were")
     func calls() async throws {
         let endpoint = BatchEndpoint { op in
