@@ -20,8 +20,8 @@ import Synchronization
 ///
 /// Shutdown: once ``shutdownBegan()`` was called, a failed request means Usher cannot be reached while every
 /// session is closing, and all ops queued then or later fail at once with its error. Each further request would
-/// fail the same way after the connect timeout (5 s for each 1,000 sockets: the relay took a minute to stop with
-/// 10,000 sockets and Usher gone); Usher drops the node's sockets itself when its lease lapses.
+/// fail the same way after the connect timeout (5 s for each 1,000 sockets: about 50 s to stop with 10,000 sockets
+/// and Usher gone); Usher drops the node's sockets itself when its lease lapses.
 final class CallBatcher: Service, Sendable {
     /// The most ops Usher takes in one batch.
     static let maxOps = 1000
@@ -60,7 +60,8 @@ final class CallBatcher: Service, Sendable {
     ///
     /// The wait ignores task cancellation: once queued, the op reaches Usher, and its caller must learn what Usher
     /// decided (a session cancelled mid-subscribe still sees the outcome before it submits the socket's disconnect).
-    /// - Throws: The batch request's error, or ``RelayError`` when the relay is shutting down.
+    /// - Throws: The batch request's error (at once, during shutdown, once a request failed), or ``RelayError`` when
+    ///   the relay has stopped.
     func submit(_ op: String) async throws -> UsherAPI.Reply {
         try await withCheckedThrowingContinuation { continuation in
             let refusal: (any Error)? = state.withLock { state in
