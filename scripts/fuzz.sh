@@ -9,6 +9,7 @@
 #   USHER_FUZZ_RUNS=10000000 scripts/fuzz.sh 1800   # each target until 10 million executions or 30 minutes
 #   USHER_FUZZ_CONFIG=debug scripts/fuzz.sh 20      # a debug build (test.sh's short runs: built in half the time)
 #   USHER_FUZZ_JOBS=1 scripts/fuzz.sh 600           # one target at a time (default: as many as there are cores)
+#   USHER_FUZZ_SKIP_BUILD=1 scripts/fuzz.sh 20      # the build as it is (test.sh, after building it in the background)
 #
 # Prints executions and exec/s per target, and fails (non-zero) when any target crashes, leaks, times out (10 s for
 # one input) or runs out of memory, printing the end of its log and the path of the input that did it.
@@ -23,20 +24,22 @@ config=${USHER_FUZZ_CONFIG:-release}
 [[ $config == release || $config == debug ]] || { echo "fuzz.sh: USHER_FUZZ_CONFIG is release or debug" >&2; exit 2; }
 work=${USHER_FUZZ_WORK:-$scratch/work}
 started=$(date +%s)
-# SwiftPM re-plans a path dependency's sources only when the manifest changes: a file added to Sources/ since the last
-# fuzz build would be left out of it (and the build fail, or fuzz old code). Re-plan whenever the list of files changed.
-mkdir -p "$scratch"
-files=$(find Sources Fuzz/Sources -type f | LC_ALL=C sort | sha256sum)
-if [[ $files != "$(cat "$scratch/sources.sha256" 2>/dev/null)" ]]; then touch Fuzz/Package.swift; fi
-# -parse-as-library: the executable has no main of its own, libFuzzer's is linked in. Built in a fixed environment:
-# SwiftPM rebuilds everything, dependencies included, when the environment differs from the last build's (and the
-# caller's does: test.sh exports a new PostgreSQL URL on every run).
-# `--sanitize fuzzer --sanitize address` alone is not enough for Swift code: SwiftPM passes them to swiftc as two
-# flags, in an order that changes from build to build, and swiftc keeps only the last `-sanitize=`. Swift objects
-# then had either coverage (no AddressSanitizer) or AddressSanitizer (no coverage: the target fuzzes blind). The
-# combined flag, passed last, gives them both; C targets and the link still get theirs from --sanitize.
-env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" \
-  --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product UsherFuzz
+if [[ -z ${USHER_FUZZ_SKIP_BUILD:-} ]]; then
+  # SwiftPM re-plans a path dependency's sources only when the manifest changes: a file added to Sources/ since the last
+  # fuzz build would be left out of it (and the build fail, or fuzz old code). Re-plan whenever the list of files changed.
+  mkdir -p "$scratch"
+  files=$(find Sources Fuzz/Sources -type f | LC_ALL=C sort | sha256sum)
+  if [[ $files != "$(cat "$scratch/sources.sha256" 2>/dev/null)" ]]; then touch Fuzz/Package.swift; fi
+  # -parse-as-library: the executable has no main of its own, libFuzzer's is linked in. Built in a fixed environment:
+  # SwiftPM rebuilds everything, dependencies included, when the environment differs from the last build's (and the
+  # caller's does: test.sh exports a new PostgreSQL URL on every run).
+  # `--sanitize fuzzer --sanitize address` alone is not enough for Swift code: SwiftPM passes them to swiftc as two
+  # flags, in an order that changes from build to build, and swiftc keeps only the last `-sanitize=`. Swift objects
+  # then had either coverage (no AddressSanitizer) or AddressSanitizer (no coverage: the target fuzzes blind). The
+  # combined flag, passed last, gives them both; C targets and the link still get theirs from --sanitize.
+  env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" \
+    --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product UsherFuzz
+fi
 # Refuse a build whose Swift code lacks either instrumentation (checked on the parsers' own module).
 objects=("$scratch/$config"/UsherCrypto.build/*.o)
 symbols=$(nm "${objects[@]}" 2>/dev/null || true)
@@ -44,8 +47,10 @@ if ! grep -q __sancov <<<"$symbols" || ! grep -q __asan_report <<<"$symbols"; th
   echo "fuzz.sh: the fuzz build's Swift objects lack coverage or AddressSanitizer instrumentation; not fuzzing with it" >&2
   exit 1
 fi
-echo "$files" >"$scratch/sources.sha256"
-echo "fuzz.sh: $config build took $(($(date +%s) - started)) s"
+if [[ -z ${USHER_FUZZ_SKIP_BUILD:-} ]]; then
+  echo "$files" >"$scratch/sources.sha256"
+  echo "fuzz.sh: $config build took $(($(date +%s) - started)) s"
+fi
 binary="$scratch/$config/UsherFuzz"
 # Swift's own crash backtracer can hang under AddressSanitizer: libFuzzer's report is enough. The suppressions name
 # only fixtures built once per process (see the file).
