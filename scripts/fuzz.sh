@@ -39,7 +39,11 @@ if [[ -z ${USHER_FUZZ_SKIP_BUILD:-} ]]; then
   # combined flag, passed last, gives them both; C targets and the link still get theirs from --sanitize.
   env -i PATH="$PATH" HOME="$HOME" nice -n "${USHER_FUZZ_NICE:-10}" swift build --package-path Fuzz --scratch-path "$scratch" -c "$config" \
     --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product UsherFuzz
+  echo "$files" >"$scratch/sources.sha256"
+  echo "fuzz.sh: $config build took $(($(date +%s) - started)) s"
 fi
+binary="$scratch/$config/UsherFuzz"
+[[ -x $binary ]] || { echo "fuzz.sh: no $config build at $binary (USHER_FUZZ_SKIP_BUILD needs one)" >&2; exit 1; }
 # Refuse a build whose Swift code lacks either instrumentation (checked on the parsers' own module).
 objects=("$scratch/$config"/UsherCrypto.build/*.o)
 symbols=$(nm "${objects[@]}" 2>/dev/null || true)
@@ -47,11 +51,6 @@ if ! grep -q __sancov <<<"$symbols" || ! grep -q __asan_report <<<"$symbols"; th
   echo "fuzz.sh: the fuzz build's Swift objects lack coverage or AddressSanitizer instrumentation; not fuzzing with it" >&2
   exit 1
 fi
-if [[ -z ${USHER_FUZZ_SKIP_BUILD:-} ]]; then
-  echo "$files" >"$scratch/sources.sha256"
-  echo "fuzz.sh: $config build took $(($(date +%s) - started)) s"
-fi
-binary="$scratch/$config/UsherFuzz"
 # Swift's own crash backtracer can hang under AddressSanitizer: libFuzzer's report is enough. The suppressions name
 # only fixtures built once per process (see the file).
 export SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}

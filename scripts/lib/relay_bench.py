@@ -50,7 +50,7 @@ class Relay:
                 complete, _, pending = pending.rpartition(b"\n\n")
                 if marker not in complete: continue
                 for block in complete.split(b"\n\n"):
-                    if marker not in block or wanted not in block + b"\n": continue
+                    if marker not in block or wanted not in block: continue
                     data = next(line[6:] for line in block.split(b"\n") if line.startswith(b"data: "))
                     with lock: seen.setdefault(json.loads(data)["user_id"], arrived)
         threading.Thread(target=run, daemon=True).start(); time.sleep(0.5)
